@@ -1,0 +1,325 @@
+"""The ``insight`` command line: demo, run, classify, train and read-only SQL.
+
+Errors are printed as one clear line with a non-zero exit code; ``--debug`` shows the
+traceback. Prefect and MLflow are imported only inside commands, after the environment
+defaults (offline, state under INSIGHT_HOME) are in place.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import sys
+from collections.abc import Iterator
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from insight_core.errors import InsightError
+
+app = typer.Typer(
+    help="Employee Insight Engine: privacy-safe trends of what employees ask GenAI assistants.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    add_completion=False,
+)
+console = Console()
+err_console = Console(stderr=True)
+
+_state = {"debug": False}
+
+DateOption = datetime | None
+
+
+def _yesterday() -> date:
+    return datetime.now(UTC).date() - timedelta(days=1)
+
+
+@contextlib.contextmanager
+def _clear_errors() -> Iterator[None]:
+    """Turn failures into one line on stderr and exit code 1."""
+    try:
+        yield
+    except typer.Exit:
+        raise
+    except InsightError as exc:
+        if _state["debug"]:
+            raise
+        err_console.print(f"[bold red]error:[/] {exc}")
+        raise typer.Exit(1) from None
+    except KeyboardInterrupt:
+        err_console.print("[bold red]interrupted[/]")
+        raise typer.Exit(130) from None
+    except Exception as exc:
+        if _state["debug"]:
+            raise
+        first_line = str(exc).splitlines()[0] if str(exc) else ""
+        err_console.print(
+            f"[bold red]error:[/] {type(exc).__name__}: {first_line} (rerun with --debug for "
+            "the traceback)"
+        )
+        raise typer.Exit(1) from None
+
+
+def _settings(**overrides: object):
+    from insight_core.environment import apply_runtime_defaults
+    from insight_core.settings import InsightSettings
+
+    settings = InsightSettings(**overrides)  # type: ignore[arg-type]
+    apply_runtime_defaults(settings)
+    return settings
+
+
+@app.callback()
+def _options(
+    home: Annotated[
+        Path | None, typer.Option(help="Runtime state directory (INSIGHT_HOME).")
+    ] = None,
+    verbose: Annotated[bool, typer.Option(help="Show Prefect's task-level logs.")] = False,
+    debug: Annotated[bool, typer.Option(help="Show tracebacks on errors.")] = False,
+) -> None:
+    if home is not None:
+        os.environ["INSIGHT_HOME"] = str(home)
+    _state["debug"] = debug
+    if not verbose:
+        # Logs still reach the Prefect API (and UI); the terminal shows our own progress and
+        # one line per error instead of Prefect's per-task lines and tracebacks.
+        os.environ.setdefault("PREFECT_LOGGING_HANDLERS_CONSOLE_LEVEL", "CRITICAL")
+
+
+def _print_summary(summary) -> None:
+    table = Table(title=f"run {summary.run_id} · {summary.run_date} · {summary.status}")
+    for column in ("read", "loaded", "quarantined", "duplicates", "PII redacted", "prompts/s"):
+        table.add_column(column, justify="right")
+    table.add_row(
+        str(summary.rows_read),
+        str(summary.rows_loaded),
+        str(summary.rows_quarantined),
+        str(summary.rows_duplicate),
+        str(summary.rows_pii_redacted),
+        f"{summary.prompts_per_second:.0f}",
+    )
+    console.print(table)
+    top = sorted(summary.category_counts.items(), key=lambda kv: -kv[1])[:5]
+    console.print("top categories: " + ", ".join(f"{c} {n}" for c, n in top))
+
+
+def _date_range(start: date, end: date) -> list[date]:
+    if end < start:
+        raise InsightError(f"--to {end} is before --from {start}")
+    return [start + timedelta(days=i) for i in range((end - start).days + 1)]
+
+
+@app.command()
+def run(
+    source: Annotated[str, typer.Option(help="File, folder or dataset; '{date}' is filled in.")],
+    date_: Annotated[
+        DateOption,
+        typer.Option("--date", formats=["%Y-%m-%d"], help="Run date (default: yesterday)."),
+    ] = None,
+    from_: Annotated[
+        DateOption, typer.Option("--from", formats=["%Y-%m-%d"], help="First date of a backfill.")
+    ] = None,
+    to: Annotated[
+        DateOption, typer.Option("--to", formats=["%Y-%m-%d"], help="Last date of a backfill.")
+    ] = None,
+    mode: Annotated[str, typer.Option(help="Topic mode: auto, fit or infer.")] = "auto",
+) -> None:
+    """Run the nightly flow for one date, or for each date of --from/--to in order."""
+    with _clear_errors():
+        _settings()
+        from flows.nightly import nightly
+
+        if from_ or to:
+            if not (from_ and to):
+                raise InsightError("a backfill needs both --from and --to")
+            dates = _date_range(from_.date(), to.date())
+        else:
+            dates = [date_.date() if date_ else _yesterday()]
+        for day in dates:
+            summary = nightly(run_date=day, source=source, mode=mode)  # type: ignore[arg-type]
+            _print_summary(summary)
+
+
+@app.command()
+def train(
+    end: Annotated[
+        DateOption,
+        typer.Option(
+            formats=["%Y-%m-%d"], help="Last day of the training window (default: latest run date)."
+        ),
+    ] = None,
+    window_days: Annotated[int | None, typer.Option(help="Days in the window.")] = None,
+) -> None:
+    """Fit a new topic model and category head on stored prompts, and make it current."""
+    with _clear_errors():
+        settings = _settings()
+        from insight_core.training import train_from_history
+
+        with console.status("fitting the topic model and category head..."):
+            bundle = train_from_history(settings, end.date() if end else None, window_days)
+        manifest = bundle.manifest
+        console.print(
+            f"model [bold]{bundle.version}[/]: {manifest['n_topics']} topics from "
+            f"{manifest['n_training_docs']} prompts ({manifest['outlier_share']:.0%} outliers"
+            f"{', cold start on the labeled examples' if manifest['cold_start'] else ''}); "
+            f"saved in {bundle.directory}"
+        )
+
+
+@app.command()
+def classify(
+    input_file: Annotated[Path, typer.Argument(help="CSV or Parquet file to classify.")],
+    output: Annotated[Path, typer.Option("-o", "--output", help="Where to write the result.")],
+    text_column: Annotated[str, typer.Option(help="Column holding the prompt text.")] = "text",
+) -> None:
+    """Add category, decided_by, confidence, topic_id and topic_label to each row of a file."""
+    with _clear_errors():
+        settings = _settings()
+        from insight_core.classify import classify_file
+
+        with Progress(
+            TextColumn("classifying"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TimeElapsedColumn(),
+            console=err_console,
+        ) as progress:
+            task = progress.add_task("classify", total=None)
+
+            def advance(done: int, total: int) -> None:
+                progress.update(task, completed=done, total=total)
+
+            rows = classify_file(settings, input_file, output, text_column, advance)
+        console.print(f"classified {rows} rows -> {output}")
+
+
+@app.command()
+def sql(
+    query: Annotated[str, typer.Argument(help="SQL to run read-only on the warehouse.")],
+    output_format: Annotated[str, typer.Option("--format", help="table, csv or json.")] = "table",
+    max_rows: Annotated[int, typer.Option(help="Rows shown in table format.")] = 50,
+) -> None:
+    """Query the published warehouse read-only."""
+    with _clear_errors():
+        from insight_core import warehouse
+        from insight_core.settings import InsightSettings
+
+        frame = warehouse.query(InsightSettings().warehouse_file, query)
+        if output_format == "csv":
+            sys.stdout.write(frame.write_csv())
+        elif output_format == "json":
+            sys.stdout.write(frame.write_json() + "\n")
+        elif output_format == "table":
+            table = Table(*frame.columns)
+            for row in frame.head(max_rows).iter_rows():
+                table.add_row(*["" if v is None else str(v) for v in row])
+            console.print(table)
+            if frame.height > max_rows:
+                console.print(f"... {frame.height - max_rows} more rows (use --max-rows)")
+        else:
+            raise InsightError(f"unknown format '{output_format}' (use table, csv or json)")
+
+
+@app.command()
+def demo(
+    days: Annotated[int, typer.Option(help="Days of logs to generate and run.")] = 30,
+    start: Annotated[
+        DateOption,
+        typer.Option(formats=["%Y-%m-%d"], help="First day (default: a Monday `days` days ago)."),
+    ] = None,
+    users: Annotated[int, typer.Option(help="Employees in the fictional company.")] = 600,
+    seed: Annotated[int, typer.Option(help="Random seed of the generator.")] = 7,
+    refit_after: Annotated[
+        int,
+        typer.Option(
+            help="Refit the topic model on the training window after this many days (0: never)."
+        ),
+    ] = 7,
+) -> None:
+    """Generate a month of logs for a fictional company and run the nightly flow on each day."""
+    with _clear_errors():
+        if not os.environ.get("INSIGHT_USER_HASH_SECRET"):
+            os.environ["INSIGHT_DEMO_MODE"] = "true"
+        settings = _settings()
+        from insight_core.demo import generate_demo_logs
+
+        first = start.date() if start else _default_demo_start(days)
+        with console.status("generating demo logs..."):
+            dataset = generate_demo_logs(settings.home / "demo", first, days, seed, users)
+        console.print(
+            f"generated {dataset.n_prompts} prompts over {days} days in "
+            f"{dataset.root} (ground truth: {dataset.ground_truth_file.name})"
+        )
+        from flows.nightly import nightly
+
+        columns = (
+            TextColumn("[bold]{task.description}"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TimeElapsedColumn(),
+        )
+        with Progress(*columns, console=console) as progress:
+            task = progress.add_task("nightly runs", total=len(dataset.log_files))
+            for index, (day, log_file) in enumerate(
+                zip(dataset.dates, dataset.log_files, strict=True)
+            ):
+                mode = "fit" if refit_after and index == refit_after else "auto"
+                progress.update(task, description=f"{day} ({mode})")
+                summary = nightly(run_date=day, source=str(log_file), mode=mode)
+                progress.advance(task)
+                progress.console.print(
+                    f"{day}: read {summary.rows_read}, loaded {summary.rows_loaded}, "
+                    f"quarantined {summary.rows_quarantined}, duplicates "
+                    f"{summary.rows_duplicate}, {summary.prompts_per_second:.0f} prompts/s"
+                    + (f", fitted model {summary.model_version}" if summary.model_fitted else "")
+                )
+        _print_demo_summary(settings)
+
+
+def _default_demo_start(days: int) -> date:
+    start = _yesterday() - timedelta(days=days - 1)
+    return start - timedelta(days=start.weekday())  # begin on a Monday
+
+
+def _print_demo_summary(settings) -> None:
+    from insight_core import warehouse
+
+    published = settings.warehouse_file
+    runs = warehouse.query(published, warehouse.named_query("demo_summary_runs")).row(0, named=True)
+    categories = warehouse.query(published, warehouse.named_query("demo_summary_categories"))
+    console.rule("demo summary")
+    console.print(
+        f"{runs['run_dates']} nightly runs ({runs['first_date']} .. {runs['last_date']}): "
+        f"read {runs['rows_read']}, loaded {runs['rows_loaded']}, quarantined "
+        f"{runs['rows_quarantined']}, duplicates {runs['rows_duplicate']}, PII redacted in "
+        f"{runs['prompts_with_pii_redacted']} prompts; ~{runs['avg_prompts_per_second']:.0f} "
+        "prompts/s per run"
+    )
+    table = Table("category", "prompts", "%", "% by rule", title="categories")
+    for row in categories.iter_rows():
+        table.add_row(*[str(v) for v in row])
+    console.print(table)
+    console.print(f"warehouse (open read-only with any DuckDB client): [bold]{published}[/]")
+    console.print(
+        f"MLflow runs: [bold]{settings.tracking_uri}[/] (browse with `mlflow ui "
+        f"--backend-store-uri {settings.tracking_uri}`)"
+    )
+    console.print(
+        'try: insight sql "SELECT * FROM analytics.daily_category_trends '
+        'WHERE NOT suppressed ORDER BY date DESC LIMIT 20"'
+    )
+
+
+def main() -> None:
+    """Console-script entry point."""
+    app()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,139 @@
+"""Ad-hoc classification of a file or of single texts, without touching the warehouse."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import polars as pl
+
+from insight_core.categorize import decide_categories
+from insight_core.embed import EmbeddingCache, embed_with_cache
+from insight_core.errors import InsightError, SourceError
+from insight_core.model_store import ModelBundle, current_version
+from insight_core.redact import redact_text
+from insight_core.rules import RuleSet
+from insight_core.settings import InsightSettings
+from insight_core.taxonomy import Taxonomy
+from insight_core.training import (
+    get_embedder,
+    load_decision_config,
+    load_model_bundle,
+    open_embedding_cache,
+)
+
+OUTPUT_COLUMNS = ("category", "decided_by", "confidence", "topic_id", "topic_label")
+
+
+@dataclass(frozen=True)
+class Classifier:
+    """Loaded model bundle, rules and taxonomy: classifies redacted texts."""
+
+    settings: InsightSettings
+    bundle: ModelBundle
+    rules: RuleSet
+    taxonomy: Taxonomy
+
+    @classmethod
+    def load(cls, settings: InsightSettings, version: str | None = None) -> Classifier:
+        """The classifier of ``version`` (default: the current model)."""
+        version = version or current_version(settings.models_dir)
+        if version is None:
+            raise InsightError(
+                f"no trained model in {settings.models_dir}: run 'insight train' (or "
+                "'insight demo') first"
+            )
+        taxonomy, rules = load_decision_config(settings)
+        return cls(settings, load_model_bundle(settings, version), rules, taxonomy)
+
+    def classify(self, texts: Sequence[str], cache: EmbeddingCache | None = None) -> pl.DataFrame:
+        """One row per text: category, evidence and topic (texts are redacted first)."""
+        redacted = [redact_text(t) for t in texts]
+        vectors, _ = embed_with_cache(redacted, get_embedder(self.settings), cache)
+        decisions = decide_categories(
+            redacted,
+            vectors,
+            self.rules,
+            self.bundle.head,
+            self.settings.abstain_threshold,
+            self.taxonomy.fallback,
+        )
+        topic_ids, _ = self.bundle.topic_index.assign(vectors, self.settings.topics.min_similarity)
+        lookup = self.bundle.topic_lookup()
+        return pl.DataFrame(
+            {
+                "category": [d.category for d in decisions],
+                "decided_by": [d.decided_by for d in decisions],
+                "confidence": [round(d.confidence, 4) for d in decisions],
+                "rule_id": [d.rule_id for d in decisions],
+                "topic_id": [int(t) for t in topic_ids],
+                "topic_label": [
+                    lookup.get(int(t), ("unclustered", "", None))[0] for t in topic_ids
+                ],
+                "topic_words": [lookup.get(int(t), ("", "", None))[1] for t in topic_ids],
+            },
+            schema={
+                "category": pl.String,
+                "decided_by": pl.String,
+                "confidence": pl.Float64,
+                "rule_id": pl.String,
+                "topic_id": pl.Int64,
+                "topic_label": pl.String,
+                "topic_words": pl.String,
+            },
+        )
+
+
+def read_table(path: Path) -> pl.DataFrame:
+    """Read a CSV or Parquet file the user hands us."""
+    if not path.exists():
+        raise SourceError(f"input file not found: {path}")
+    suffix = path.suffix.lower()
+    try:
+        if suffix == ".csv":
+            return pl.read_csv(path, infer_schema_length=10000)
+        if suffix == ".parquet":
+            return pl.read_parquet(path)
+    except pl.exceptions.PolarsError as exc:
+        raise SourceError(f"cannot read {path}: {exc}".splitlines()[0]) from exc
+    raise SourceError(f"unsupported input type '{suffix}' (use .csv or .parquet)")
+
+
+def classify_file(
+    settings: InsightSettings,
+    source: Path,
+    destination: Path,
+    text_column: str = "text",
+    progress: Callable[[int, int], None] | None = None,
+) -> int:
+    """Add category, decided_by, confidence, topic_id and topic_label to every row."""
+    frame = read_table(source)
+    if text_column not in frame.columns:
+        raise SourceError(
+            f"{source} has no column '{text_column}' (columns: {', '.join(frame.columns)}); "
+            "choose one with --text-column"
+        )
+    if destination.suffix.lower() not in {".csv", ".parquet"}:
+        raise SourceError(f"unsupported output type '{destination.suffix}' (use .csv or .parquet)")
+    classifier = Classifier.load(settings)
+    texts = frame.get_column(text_column).cast(pl.String).fill_null("").to_list()
+    cache = open_embedding_cache(settings)
+    parts = []
+    try:
+        for start in range(0, len(texts), settings.chunk_size):
+            parts.append(classifier.classify(texts[start : start + settings.chunk_size], cache))
+            if progress is not None:
+                progress(min(start + settings.chunk_size, len(texts)), len(texts))
+    finally:
+        cache.close()
+    labels = pl.concat(parts) if parts else classifier.classify([])
+    result = frame.drop([c for c in OUTPUT_COLUMNS if c in frame.columns]).hstack(
+        labels.select(OUTPUT_COLUMNS)
+    )
+    destination.parent.mkdir(parents=True, exist_ok=True)
+    if destination.suffix.lower() == ".csv":
+        result.write_csv(destination)
+    else:
+        result.write_parquet(destination)
+    return result.height

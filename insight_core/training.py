@@ -1,0 +1,206 @@
+"""Fitting a model bundle: category head from the labeled example set, BERTopic on a training
+window, and each topic's majority category."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from datetime import UTC, date, datetime, timedelta
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+import polars as pl
+
+from insight_core.categorize import (
+    CategoryHead,
+    decide_categories,
+    majority_categories,
+    train_category_head,
+)
+from insight_core.embed import Embedder, EmbeddingCache, embed_with_cache, load_embedder
+from insight_core.model_store import (
+    ModelBundle,
+    load_bundle,
+    new_version,
+    set_current,
+    write_manifest,
+)
+from insight_core.rules import RuleSet, load_rules
+from insight_core.settings import InsightSettings
+from insight_core.taxonomy import Taxonomy, examples_fingerprint, load_examples, load_taxonomy
+from insight_core.topics import OUTLIER_TOPIC, fit_topic_model, save_topic_model, topic_table
+
+log = logging.getLogger(__name__)
+
+
+def open_embedding_cache(settings: InsightSettings) -> EmbeddingCache:
+    """The on-disk embedding cache under ``INSIGHT_HOME``."""
+    return EmbeddingCache(settings.cache_dir / "embeddings.sqlite")
+
+
+def get_embedder(settings: InsightSettings) -> Embedder:
+    """The configured embedder, loaded once per process."""
+    return load_embedder(settings.embedding_model, settings.embedding_batch_size)
+
+
+def load_decision_config(settings: InsightSettings) -> tuple[Taxonomy, RuleSet]:
+    """Taxonomy and override rules named by settings."""
+    taxonomy = load_taxonomy(settings.taxonomy_file)
+    return taxonomy, load_rules(settings.rules_file, taxonomy.categories)
+
+
+@lru_cache(maxsize=4)
+def _cached_bundle(directory: Path, embedding_model: str, batch_size: int) -> ModelBundle:
+    return load_bundle(directory, load_embedder(embedding_model, batch_size))
+
+
+def load_model_bundle(settings: InsightSettings, version: str) -> ModelBundle:
+    """Load a bundle once per process (tasks on one worker share it)."""
+    return _cached_bundle(
+        settings.models_dir / version, settings.embedding_model, settings.embedding_batch_size
+    )
+
+
+def train_head(
+    settings: InsightSettings,
+    taxonomy: Taxonomy,
+    embedder: Embedder,
+    cache: EmbeddingCache | None,
+) -> tuple[CategoryHead, pl.DataFrame]:
+    """Train the category head on the labeled example set plus the category descriptions."""
+    examples = load_examples(settings.examples_file, taxonomy, settings.extra_examples_paths)
+    texts = examples.get_column("text").to_list() + list(taxonomy.descriptions.values())
+    labels = examples.get_column("category").to_list() + list(taxonomy.descriptions)
+    vectors, _ = embed_with_cache(texts, embedder, cache)
+    return train_category_head(vectors, labels), examples
+
+
+def stored_texts(texts_dir: Path, start: date, end: date) -> pl.DataFrame:
+    """Redacted texts (``prompt_id``, ``text``) of published run dates in [start, end]."""
+    files = [
+        texts_dir / f"{day:%Y-%m-%d}.parquet"
+        for day in (start + timedelta(days=i) for i in range((end - start).days + 1))
+    ]
+    present = [f for f in files if f.exists()]
+    if not present:
+        return pl.DataFrame(schema={"prompt_id": pl.String, "text": pl.String})
+    return pl.concat([pl.read_parquet(f, columns=["prompt_id", "text"]) for f in present])
+
+
+def train_bundle(
+    settings: InsightSettings,
+    docs: Sequence[str],
+    embedder: Embedder,
+    cache: EmbeddingCache | None,
+    training_window: tuple[date, date] | None = None,
+    promote: bool = True,
+) -> ModelBundle:
+    """Fit and save a new model bundle; ``promote`` makes it the one inference uses."""
+    taxonomy, rules = load_decision_config(settings)
+    head, examples = train_head(settings, taxonomy, embedder, cache)
+    training_docs = list(docs)
+    cold_start = len(training_docs) < settings.topics.min_training_docs
+    if cold_start:
+        # Too few prompts for stable clusters: seed them with the labeled examples.
+        log.warning(
+            "only %d training prompts (< %d): adding the %d labeled examples to the topic fit",
+            len(training_docs),
+            settings.topics.min_training_docs,
+            examples.height,
+        )
+        training_docs += examples.get_column("text").to_list()
+    vectors, _ = embed_with_cache(training_docs, embedder, cache)
+    topic_model = fit_topic_model(training_docs, vectors, settings.topics, embedder)
+    doc_topics = [int(t) for t in topic_model.topics_]
+    decisions = decide_categories(
+        training_docs, vectors, rules, head, settings.abstain_threshold, taxonomy.fallback
+    )
+    topic_category = majority_categories(doc_topics, [d.category for d in decisions])
+    topic_category[OUTLIER_TOPIC] = None
+    version = new_version()
+    directory = settings.models_dir / version
+    save_topic_model(topic_model, directory / "topics", embedder.model_id)
+    head.save(directory)
+    table = topic_table(topic_model).with_columns(
+        pl.col("topic_id")
+        .map_elements(lambda t: topic_category.get(int(t)), return_dtype=pl.String)
+        .alias("category")
+    )
+    table.write_parquet(directory / "topics.parquet")
+    outliers = sum(1 for t in doc_topics if t == OUTLIER_TOPIC)
+    manifest: dict[str, Any] = {
+        "version": version,
+        "created_at": datetime.now(UTC).isoformat(),
+        "embedding_model": embedder.model_id,
+        "embedding_model_setting": settings.embedding_model,
+        "taxonomy_version": taxonomy.version,
+        "rules_hash": rules.file_hash,
+        "examples_hash": examples_fingerprint(examples),
+        "n_examples": examples.height,
+        "n_training_docs": len(training_docs),
+        "cold_start": cold_start,
+        "training_window": [d.isoformat() for d in training_window] if training_window else None,
+        "n_topics": int((table.get_column("topic_id") != OUTLIER_TOPIC).sum()),
+        "outlier_share": outliers / max(len(doc_topics), 1),
+        "topic_params": settings.topics.model_dump(exclude={"extra_stopwords"}),
+        "abstain_threshold": settings.abstain_threshold,
+    }
+    write_manifest(directory, manifest)
+    if promote:
+        set_current(settings.models_dir, version)
+    log.info(
+        "fitted model %s: %d topics from %d prompts (%.0f%% outliers)",
+        version,
+        manifest["n_topics"],
+        len(training_docs),
+        100 * manifest["outlier_share"],
+    )
+    return load_model_bundle(settings, version)
+
+
+def category_shares(categories: Sequence[str], taxonomy: Taxonomy) -> dict[str, float]:
+    """Share of each taxonomy category in ``categories`` (zeros included)."""
+    total = max(len(categories), 1)
+    return {c: sum(1 for x in categories if x == c) / total for c in taxonomy.categories}
+
+
+def latest_stored_date(texts_dir: Path) -> date | None:
+    """The most recent run date whose redacted texts are stored."""
+    dates = []
+    for path in texts_dir.glob("*.parquet") if texts_dir.exists() else []:
+        try:
+            dates.append(date.fromisoformat(path.stem))
+        except ValueError:
+            continue
+    return max(dates) if dates else None
+
+
+def train_from_history(
+    settings: InsightSettings,
+    end: date | None = None,
+    window_days: int | None = None,
+    promote: bool = True,
+) -> ModelBundle:
+    """Fit a bundle on the stored redacted prompts of a training window.
+
+    The window ends at ``end`` (default: the latest stored run date) and spans
+    ``window_days`` (default: ``topics.training_window_days``). With no stored prompts yet the
+    fit is a cold start on the shipped example set.
+    """
+    window_days = window_days or settings.topics.training_window_days
+    end = end or latest_stored_date(settings.texts_dir) or datetime.now(UTC).date()
+    start = end - timedelta(days=window_days - 1)
+    docs = stored_texts(settings.texts_dir, start, end).get_column("text").to_list()
+    cache = open_embedding_cache(settings)
+    try:
+        return train_bundle(
+            settings,
+            docs,
+            get_embedder(settings),
+            cache,
+            training_window=(start, end),
+            promote=promote,
+        )
+    finally:
+        cache.close()

@@ -1,0 +1,127 @@
+"""Prefect tasks of the nightly flow: each wraps exactly one ``insight_core.pipeline`` call.
+
+Retries with backoff only where a failure can be transient (reading the source, loading a
+model, writing to MLflow or the warehouse file); never for validation or a configuration error,
+which would fail the same way again.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import date
+
+from prefect import task
+from prefect.cache_policies import NO_CACHE
+from prefect.client.schemas.objects import TaskRun
+from prefect.runtime import flow_run
+from prefect.states import State
+from prefect.tasks import Task
+
+from insight_core import pipeline
+from insight_core.errors import InsightError
+from insight_core.settings import InsightSettings
+
+
+def retry_unless_permanent(task: Task, task_run: TaskRun, state: State) -> bool:
+    """Retry unexpected errors (I/O, locks, servers); an InsightError is final."""
+    return not isinstance(state.data, InsightError)
+
+
+TRANSIENT = {
+    "retries": 2,
+    "retry_delay_seconds": [2, 10],
+    "retry_condition_fn": retry_unless_permanent,
+}
+# Stages pass small file references, so Prefect's input hashing and result persistence add
+# nothing: the embedding cache is what makes reruns cheap.
+PLAIN = {"cache_policy": NO_CACHE, "persist_result": False}
+
+
+@task(name="begin-run", **PLAIN)
+def begin_run(
+    settings: InsightSettings, run_date: date, source: str, mode: pipeline.TopicMode
+) -> pipeline.RunContext:
+    return pipeline.begin_run(settings, run_date, source, mode, flow_run_id=flow_run.id)
+
+
+@task(name="begin-tracking", **PLAIN, **TRANSIENT)
+def begin_tracking(ctx: pipeline.RunContext) -> pipeline.RunContext:
+    return pipeline.begin_tracking(ctx)
+
+
+@task(name="ingest", **PLAIN, **TRANSIENT)
+def ingest(ctx: pipeline.RunContext) -> pipeline.IngestResult:
+    return pipeline.ingest(ctx)
+
+
+@task(name="validate", **PLAIN)
+def validate(
+    ctx: pipeline.RunContext, staged: pipeline.IngestResult, index: int
+) -> pipeline.ChunkFile:
+    return pipeline.validate(ctx, staged, index)
+
+
+@task(name="deduplicate", **PLAIN, **TRANSIENT)
+def deduplicate(
+    ctx: pipeline.RunContext, chunks: Sequence[pipeline.ChunkFile]
+) -> list[pipeline.ChunkFile]:
+    return pipeline.deduplicate(ctx, chunks)
+
+
+@task(name="redact", **PLAIN)
+def redact(ctx: pipeline.RunContext, chunk: pipeline.ChunkFile) -> pipeline.ChunkFile:
+    return pipeline.redact(ctx, chunk)
+
+
+@task(name="embed", **PLAIN, **TRANSIENT)
+def embed(ctx: pipeline.RunContext, chunk: pipeline.ChunkFile) -> pipeline.ChunkFile:
+    return pipeline.embed(ctx, chunk)
+
+
+@task(name="prepare-model", **PLAIN, **TRANSIENT)
+def prepare_model(
+    ctx: pipeline.RunContext, redacted: Sequence[pipeline.ChunkFile]
+) -> pipeline.ModelChoice:
+    return pipeline.prepare_model(ctx, redacted)
+
+
+@task(name="assign-topics", **PLAIN, **TRANSIENT)
+def assign_topics(
+    ctx: pipeline.RunContext, embedded: pipeline.ChunkFile, model: pipeline.ModelChoice
+) -> pipeline.ChunkFile:
+    return pipeline.assign_topics(ctx, embedded, model)
+
+
+@task(name="categorize", **PLAIN)
+def categorize(
+    ctx: pipeline.RunContext,
+    redacted: pipeline.ChunkFile,
+    embedded: pipeline.ChunkFile,
+    topics: pipeline.ChunkFile,
+    model: pipeline.ModelChoice,
+) -> pipeline.ChunkFile:
+    return pipeline.categorize(ctx, redacted, embedded, topics, model)
+
+
+@task(name="aggregate", **PLAIN, **TRANSIENT)
+def aggregate(
+    ctx: pipeline.RunContext,
+    staged: pipeline.IngestResult,
+    validated: Sequence[pipeline.ChunkFile],
+    redacted: Sequence[pipeline.ChunkFile],
+    embedded: Sequence[pipeline.ChunkFile],
+    topics: Sequence[pipeline.ChunkFile],
+    classified: Sequence[pipeline.ChunkFile],
+    model: pipeline.ModelChoice,
+) -> pipeline.RunSummary:
+    return pipeline.aggregate(ctx, staged, validated, redacted, embedded, topics, classified, model)
+
+
+@task(name="track", **PLAIN, **TRANSIENT)
+def track(ctx: pipeline.RunContext, summary: pipeline.RunSummary) -> pipeline.RunSummary:
+    return pipeline.track(ctx, summary)
+
+
+@task(name="record-failure", **PLAIN)
+def record_failure(ctx: pipeline.RunContext, error: BaseException) -> pipeline.RunSummary:
+    return pipeline.fail_run(ctx, error)

@@ -1,0 +1,5 @@
+-- Classifications only use categories of the taxonomy.
+SELECT DISTINCT c.category
+FROM core.classifications AS c
+LEFT JOIN ops.categories AS t USING (category)
+WHERE t.category IS NULL;
