@@ -39,8 +39,12 @@ class CategoryHead:
 
     def save(self, directory: Path) -> None:
         directory.mkdir(parents=True, exist_ok=True)
+        # safetensors writes raw buffers: force C order (scikit-learn's coef_ is Fortran).
         save_file(
-            {"weights": self.weights.astype(np.float32), "bias": self.bias.astype(np.float32)},
+            {
+                "weights": np.ascontiguousarray(self.weights, dtype=np.float32),
+                "bias": np.ascontiguousarray(self.bias, dtype=np.float32),
+            },
             str(directory / "category_head.safetensors"),
         )
         (directory / "category_head.json").write_text(
@@ -67,10 +71,15 @@ def train_category_head(
 
     model = LogisticRegression(C=regularization, max_iter=2000, class_weight="balanced")
     model.fit(embeddings, list(labels))
+    weights, bias = model.coef_, model.intercept_
+    if len(model.classes_) == 2:
+        # Binary LR stores one row, P(class 1) = sigmoid(w.x + b) = softmax([0, w.x + b]).
+        weights = np.vstack([np.zeros_like(weights), weights])
+        bias = np.concatenate([[0.0], bias])
     return CategoryHead(
         classes=tuple(str(c) for c in model.classes_),
-        weights=model.coef_.astype(np.float32),
-        bias=model.intercept_.astype(np.float32),
+        weights=weights.astype(np.float32),
+        bias=bias.astype(np.float32),
     )
 
 

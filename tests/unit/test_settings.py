@@ -1,0 +1,31 @@
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from insight_core.settings import InsightSettings
+
+pytestmark = pytest.mark.unit
+
+
+def test_defaults_live_under_home(tmp_path: Path) -> None:
+    settings = InsightSettings()
+    home = (tmp_path / "home").resolve()
+    assert settings.warehouse_file == home / "warehouse.duckdb"
+    assert settings.tracking_uri == f"sqlite:///{home / 'mlflow' / 'mlflow.db'}"
+    assert settings.models_dir == home / "models"
+    assert settings.min_group_for("wellbeing") == 10
+    assert settings.min_group_for("coding") == 5
+
+
+def test_environment_overrides_with_prefix_and_nesting(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("INSIGHT_MLFLOW_TRACKING_URI", "http://mlflow:5000")
+    monkeypatch.setenv("INSIGHT_TOPICS__UMAP_N_NEIGHBORS", "20")
+    monkeypatch.setenv("INSIGHT_MIN_GROUP_SIZE", "8")
+    monkeypatch.setenv("INSIGHT_COLUMN_MAPPING", '{"prompt": "text"}')
+    settings = InsightSettings()
+    assert settings.tracking_uri == "http://mlflow:5000"
+    assert settings.topics.umap_n_neighbors == 20
+    assert settings.min_group_for("wellbeing") == 10 and settings.min_group_for("x") == 8
+    assert settings.column_mapping == {"prompt": "text"}

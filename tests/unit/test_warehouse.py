@@ -1,0 +1,197 @@
+from __future__ import annotations
+
+import json
+import multiprocessing
+import time
+from datetime import UTC, date, datetime
+from pathlib import Path
+
+import duckdb
+import polars as pl
+import pytest
+
+from insight_core import warehouse
+from insight_core.errors import ChecksFailedError
+
+pytestmark = pytest.mark.unit
+
+DAY = date(2026, 10, 5)
+CATEGORIES = {"coding": "code", "it_support": "it", "other": "else", "wellbeing": "wb"}
+
+
+def _classified(
+    tmp_path: Path, day: date, users: list[str], category: str = "coding", prefix: str = "p"
+) -> Path:
+    n = len(users)
+    frame = pl.DataFrame(
+        {
+            "prompt_id": [f"{prefix}{day:%d}-{i}" for i in range(n)],
+            "run_date": [day] * n,
+            "event_ts": [datetime(day.year, day.month, day.day, 9, tzinfo=UTC)] * n,
+            "user_hash": users,
+            "department": ["Engineering"] * n,
+            "tool": [None] * n,
+            "category": [category] * n,
+            "decided_by": ["model"] * n,
+            "rule_id": [None] * n,
+            "confidence": [0.9] * n,
+            "topic_id": [0] * n,
+            "topic_label": ["t"] * n,
+            "topic_words": ["w"] * n,
+            "model_version": ["v1"] * n,
+            "pii_redacted": [0] * n,
+        },
+        schema_overrides={"tool": pl.String, "rule_id": pl.String, "pii_redacted": pl.Int32},
+    )
+    path = tmp_path / f"{prefix}-{day}-{category}.parquet"
+    frame.write_parquet(path)
+    return path
+
+
+def _request(
+    files: list[Path], day: date = DAY, run_id: str = "r1", read: int | None = None
+) -> warehouse.PublishRequest:
+    loaded = sum(pl.read_parquet(f).height for f in files)
+    return warehouse.PublishRequest(
+        run_date=day,
+        run_id=run_id,
+        classified_files=files,
+        quarantine_files=[],
+        topics=pl.DataFrame(
+            {
+                "model_version": ["v1"],
+                "topic_id": [0],
+                "label": ["t"],
+                "words": ["w"],
+                "size": [1],
+                "category": ["coding"],
+            }
+        ),
+        model_version_row=None,
+        run_record={
+            "run_id": run_id,
+            "run_date": day,
+            "status": "succeeded",
+            "rows_read": loaded if read is None else read,
+            "rows_loaded": loaded,
+            "rows_quarantined": 0,
+            "rows_duplicate": 0,
+            "stage_seconds": json.dumps({"embed": 1.0}),
+        },
+        thresholds={"*": 5, "wellbeing": 10},
+        categories=CATEGORIES,
+        taxonomy_version="1",
+    )
+
+
+def _users(n: int) -> list[str]:
+    return [f"{i:032d}" for i in range(n)]
+
+
+def test_migrations_apply_once(tmp_path: Path) -> None:
+    with duckdb.connect(str(tmp_path / "w.duckdb")) as con:
+        assert warehouse.apply_migrations(con) == ["0001_init.sql"]
+        assert warehouse.apply_migrations(con) == []
+
+
+def test_rerun_replaces_a_date_without_duplicates(tmp_path: Path) -> None:
+    published = tmp_path / "w.duckdb"
+    warehouse.publish_run(published, _request([_classified(tmp_path, DAY, _users(6))]))
+    warehouse.publish_run(published, _request([_classified(tmp_path, DAY, _users(6))], run_id="r2"))
+    frame = warehouse.query(published, "SELECT prompt_id, run_id FROM core.classifications")
+    assert frame.height == 6 and set(frame.get_column("run_id")) == {"r2"}
+    runs = warehouse.query(published, "SELECT run_id FROM ops.runs ORDER BY run_id")
+    assert runs.get_column("run_id").to_list() == ["r1", "r2"]
+
+
+def test_small_cells_are_suppressed(tmp_path: Path) -> None:
+    published = tmp_path / "w.duckdb"
+    files = [
+        _classified(tmp_path, DAY, _users(6), "coding"),
+        _classified(tmp_path, DAY, _users(4), "it_support", prefix="q"),
+        _classified(tmp_path, DAY, _users(9), "wellbeing", prefix="r"),
+    ]
+    warehouse.publish_run(published, _request(files))
+    trends = warehouse.query(
+        published,
+        "SELECT category, prompts, users, share, suppressed "
+        "FROM analytics.daily_category_trends ORDER BY category",
+    )
+    rows = {r["category"]: r for r in trends.iter_rows(named=True)}
+    assert rows["coding"]["users"] == 6 and not rows["coding"]["suppressed"]
+    assert rows["coding"]["share"] == pytest.approx(6 / 19)
+    for category in ("it_support", "wellbeing"):  # 4 < 5 and 9 < 10 (wellbeing threshold)
+        assert rows[category]["suppressed"] and rows[category]["prompts"] is None
+
+
+def test_failed_check_publishes_nothing(tmp_path: Path) -> None:
+    published = tmp_path / "w.duckdb"
+    warehouse.publish_run(published, _request([_classified(tmp_path, DAY, _users(6))]))
+    before = published.read_bytes()
+    bad = _request(
+        [_classified(tmp_path, date(2026, 10, 6), _users(6))],
+        day=date(2026, 10, 6),
+        run_id="r2",
+        read=99,
+    )  # does not reconcile
+    with pytest.raises(ChecksFailedError, match="runs_reconcile"):
+        warehouse.publish_run(published, bad)
+    assert published.read_bytes() == before
+    assert not list(tmp_path.glob(".w.duckdb.staging-*"))
+
+
+def test_failed_run_is_recorded_without_touching_data(tmp_path: Path) -> None:
+    published = tmp_path / "w.duckdb"
+    warehouse.publish_run(published, _request([_classified(tmp_path, DAY, _users(6))]))
+    warehouse.record_failed_run(
+        published, {"run_id": "bad", "run_date": DAY, "status": "failed", "error": "boom"}
+    )
+    assert warehouse.query(published, "SELECT count(*) n FROM core.classifications").item() == 6
+    failed = warehouse.query(published, "SELECT error FROM ops.runs WHERE status = 'failed'")
+    assert failed.get_column("error").to_list() == ["boom"]
+
+
+def test_loaded_elsewhere_ignores_the_run_date(tmp_path: Path) -> None:
+    published = tmp_path / "w.duckdb"
+    assert warehouse.loaded_elsewhere(published, ["p05-0"], DAY) == set()
+    warehouse.publish_run(published, _request([_classified(tmp_path, DAY, _users(6))]))
+    assert warehouse.loaded_elsewhere(published, ["p05-0", "zzz"], date(2026, 10, 6)) == {"p05-0"}
+    assert warehouse.loaded_elsewhere(published, ["p05-0"], DAY) == set()
+
+
+def _reader(
+    path: str,
+    started: multiprocessing.Event,
+    release: multiprocessing.Event,
+    result: multiprocessing.Queue,
+) -> None:
+    con = duckdb.connect(path, read_only=True)
+    first = con.execute("SELECT count(*) FROM core.classifications").fetchone()[0]
+    started.set()
+    release.wait(60)
+    second = con.execute("SELECT count(*) FROM core.classifications").fetchone()[0]
+    con.close()
+    result.put((first, second))
+
+
+def test_reader_in_another_process_neither_blocks_nor_sees_a_half_written_run(
+    tmp_path: Path,
+) -> None:
+    published = tmp_path / "w.duckdb"
+    warehouse.publish_run(published, _request([_classified(tmp_path, DAY, _users(6))]))
+    ctx = multiprocessing.get_context("spawn")
+    started, release, result = ctx.Event(), ctx.Event(), ctx.Queue()
+    reader = ctx.Process(target=_reader, args=(str(published), started, release, result))
+    reader.start()
+    assert started.wait(60)
+    begin = time.monotonic()
+    next_day = date(2026, 10, 6)
+    warehouse.publish_run(
+        published, _request([_classified(tmp_path, next_day, _users(7))], day=next_day, run_id="r2")
+    )
+    assert time.monotonic() - begin < 30  # the writer was not blocked by the open reader
+    release.set()
+    reader.join(60)
+    # the open reader kept its consistent snapshot; a new reader sees the new publication
+    assert result.get(timeout=10) == (6, 6)
+    assert warehouse.query(published, "SELECT count(*) FROM core.classifications").item() == 13
