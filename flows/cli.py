@@ -200,6 +200,98 @@ def classify(
 
 
 @app.command()
+def evaluate(
+    labeled_file: Annotated[Path, typer.Argument(help="CSV/Parquet with text and category.")],
+    text_column: Annotated[str, typer.Option(help="Column holding the prompt text.")] = "text",
+    label_column: Annotated[
+        str, typer.Option(help="Column holding the true category.")
+    ] = "category",
+    group_column: Annotated[
+        str, typer.Option(help="Also report accuracy per value of this column, when present.")
+    ] = "source",
+    fresh: Annotated[
+        bool,
+        typer.Option(
+            help="Train the head from the labeled example set "
+            "now instead of using the current model."
+        ),
+    ] = False,
+    mistakes: Annotated[int, typer.Option(help="Worst mistakes to show.")] = 10,
+    log_mlflow: Annotated[
+        bool, typer.Option("--mlflow/--no-mlflow", help="Log metrics and pictures to MLflow.")
+    ] = True,
+) -> None:
+    """Score the category decision (hybrid, rules alone, model alone) on a labeled file."""
+    with _clear_errors():
+        settings = _settings()
+        from insight_core.evaluation import log_evaluation, run_evaluation
+
+        with Progress(
+            TextColumn("embedding"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TimeElapsedColumn(),
+            console=err_console,
+        ) as progress:
+            task = progress.add_task("embed", total=None)
+            reports = run_evaluation(
+                settings,
+                labeled_file,
+                text_column,
+                label_column,
+                group_column=group_column,
+                use_current_model=not fresh,
+                progress=lambda done, total: progress.update(task, completed=done, total=total),
+            )
+        for report in reports:
+            table = Table(
+                "category",
+                "precision",
+                "recall",
+                "F1",
+                "support",
+                title=f"{report.mode}: accuracy {report.accuracy:.3f} · macro-F1 "
+                f"{report.macro_f1:.3f} · n={report.n}"
+                + (f" · rules decide {report.rule_coverage:.1%}" if report.mode != "model" else ""),
+            )
+            for row in report.per_category.iter_rows(named=True):
+                table.add_row(
+                    row["category"],
+                    f"{row['precision']:.3f}",
+                    f"{row['recall']:.3f}",
+                    f"{row['f1']:.3f}",
+                    str(row["support"]),
+                )
+            console.print(table)
+        hybrid = reports[0]
+        confusion = Table(
+            *["true \\ predicted", *[c[:6] for c in hybrid.confusion.columns[1:]]],
+            title="confusion (hybrid)",
+        )
+        for row in hybrid.confusion.iter_rows():
+            confusion.add_row(*[str(v) for v in row])
+        console.print(confusion)
+        if hybrid.by_group is not None:
+            groups = Table("group", "n", "accuracy", title=f"hybrid accuracy by {group_column}")
+            for row in hybrid.by_group.iter_rows():
+                groups.add_row(*[str(v) for v in row])
+            console.print(groups)
+        worst = Table("true", "predicted", "by", "conf", "text", title="worst mistakes (hybrid)")
+        for row in hybrid.mistakes.head(mistakes).iter_rows(named=True):
+            worst.add_row(
+                row["category"],
+                row["predicted"],
+                row["rule_id"] or "model",
+                f"{row['confidence']:.2f}",
+                row["text"][:90],
+            )
+        console.print(worst)
+        if log_mlflow:
+            run_id = log_evaluation(settings, reports, labeled_file)
+            console.print(f"logged to MLflow run {run_id} ({settings.tracking_uri})")
+
+
+@app.command()
 def sql(
     query: Annotated[str, typer.Argument(help="SQL to run read-only on the warehouse.")],
     output_format: Annotated[str, typer.Option("--format", help="table, csv or json.")] = "table",

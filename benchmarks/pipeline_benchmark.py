@@ -1,0 +1,124 @@
+"""Throughput and memory of the nightly flow in ``infer`` mode.
+
+For each batch size N: a fresh INSIGHT_HOME, a model fitted on an earlier day, then the
+embedding cache is emptied (so every prompt of the measured night is embedded for real) and
+the nightly flow runs on N new prompts. Prints prompts per second per stage and end to end,
+and the peak resident memory of the process during the measured run.
+
+    .venv/bin/python benchmarks/pipeline_benchmark.py --sizes 2000 10000 20000
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import tempfile
+import threading
+import time
+from datetime import date, timedelta
+from pathlib import Path
+
+import psutil
+
+RUN_DATE = date(2026, 10, 14)
+
+
+class PeakMemory:
+    """Samples this process's RSS every 50 ms; the peak is what the run needed."""
+
+    def __init__(self) -> None:
+        self.peak = 0
+        self._stop = threading.Event()
+        self._process = psutil.Process()
+        self._thread = threading.Thread(target=self._sample, daemon=True)
+
+    def _sample(self) -> None:
+        while not self._stop.is_set():
+            self.peak = max(self.peak, self._process.memory_info().rss)
+            time.sleep(0.05)
+
+    def __enter__(self) -> PeakMemory:
+        self.peak = self._process.memory_info().rss
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._thread.join()
+
+
+def _write_logs(path: Path, n: int, day: date, seed: int) -> None:
+    from insight_core.demo import generate_prompt_records
+
+    with path.open("w") as handle:
+        for record in generate_prompt_records(n, day, seed=seed):
+            handle.write(json.dumps(record) + "\n")
+
+
+def run_size(n: int, workdir: Path) -> dict[str, object]:
+    home = workdir / f"home-{n}"
+    os.environ["INSIGHT_HOME"] = str(home)
+    os.environ["INSIGHT_DEMO_MODE"] = "true"
+    from flows.nightly import nightly
+
+    training_day = RUN_DATE - timedelta(days=1)
+    _write_logs(workdir / f"train-{n}.jsonl", 2000, training_day, seed=101)
+    nightly(run_date=training_day, source=str(workdir / f"train-{n}.jsonl"), mode="fit")
+    shutil.rmtree(home / "cache")  # measure real embedding work, not cache hits
+
+    source = workdir / f"night-{n}.jsonl"
+    _write_logs(source, n, RUN_DATE, seed=202)
+    with PeakMemory() as memory:
+        started = time.perf_counter()
+        summary = nightly(run_date=RUN_DATE, source=str(source), mode="infer")
+        wall = time.perf_counter() - started
+    per_stage = {
+        stage: round(summary.rows_read / seconds, 1) if seconds > 0 else None
+        for stage, seconds in summary.stage_seconds.items()
+    }
+    return {
+        "prompts": n,
+        "loaded": summary.rows_loaded,
+        "embedded_new": summary.rows_embedded_new,
+        "wall_seconds": round(wall, 1),
+        "prompts_per_second_end_to_end": round(n / wall, 1),
+        "stage_seconds": summary.stage_seconds,
+        "prompts_per_second_by_stage": per_stage,
+        "peak_rss_mb": round(memory.peak / 2**20),
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--sizes", type=int, nargs="+", default=[10000])
+    parser.add_argument("--keep", action="store_true", help="Keep the temporary homes.")
+    args = parser.parse_args()
+
+    from insight_core.environment import apply_runtime_defaults
+    from insight_core.settings import InsightSettings
+
+    workdir = Path(tempfile.mkdtemp(prefix="insight-bench-"))
+    apply_runtime_defaults(InsightSettings(home=workdir / "shared"))
+    os.environ.setdefault("PREFECT_LOGGING_HANDLERS_CONSOLE_LEVEL", "CRITICAL")
+    results = [run_size(n, workdir) for n in args.sizes]
+    for result in results:
+        print(json.dumps(result, indent=2))
+    print(
+        "\n| prompts | end-to-end prompts/s | peak RSS (MB) | "
+        + " | ".join(f"{s} p/s" for s in results[0]["prompts_per_second_by_stage"])
+        + " |"
+    )
+    for result in results:
+        stages = result["prompts_per_second_by_stage"]
+        print(
+            f"| {result['prompts']} | {result['prompts_per_second_end_to_end']} | "
+            f"{result['peak_rss_mb']} | " + " | ".join(str(v) for v in stages.values()) + " |"
+        )
+    if not args.keep:
+        shutil.rmtree(workdir, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()
