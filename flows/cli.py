@@ -413,5 +413,12 @@ def main() -> None:
     app()
 
 
+# Interactive surfaces (`insight api`, `insight app`) live in flows/cli_surfaces.py.
+if (Path(__file__).parent / "cli_surfaces.py").exists():
+    from flows.cli_surfaces import register_surface_commands
+
+    register_surface_commands(app)
+
+
 if __name__ == "__main__":
     main()

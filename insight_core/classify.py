@@ -67,6 +67,7 @@ class Classifier:
                 "decided_by": [d.decided_by for d in decisions],
                 "confidence": [round(d.confidence, 4) for d in decisions],
                 "rule_id": [d.rule_id for d in decisions],
+                "matched_phrase": [d.matched_phrase for d in decisions],
                 "topic_id": [int(t) for t in topic_ids],
                 "topic_label": [
                     lookup.get(int(t), ("unclustered", "", None))[0] for t in topic_ids
