@@ -2,8 +2,9 @@
 
 For each batch size N: a fresh INSIGHT_HOME, a model fitted on an earlier day, then the
 embedding cache is emptied (so every prompt of the measured night is embedded for real) and
-the nightly flow runs on N new prompts. Prints prompts per second per stage and end to end,
-and the peak resident memory of the process during the measured run.
+the nightly flow runs on N new prompts in a process of its own, as the nightly job does.
+Prints prompts per second per stage (wall-clock per stage) and end to end, and the peak
+resident memory of that process.
 
     .venv/bin/python benchmarks/pipeline_benchmark.py --sizes 2000 10000 20000
 """
@@ -14,6 +15,8 @@ import argparse
 import json
 import os
 import shutil
+import subprocess
+import sys
 import tempfile
 import threading
 import time
@@ -26,17 +29,20 @@ RUN_DATE = date(2026, 10, 14)
 
 
 class PeakMemory:
-    """Samples this process's RSS every 50 ms; the peak is what the run needed."""
+    """Samples a process's RSS every 50 ms; the peak is what the run needed."""
 
-    def __init__(self) -> None:
+    def __init__(self, pid: int | None = None) -> None:
         self.peak = 0
         self._stop = threading.Event()
-        self._process = psutil.Process()
+        self._process = psutil.Process(pid)
         self._thread = threading.Thread(target=self._sample, daemon=True)
 
     def _sample(self) -> None:
         while not self._stop.is_set():
-            self.peak = max(self.peak, self._process.memory_info().rss)
+            try:
+                self.peak = max(self.peak, self._process.memory_info().rss)
+            except psutil.NoSuchProcess:
+                return
             time.sleep(0.05)
 
     def __enter__(self) -> PeakMemory:
@@ -57,40 +63,65 @@ def _write_logs(path: Path, n: int, day: date, seed: int) -> None:
             handle.write(json.dumps(record) + "\n")
 
 
-def run_size(n: int, workdir: Path) -> dict[str, object]:
-    home = workdir / f"home-{n}"
-    os.environ["INSIGHT_HOME"] = str(home)
-    os.environ["INSIGHT_DEMO_MODE"] = "true"
+def _nightly_in_subprocess(home: Path, day: date, source: Path, mode: str,
+                           summary_file: Path) -> tuple[float, int]:
+    """Run one night in a fresh process; returns (wall seconds, peak RSS bytes)."""
+    env = {**os.environ, "INSIGHT_HOME": str(home), "INSIGHT_DEMO_MODE": "true"}
+    command = [sys.executable, __file__, "--one-night", str(day), str(source), mode,
+               str(summary_file)]
+    started = time.perf_counter()
+    child = subprocess.Popen(command, env=env)
+    with PeakMemory(child.pid) as memory:
+        if child.wait() != 0:
+            raise SystemExit(f"benchmark run failed: {' '.join(command)}")
+    return time.perf_counter() - started, memory.peak
+
+
+def _one_night(day: str, source: str, mode: str, summary_file: str) -> None:
     from flows.nightly import nightly
 
+    started = time.perf_counter()
+    summary = nightly(run_date=date.fromisoformat(day), source=source, mode=mode)
+    result = {**summary.as_dict(), "flow_seconds": time.perf_counter() - started}
+    Path(summary_file).write_text(json.dumps(result))
+
+
+def run_size(n: int, workdir: Path) -> dict[str, object]:
+    home = workdir / f"home-{n}"
     training_day = RUN_DATE - timedelta(days=1)
     _write_logs(workdir / f"train-{n}.jsonl", 2000, training_day, seed=101)
-    nightly(run_date=training_day, source=str(workdir / f"train-{n}.jsonl"), mode="fit")
+    _nightly_in_subprocess(home, training_day, workdir / f"train-{n}.jsonl", "fit",
+                           workdir / "train-summary.json")
     shutil.rmtree(home / "cache")  # measure real embedding work, not cache hits
 
     source = workdir / f"night-{n}.jsonl"
     _write_logs(source, n, RUN_DATE, seed=202)
-    with PeakMemory() as memory:
-        started = time.perf_counter()
-        summary = nightly(run_date=RUN_DATE, source=str(source), mode="infer")
-        wall = time.perf_counter() - started
+    summary_file = workdir / f"summary-{n}.json"
+    process_seconds, peak = _nightly_in_subprocess(home, RUN_DATE, source, "infer",
+                                                   summary_file)
+    summary = json.loads(summary_file.read_text())
+    wall = summary["flow_seconds"]
     per_stage = {
-        stage: round(summary.rows_read / seconds, 1) if seconds > 0 else None
-        for stage, seconds in summary.stage_seconds.items()
+        stage: round(summary["rows_read"] / seconds, 1) if seconds > 0 else None
+        for stage, seconds in summary["stage_seconds"].items()
     }
     return {
         "prompts": n,
-        "loaded": summary.rows_loaded,
-        "embedded_new": summary.rows_embedded_new,
-        "wall_seconds": round(wall, 1),
+        "loaded": summary["rows_loaded"],
+        "embedded_new": summary["rows_embedded_new"],
+        "flow_seconds": round(wall, 1),
+        "process_seconds_incl_startup": round(process_seconds, 1),
         "prompts_per_second_end_to_end": round(n / wall, 1),
-        "stage_seconds": summary.stage_seconds,
+        "stage_seconds": summary["stage_seconds"],
         "prompts_per_second_by_stage": per_stage,
-        "peak_rss_mb": round(memory.peak / 2**20),
+        "peak_rss_mb": round(peak / 2**20),
     }
 
 
 def main() -> None:
+    if len(sys.argv) == 6 and sys.argv[1] == "--one-night":
+        _one_night(*sys.argv[2:])
+        return
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sizes", type=int, nargs="+", default=[10000])
     parser.add_argument("--keep", action="store_true", help="Keep the temporary homes.")

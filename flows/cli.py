@@ -414,10 +414,9 @@ def main() -> None:
 
 
 # Interactive surfaces (`insight api`, `insight app`) live in flows/cli_surfaces.py.
-if (Path(__file__).parent / "cli_surfaces.py").exists():
-    from flows.cli_surfaces import register_surface_commands
+from flows.cli_surfaces import register_surface_commands  # noqa: E402
 
-    register_surface_commands(app)
+register_surface_commands(app)
 
 
 if __name__ == "__main__":

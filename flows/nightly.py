@@ -5,13 +5,20 @@ from __future__ import annotations
 from datetime import date
 
 from prefect import flow, unmapped
+from prefect.task_runners import ThreadPoolTaskRunner
 
 from insight_core.pipeline import RunSummary, TopicMode
 from insight_core.settings import InsightSettings
 from tasks import nightly as t
 
 
-@flow(name="insight-nightly", flow_run_name="nightly-{run_date}", log_prints=True)
+# A few threads are enough: embedding holds a per-process lock, the other stages are light.
+@flow(
+    name="insight-nightly",
+    flow_run_name="nightly-{run_date}",
+    log_prints=True,
+    task_runner=ThreadPoolTaskRunner(max_workers=4),
+)
 def nightly(run_date: date, source: str, mode: TopicMode = "auto") -> RunSummary:
     """Take one night's prompt logs through every stage into the warehouse and MLflow."""
     ctx = t.begin_run(InsightSettings(), run_date, source, mode)

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import polars as pl
 
-from insight_core.categorize import decide_categories
+from insight_core.categorize import decide_categories, embed_views
 from insight_core.embed import EmbeddingCache, embed_with_cache
 from insight_core.errors import InsightError, SourceError
 from insight_core.model_store import ModelBundle, current_version
@@ -50,7 +50,8 @@ class Classifier:
     def classify(self, texts: Sequence[str], cache: EmbeddingCache | None = None) -> pl.DataFrame:
         """One row per text: category, evidence and topic (texts are redacted first)."""
         redacted = [redact_text(t) for t in texts]
-        vectors, _ = embed_with_cache(redacted, get_embedder(self.settings), cache)
+        embedder = get_embedder(self.settings)
+        vectors, _ = embed_with_cache(redacted, embedder, cache)
         decisions = decide_categories(
             redacted,
             vectors,
@@ -58,6 +59,7 @@ class Classifier:
             self.bundle.head,
             self.settings.abstain_threshold,
             self.taxonomy.fallback,
+            views=embed_views(redacted, embedder, cache),
         )
         topic_ids, _ = self.bundle.topic_index.assign(vectors, self.settings.topics.min_similarity)
         lookup = self.bundle.topic_lookup()

@@ -16,7 +16,7 @@ from typing import Literal
 import numpy as np
 import polars as pl
 
-from insight_core.categorize import CategoryHead, Decision, decide_categories
+from insight_core.categorize import CategoryHead, Decision, decide_categories, embed_views
 from insight_core.redact import redact_text
 from insight_core.rules import RuleSet
 from insight_core.settings import InsightSettings
@@ -61,11 +61,16 @@ def _decisions(
     head: CategoryHead,
     abstain_threshold: float,
     fallback: str,
+    views: Sequence[np.ndarray] | None,
 ) -> list[Decision]:
     if mode == "model":
         no_rules = RuleSet(rules=(), file_hash=rules.file_hash, version=rules.version)
-        return decide_categories(texts, embeddings, no_rules, head, abstain_threshold, fallback)
-    decisions = decide_categories(texts, embeddings, rules, head, abstain_threshold, fallback)
+        return decide_categories(
+            texts, embeddings, no_rules, head, abstain_threshold, fallback, views
+        )
+    decisions = decide_categories(
+        texts, embeddings, rules, head, abstain_threshold, fallback, views
+    )
     if mode == "rules":
         return [d if d.decided_by == "rule" else Decision(fallback, "rule", 0.0) for d in decisions]
     return decisions
@@ -118,11 +123,12 @@ def evaluate(
     mode: EvaluationMode = "hybrid",
     group_column: str | None = None,
     n_mistakes: int = 25,
+    views: Sequence[np.ndarray] | None = None,
 ) -> EvaluationReport:
     """Score one mode; ``labeled`` has ``text`` and ``category`` (texts already redacted)."""
     texts = labeled.get_column("text").to_list()
     truth = labeled.get_column("category").to_list()
-    decisions = _decisions(mode, texts, embeddings, rules, head, abstain_threshold, fallback)
+    decisions = _decisions(mode, texts, embeddings, rules, head, abstain_threshold, fallback, views)
     predicted = [d.category for d in decisions]
     accuracy, macro_f1, per_category, confusion = score(truth, predicted, categories)
     results = labeled.with_columns(
@@ -251,6 +257,7 @@ def cross_validate_head(
     fallback: str,
     folds: int = 5,
     seed: int = 13,
+    views: Sequence[np.ndarray] | None = None,
 ) -> EvaluationReport:
     """Hybrid decision scored out-of-fold on a labeled set (the shipped examples at refit).
 
@@ -272,6 +279,7 @@ def cross_validate_head(
             head,
             abstain_threshold,
             fallback,
+            views=[views[i] for i in test_index] if views is not None else None,
         )
         for position, decision in zip(test_index, fold, strict=True):
             predicted[position] = decision
@@ -337,6 +345,7 @@ def run_evaluation(
             if progress is not None:
                 progress(min(start + step, len(texts)), len(texts))
         embeddings = np.vstack(vectors) if vectors else np.zeros((0, embedder.dimension))
+        views = embed_views(texts, embedder, cache)
         version = current_version(settings.models_dir) if use_current_model else None
         if version is not None:
             head = load_model_bundle(settings, version).head
@@ -355,6 +364,7 @@ def run_evaluation(
             taxonomy.fallback,
             mode,
             group_column,
+            views=views,
         )
         for mode in modes
     ]

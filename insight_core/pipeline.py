@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import logging
 import shutil
+import threading
 import time
 import uuid
 from collections import Counter
@@ -24,7 +25,7 @@ import numpy as np
 import polars as pl
 
 from insight_core import warehouse
-from insight_core.categorize import decide_categories
+from insight_core.categorize import decide_categories, embed_views, pack_views, unpack_views
 from insight_core.embed import embed_with_cache
 from insight_core.errors import InsightError, ModelNotFoundError
 from insight_core.ingest import ColumnDefaults, chunk_bounds, parse_timestamps, read_chunk
@@ -48,6 +49,7 @@ from schemas.classified import CLASSIFIED_SCHEMA
 log = logging.getLogger(__name__)
 
 TopicMode = Literal["auto", "fit", "infer"]
+_EMBED_LOCK = threading.Lock()
 STAGES = ("ingest", "validate", "redact", "embed", "topics", "categories", "aggregate", "track")
 
 
@@ -82,6 +84,8 @@ class ChunkFile:
     seconds: float
     stage: str
     extra: dict[str, Any] = field(default_factory=dict)
+    # Wall-clock end of the work; with ``seconds`` it places the chunk on the run's timeline.
+    finished_at: float = field(default_factory=time.time)
 
 
 @dataclass(frozen=True)
@@ -236,11 +240,17 @@ def embed(ctx: RunContext, chunk: ChunkFile) -> ChunkFile:
     texts = pl.read_parquet(chunk.path, columns=["text"]).get_column("text").to_list()
     cache = open_embedding_cache(ctx.settings)
     try:
-        vectors, computed = embed_with_cache(texts, get_embedder(ctx.settings), cache)
+        # One model forward pass at a time per process: concurrent chunks on the same CPU
+        # cores only add memory (activations per thread) without adding throughput.
+        with _EMBED_LOCK:
+            embedder = get_embedder(ctx.settings)
+            vectors, computed = embed_with_cache(texts, embedder, cache)
+            views = embed_views(texts, embedder, cache)
     finally:
         cache.close()
-    path = ctx.path(f"chunk-{chunk.index:04d}.embeddings.npy")
-    np.save(path, vectors)
+    path = ctx.path(f"chunk-{chunk.index:04d}.embeddings.npz")
+    flat_views, view_counts = pack_views(views, vectors.shape[1] if vectors.ndim == 2 else 0)
+    np.savez(path, vectors=vectors, views=flat_views, view_counts=view_counts)
     seconds = time.perf_counter() - started
     log.info(
         "chunk %d: embedded %d prompts (%d new) in %.1fs",
@@ -297,7 +307,7 @@ def assign_topics(ctx: RunContext, embedded: ChunkFile, model: ModelChoice) -> C
     """Stage 5b: nearest topic of every prompt in a chunk."""
     started = time.perf_counter()
     bundle = load_model_bundle(ctx.settings, model.version)
-    vectors = np.load(embedded.path)
+    vectors = np.load(embedded.path)["vectors"]
     topic_ids, scores = bundle.topic_index.assign(vectors, ctx.settings.topics.min_similarity)
     path = ctx.path(f"chunk-{embedded.index:04d}.topics.parquet")
     pl.DataFrame({"topic_id": topic_ids, "topic_score": scores}).write_parquet(path)
@@ -324,15 +334,16 @@ def categorize(
     bundle = load_model_bundle(settings, model.version)
     taxonomy, rules = load_decision_config(settings)
     frame = pl.read_parquet(redacted.path)
-    vectors = np.load(embedded.path)
+    stored = np.load(embedded.path)
     topic_frame = pl.read_parquet(topics.path)
     decisions = decide_categories(
         frame.get_column("text").to_list(),
-        vectors,
+        stored["vectors"],
         rules,
         bundle.head,
         settings.abstain_threshold,
         taxonomy.fallback,
+        views=unpack_views(stored["views"], stored["view_counts"]),
     )
     lookup = bundle.topic_lookup()
     topic_ids = topic_frame.get_column("topic_id").to_list()
@@ -416,6 +427,8 @@ class RunSummary:
     mlflow_run_id: str | None
     quarantine_reasons: dict[str, int]
     error: str | None = None
+    # Alerts this run raised for the first time (rows of analytics.alerts, JSON-ready).
+    new_alerts: list[dict[str, Any]] = field(default_factory=list)
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -455,6 +468,13 @@ class RunSummary:
                 "|---|---:|",
                 *[f"| {r} | {n} |" for r, n in sorted(self.quarantine_reasons.items())],
             ]
+        if self.new_alerts:
+            lines += [
+                "",
+                f"New alerts ({len(self.new_alerts)}):",
+                "",
+                *[f"- {a.get('headline')}" for a in self.new_alerts],
+            ]
         lines += [
             "",
             f"Warehouse: `{self.warehouse}`",
@@ -466,11 +486,17 @@ class RunSummary:
 
 
 def _stage_seconds(*groups: Sequence[ChunkFile]) -> dict[str, float]:
-    seconds: dict[str, float] = {}
+    """Wall-clock seconds per stage: from its first chunk's start to its last chunk's end.
+
+    Chunks of a stage run concurrently, so summing their durations would overstate the time.
+    """
+    spans: dict[str, tuple[float, float]] = {}
     for group in groups:
         for chunk in group:
-            seconds[chunk.stage] = seconds.get(chunk.stage, 0.0) + chunk.seconds
-    return seconds
+            start, end = chunk.finished_at - chunk.seconds, chunk.finished_at
+            first, last = spans.get(chunk.stage, (start, end))
+            spans[chunk.stage] = (min(first, start), max(last, end))
+    return {stage: end - start for stage, (start, end) in spans.items()}
 
 
 def aggregate(
@@ -561,7 +587,7 @@ def aggregate(
         }
 
     final_record = finish_record()
-    warehouse.publish_run(
+    published = warehouse.publish_run(
         settings.warehouse_file,
         warehouse.PublishRequest(
             run_date=ctx.run_date,
@@ -600,6 +626,7 @@ def aggregate(
         flow_run_id=ctx.flow_run_id,
         mlflow_run_id=ctx.mlflow_run_id,
         quarantine_reasons=dict(reasons),
+        new_alerts=list(published.get("new_alerts", [])),
     )
 
 

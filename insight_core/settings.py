@@ -141,6 +141,19 @@ class InsightSettings(BaseSettings):
     dask_address: str | None = None
     dask_workers: int = 2
 
+    # ---- interactive surfaces (`insight api`, `insight app`) ----------------------------
+    # Loopback by default: exposing a surface to the network is an explicit choice.
+    api_host: str = "127.0.0.1"
+    api_port: int = Field(default=8000, ge=1, le=65535)
+    api_max_batch: int = Field(
+        default=256, ge=1, description="Most texts one POST /predict/batch may carry."
+    )
+    app_host: str = "127.0.0.1"
+    app_port: int = Field(default=8501, ge=1, le=65535)
+    app_max_rows: int = Field(
+        default=20000, ge=1, description="Most rows the web app classifies from one CSV."
+    )
+
     # ---- derived locations -------------------------------------------------------------
     @property
     def warehouse_file(self) -> Path:

@@ -15,6 +15,7 @@ import polars as pl
 from insight_core.categorize import (
     CategoryHead,
     decide_categories,
+    embed_views,
     majority_categories,
     train_category_head,
 )
@@ -114,7 +115,13 @@ def train_bundle(
     topic_model = fit_topic_model(training_docs, vectors, settings.topics, embedder)
     doc_topics = [int(t) for t in topic_model.topics_]
     decisions = decide_categories(
-        training_docs, vectors, rules, head, settings.abstain_threshold, taxonomy.fallback
+        training_docs,
+        vectors,
+        rules,
+        head,
+        settings.abstain_threshold,
+        taxonomy.fallback,
+        views=embed_views(training_docs, embedder, cache),
     )
     topic_category = majority_categories(doc_topics, [d.category for d in decisions])
     topic_category[OUTLIER_TOPIC] = None

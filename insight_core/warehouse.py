@@ -211,6 +211,46 @@ def _write_configuration(
     )
 
 
+def _write_build_context(con: duckdb.DuckDBPyConnection, run_id: str, run_date: date) -> None:
+    # The models read the building run from SQL (models/041_alert_log.sql logs new alerts
+    # under it); a single row, so a stale context can never be picked up.
+    con.execute("DELETE FROM ops.build_context")
+    con.execute("INSERT INTO ops.build_context VALUES (?, ?)", [run_id, run_date])
+
+
+ALERT_SUMMARY_COLUMNS = (
+    "alert_id",
+    "kind",
+    "grain",
+    "scope",
+    "department",
+    "category",
+    "topic_id",
+    "topic_label",
+    "since",
+    "period",
+    "prompts",
+    "share",
+    "baseline_share",
+    "spike_score",
+    "headline",
+)
+
+
+def _new_alerts(con: duckdb.DuckDBPyConnection, run_id: str) -> list[dict[str, Any]]:
+    cursor = con.execute(
+        f"SELECT {', '.join(ALERT_SUMMARY_COLUMNS)} FROM analytics.alerts "
+        "WHERE run_id = ? AND status = 'active' ORDER BY period, kind, department, alert_id",
+        [run_id],
+    )
+    names = [d[0] for d in cursor.description]
+    # Plain JSON types: the summary travels through Prefect results and MLflow artifacts.
+    return [
+        {n: v.isoformat() if isinstance(v, date) else v for n, v in zip(names, row, strict=True)}
+        for row in cursor.fetchall()
+    ]
+
+
 @dataclass(frozen=True)
 class PublishRequest:
     """Everything one run writes for its date."""
@@ -227,11 +267,12 @@ class PublishRequest:
     taxonomy_version: str
 
 
-def publish_run(published: Path, request: PublishRequest) -> dict[str, int]:
+def publish_run(published: Path, request: PublishRequest) -> dict[str, Any]:
     """Replace ``run_date`` in the warehouse in one transaction, rebuild, check, publish.
 
-    Returns row counts of what was written. Raises :class:`ChecksFailedError` (and publishes
-    nothing) when a check fails.
+    Returns ``rows_loaded`` (prompts now loaded for the date) and ``new_alerts`` (the rows of
+    ``analytics.alerts`` this run raised for the first time, as plain dicts). Raises
+    :class:`ChecksFailedError` (and publishes nothing) when a check fails.
     """
     with staged_build(published) as con:
         con.execute("BEGIN TRANSACTION")
@@ -272,6 +313,7 @@ def publish_run(published: Path, request: PublishRequest) -> dict[str, int]:
                 con, request.thresholds, request.categories, request.taxonomy_version
             )
             _insert_run(con, request.run_record)
+            _write_build_context(con, request.run_id, request.run_date)
             con.execute("COMMIT")
         except Exception:
             con.execute("ROLLBACK")
@@ -283,7 +325,8 @@ def publish_run(published: Path, request: PublishRequest) -> dict[str, int]:
         loaded = con.execute(
             "SELECT count(*) FROM core.classifications WHERE run_date = ?", [request.run_date]
         ).fetchone()
-    return {"rows_loaded": int(loaded[0]) if loaded else 0}
+        new_alerts = _new_alerts(con, request.run_id)
+    return {"rows_loaded": int(loaded[0]) if loaded else 0, "new_alerts": new_alerts}
 
 
 def record_failed_run(published: Path, run_record: Mapping[str, Any]) -> None:

@@ -57,3 +57,56 @@ def demo_run(prefect_api: None, tmp_path_factory: pytest.TempPathFactory) -> Dem
         ]
     truth = json.loads(dataset.ground_truth_file.read_text())
     return DemoRun(home, dataset, summaries, truth)
+
+
+BACKFILL_DAYS = 14  # two complete ISO weeks: enough for weekly changes and daily baselines
+
+
+@dataclass(frozen=True)
+class BackfillRun:
+    home: Path
+    dataset: DemoDataset
+    exit_code: int
+    output: str
+
+    @property
+    def warehouse_file(self) -> Path:
+        return self.home / "warehouse.duckdb"
+
+    def env(self, monkeypatch: pytest.MonkeyPatch) -> None:
+        monkeypatch.setenv("INSIGHT_HOME", str(self.home))
+        monkeypatch.setenv("INSIGHT_DEMO_MODE", "true")
+
+
+def invoke_cli(home: Path, *args: str):
+    """Run the ``insight`` CLI in-process with typer's CliRunner, state under ``home``."""
+    from typer.testing import CliRunner
+
+    from flows.cli import app
+
+    with pytest.MonkeyPatch.context() as patch:
+        # The CLI writes INSIGHT_HOME into os.environ itself; setting it here first makes the
+        # context restore the previous value afterwards.
+        patch.setenv("INSIGHT_HOME", str(home))
+        patch.setenv("INSIGHT_DEMO_MODE", "true")
+        return CliRunner().invoke(app, ["--home", str(home), *args])
+
+
+@pytest.fixture(scope="session")
+def backfill_run(prefect_api: None, tmp_path_factory: pytest.TempPathFactory) -> BackfillRun:
+    """Two weeks of a small demo company loaded with ``insight run --from --to`` (the real flow,
+    one run per date): the demo warehouse the docs/analytics.md queries run against."""
+    home = tmp_path_factory.mktemp("insight-backfill")
+    dataset = generate_demo_logs(home / "demo", DEMO_START, days=BACKFILL_DAYS, seed=5, n_users=150)
+    result = invoke_cli(
+        home,
+        "run",
+        "--source",
+        str(home / "demo" / "logs" / "{date}.jsonl"),
+        "--from",
+        dataset.dates[0].isoformat(),
+        "--to",
+        dataset.dates[-1].isoformat(),
+    )
+    problem = f"\n{result.exception!r}" if result.exception else ""
+    return BackfillRun(home, dataset, result.exit_code, result.output + problem)

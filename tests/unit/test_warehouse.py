@@ -90,7 +90,7 @@ def _users(n: int) -> list[str]:
 
 def test_migrations_apply_once(tmp_path: Path) -> None:
     with duckdb.connect(str(tmp_path / "w.duckdb")) as con:
-        assert warehouse.apply_migrations(con) == ["0001_init.sql"]
+        assert warehouse.apply_migrations(con) == ["0001_init.sql", "0002_analytics_alerts.sql"]
         assert warehouse.apply_migrations(con) == []
 
 

@@ -1,0 +1,82 @@
+"""``insight api`` and ``insight app``: the interactive surfaces on top of the current model.
+
+Both read settings like every other command (``--home`` / ``INSIGHT_*``); host and port options
+override ``INSIGHT_API_HOST``/``INSIGHT_API_PORT`` and ``INSIGHT_APP_HOST``/``INSIGHT_APP_PORT``.
+"""
+
+from __future__ import annotations
+
+import copy
+import os
+import sys
+from typing import Annotated, Any
+
+import typer
+
+HostOption = Annotated[
+    str | None, typer.Option(help="Interface to bind (default from settings: 127.0.0.1).")
+]
+
+
+def _uvicorn_log_config(level: str) -> dict[str, Any]:
+    """Uvicorn's logging plus the engine's own loggers (model loading, request lines)."""
+    from uvicorn.config import LOGGING_CONFIG
+
+    config = copy.deepcopy(LOGGING_CONFIG)
+    config["loggers"]["insight_core"] = {
+        "handlers": ["default"],
+        "level": level.upper(),
+        "propagate": False,
+    }
+    config["loggers"]["uvicorn.error"]["level"] = level.upper()
+    return config
+
+
+def api(
+    host: HostOption = None,
+    port: Annotated[int | None, typer.Option(help="Port (default from settings: 8000).")] = None,
+    log_level: Annotated[str, typer.Option(help="debug, info, warning or error.")] = "info",
+) -> None:
+    """Serve the prediction API (FastAPI; OpenAPI docs at /docs)."""
+    from flows.cli import _clear_errors, _settings
+
+    with _clear_errors():
+        settings = _settings()
+        import uvicorn
+
+        from insight_core.api import create_app
+
+        uvicorn.run(
+            create_app(settings),
+            host=host or settings.api_host,
+            port=port or settings.api_port,
+            # Uvicorn's access log prints the raw path and query string, which a caller could
+            # fill with prompt text; the app logs each request by its route template instead.
+            access_log=False,
+            log_config=_uvicorn_log_config(log_level),
+            log_level=log_level.lower(),
+        )
+
+
+def webapp(
+    host: HostOption = None,
+    port: Annotated[int | None, typer.Option(help="Port (default from settings: 8501).")] = None,
+) -> None:
+    """Serve the web app (Streamlit): single prompt, batch CSV, trends and failure analysis."""
+    from flows.cli import _clear_errors, _settings
+
+    with _clear_errors():
+        settings = _settings()
+        from insight_core.webapp import streamlit_command
+
+        command = streamlit_command(host or settings.app_host, port or settings.app_port)
+        sys.stdout.flush()
+        sys.stderr.flush()
+        # exec, not a child process: in a container the server is then PID 1 and gets SIGTERM.
+        os.execv(command[0], command)
+
+
+def register_surface_commands(app: typer.Typer) -> None:
+    """Add ``api`` and ``app`` to the ``insight`` command line."""
+    app.command("api")(api)
+    app.command("app")(webapp)

@@ -1,0 +1,17 @@
+"""Streamlit entry script of the web app (run by ``insight app``)."""
+
+import streamlit as st
+
+from insight_core.webapp import batch, common, failures, single, trends
+
+st.set_page_config(page_title="Employee Insight Engine", layout="wide")
+common.sidebar()
+page = st.navigation(
+    [
+        st.Page(single.render, title="Single prompt", url_path="single", default=True),
+        st.Page(batch.render, title="Batch CSV", url_path="batch"),
+        st.Page(trends.render, title="Trends", url_path="trends"),
+        st.Page(failures.render, title="Failure analysis", url_path="failures"),
+    ]
+)
+page.run()

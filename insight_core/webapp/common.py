@@ -1,0 +1,67 @@
+"""Shared pieces of the web app: settings, the cached classifier and the sidebar."""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from insight_core.api import describe_error, warehouse_freshness
+from insight_core.classify import Classifier
+from insight_core.settings import InsightSettings
+
+
+def describe(exc: BaseException) -> str:
+    """One line for people about an error (see :func:`insight_core.api.describe_error`)."""
+    return describe_error(exc)
+
+
+@st.cache_resource(show_spinner=False)
+def get_settings() -> InsightSettings:
+    """Settings from the environment, with the engine's offline defaults applied once."""
+    from insight_core.environment import apply_runtime_defaults
+
+    settings = InsightSettings()
+    apply_runtime_defaults(settings)
+    return settings
+
+
+# A failed load raises, and Streamlit does not cache exceptions: the next page view tries
+# again, so a model trained after start-up appears without a restart.
+@st.cache_resource(show_spinner="Loading the model...")
+def _load_classifier() -> Classifier:
+    return Classifier.load(get_settings())
+
+
+def classifier_or_error() -> Classifier | None:
+    """The current classifier, or None after showing why it could not be loaded."""
+    try:
+        return _load_classifier()
+    except Exception as exc:
+        st.error(f"No model is loaded: {describe(exc)}")
+        return None
+
+
+def reload_model() -> None:
+    """Forget the loaded classifier so the next page view loads the current one."""
+    _load_classifier.clear()
+
+
+def sidebar() -> None:
+    """Model version and warehouse freshness, on every page."""
+    settings = get_settings()
+    with st.sidebar:
+        st.markdown("### Employee Insight Engine")
+        try:
+            version = _load_classifier().bundle.version
+            st.caption(f"Model: `{version}`")
+        except Exception:
+            st.caption("Model: not loaded")
+        freshness = warehouse_freshness(settings)
+        if freshness.last_published_run_date is not None:
+            st.caption(f"Warehouse: runs up to {freshness.last_published_run_date}")
+        else:
+            st.caption(f"Warehouse: {freshness.error}")
+        st.button("Reload model", on_click=reload_model, help="Load the current model again.")
+        st.caption(
+            "Prompts typed or uploaded here are redacted before they are classified and are "
+            "neither stored nor logged."
+        )

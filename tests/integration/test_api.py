@@ -1,0 +1,261 @@
+"""The prediction API with the real model: FastAPI's test client and a real uvicorn process.
+
+The model and warehouse are the demo ones the real nightly flow built (``demo_run``).
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+from fastapi.testclient import TestClient
+
+from insight_core import warehouse
+from insight_core.api import create_app
+from insight_core.classify import Classifier
+from insight_core.settings import InsightSettings
+from tests.integration.conftest import DemoRun
+
+pytestmark = pytest.mark.integration
+
+# A prompt nobody else sends: if any part of it shows up in a log, the log leaked prompt text.
+MARKER = "zebracorn-4711"
+SECRET_PROMPT = (
+    f"The {MARKER} printer is jammed again, call me on +44 20 7946 0958 or at jo@example.com"
+)
+# The test client's own HTTP library logs the URLs it requests; that is the caller's log.
+CLIENT_LOGGERS = {"httpx", "httpx2", "httpcore"}
+
+
+@pytest.fixture(scope="module")
+def demo_settings(demo_run: DemoRun) -> InsightSettings:
+    return InsightSettings(home=demo_run.home)
+
+
+@pytest.fixture(scope="module")
+def client(demo_settings: InsightSettings) -> Iterator[TestClient]:
+    with TestClient(create_app(demo_settings)) as test_client:
+        yield test_client
+
+
+def _last_published(home: Path):
+    return warehouse.query(
+        home / "warehouse.duckdb",
+        "SELECT max(run_date) FROM ops.runs WHERE status = 'succeeded'",
+    ).item()
+
+
+def test_health_reports_model_version_and_warehouse_freshness(
+    client: TestClient, demo_settings: InsightSettings, demo_run: DemoRun
+) -> None:
+    body = client.get("/health").json()
+    assert body["status"] == "ok"
+    assert body["model_loaded"] is True and body["model_error"] is None
+    assert body["model_version"] == Classifier.load(demo_settings).bundle.version
+    assert body["warehouse"]["error"] is None
+    assert body["warehouse"]["last_published_run_date"] == str(_last_published(demo_run.home))
+    assert body["limits"] == {"max_text_chars": 8000, "max_batch": 256}
+
+
+def test_predict_matches_the_classifier(client: TestClient, demo_settings: InsightSettings) -> None:
+    text = "My pandas script fails with a KeyError when I merge two data frames, how do I fix it?"
+    expected = Classifier.load(demo_settings).classify([text]).row(0, named=True)
+    response = client.post("/predict", json={"text": text})
+    assert response.status_code == 200, response.text
+    body = response.json()
+    assert body["category"] == expected["category"] == "coding"
+    assert body["decided_by"] == expected["decided_by"]
+    assert body["rule_id"] == expected["rule_id"]
+    assert body["confidence"] == pytest.approx(expected["confidence"])
+    assert 0.0 <= body["confidence"] <= 1.0
+    assert body["topic_id"] == expected["topic_id"]
+    assert body["topic_label"] == expected["topic_label"]
+    assert ", ".join(body["topic_words"]) == expected["topic_words"]
+    assert body["model_version"] == Classifier.load(demo_settings).bundle.version
+
+
+def test_predict_names_the_rule_that_fired(client: TestClient) -> None:
+    body = client.post("/predict", json={"text": "I can't connect to the VPN from home"}).json()
+    assert body["category"] == "it_support"
+    assert body["decided_by"] == "rule"
+    assert body["rule_id"] == "it_vpn" and body["matched_phrase"].lower() == "vpn"
+    assert body["confidence"] == 1.0
+
+
+def test_batch_keeps_order_and_agrees_with_single_predictions(client: TestClient) -> None:
+    texts = [
+        "Write a limerick about our quarterly planning meeting",
+        "How many days of parental leave do I get?",
+        "Fix this SQL: SELECT * FROM orders WHERE",
+    ]
+    response = client.post("/predict/batch", json={"texts": texts})
+    assert response.status_code == 200, response.text
+    batch = response.json()["predictions"]
+    assert len(batch) == len(texts)
+    singles = [client.post("/predict", json={"text": t}).json() for t in texts]
+    assert batch == singles
+
+
+@pytest.mark.parametrize(
+    ("path", "payload", "status", "message"),
+    [
+        ("/predict", {"text": ""}, 422, "at least 1 character"),
+        ("/predict", {"text": "   \n\t "}, 422, "text is blank"),
+        ("/predict", {"text": "x" * 8001}, 422, "at most 8000 characters"),
+        ("/predict", {"text": 42}, 422, "valid string"),
+        ("/predict", {"text": ["a", "b"]}, 422, "valid string"),
+        ("/predict", {}, 422, "Field required"),
+        ("/predict", {"text": "hi", "user": "u1"}, 422, "Extra inputs are not permitted"),
+        ("/predict/batch", {"texts": []}, 422, "at least 1 item"),
+        ("/predict/batch", {"texts": "one text"}, 422, "valid list"),
+        ("/predict/batch", {"texts": ["fine", 7]}, 422, "valid string"),
+        ("/predict/batch", {"texts": ["ok"] * 257}, 413, "over the limit of 256"),
+    ],
+)
+def test_invalid_requests_get_a_clear_4xx(
+    client: TestClient, path: str, payload: object, status: int, message: str
+) -> None:
+    response = client.post(path, json=payload)
+    assert response.status_code == status, response.text
+    detail = response.json()["detail"]
+    assert any(message in error["msg"] for error in detail), detail
+    # The answer never echoes the submitted text back.
+    assert all("input" not in error for error in detail)
+    assert client.get("/health").json()["model_loaded"] is True  # still serving
+
+
+def test_malformed_json_and_oversized_bodies_are_refused(client: TestClient) -> None:
+    broken = client.post(
+        "/predict", content=b'{"text": "unterminated', headers={"content-type": "application/json"}
+    )
+    assert broken.status_code == 422 and broken.json()["detail"][0]["type"] == "json_invalid"
+    huge = client.post(
+        "/predict/batch",
+        content=b"[" + b'"x",' * 4_000_000 + b'"x"]',
+        headers={"content-type": "application/json"},
+    )
+    assert huge.status_code == 413
+    assert "request body is over the limit" in huge.json()["detail"]
+
+
+def test_openapi_docs_describe_the_endpoints(client: TestClient) -> None:
+    assert "swagger" in client.get("/docs").text.lower()
+    schema = client.get("/openapi.json").json()
+    assert {"/health", "/predict", "/predict/batch"} <= set(schema["paths"])
+    batch = schema["components"]["schemas"]["BatchPredictRequest"]["properties"]["texts"]
+    assert batch["maxItems"] == 256
+    assert batch["items"]["maxLength"] == 8000
+
+
+def test_503_until_a_model_exists_then_serves_it(demo_run: DemoRun, tmp_path: Path) -> None:
+    home = tmp_path / "fresh-home"
+    app = create_app(InsightSettings(home=home), retry_seconds=0)
+    with TestClient(app) as client:
+        health = client.get("/health").json()
+        assert health["status"] == "degraded"
+        assert health["model_loaded"] is False and health["model_version"] is None
+        assert "no trained model" in health["model_error"]
+        assert "no warehouse" in health["warehouse"]["error"]
+        refused = client.post("/predict", json={"text": "reset my password"})
+        assert refused.status_code == 503
+        assert refused.json()["detail"].startswith("model not loaded: no trained model")
+        assert refused.headers["retry-after"] == "1"
+        assert client.post("/predict/batch", json={"texts": ["a"]}).status_code == 503
+
+        # A model (and warehouse) appears, e.g. the first nightly run finished.
+        shutil.copytree(
+            demo_run.home, home, ignore=shutil.ignore_patterns("demo", "runs", "texts", "*.lock")
+        )
+        served = client.post("/predict", json={"text": "reset my password"})
+        assert served.status_code == 200, served.text
+        health = client.get("/health").json()
+        assert health["status"] == "ok" and health["model_loaded"] is True
+        assert served.json()["model_version"] == health["model_version"]
+
+
+def test_request_logs_contain_no_prompt_text(
+    client: TestClient, caplog: pytest.LogCaptureFixture, capfd: pytest.CaptureFixture[str]
+) -> None:
+    caplog.set_level(logging.DEBUG)
+    assert client.post("/predict", json={"text": SECRET_PROMPT}).status_code == 200
+    assert client.post("/predict/batch", json={"texts": [SECRET_PROMPT] * 2}).status_code == 200
+    assert client.post("/predict", json={"text": SECRET_PROMPT + "x" * 8000}).status_code == 422
+    assert client.post("/predict", json={"text": SECRET_PROMPT, "x": 1}).status_code == 422
+    client.get(f"/predict?text={MARKER}")
+    client.get(f"/{MARKER}")
+    printed = capfd.readouterr()
+    logged = "\n".join(
+        record.getMessage()
+        for record in caplog.records
+        if record.name.split(".")[0] not in CLIENT_LOGGERS
+    )
+    # The request lines are there, so the check below would have seen text if it were logged.
+    assert "POST /predict -> 200" in logged and "POST /predict/batch -> 200" in logged
+    assert "POST /predict -> 422" in logged and "<unmatched route>" in logged
+    for output in (logged, printed.out, printed.err):
+        assert MARKER not in output
+        assert "jo@example.com" not in output and "7946" not in output
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def test_real_uvicorn_process_serves_predictions(demo_run: DemoRun, tmp_path: Path) -> None:
+    insight = Path(sys.executable).with_name("insight")
+    assert insight.exists(), "the `insight` console script is not installed in this environment"
+    port = _free_port()
+    log_file = tmp_path / "api.log"
+    env = {**os.environ, "INSIGHT_HOME": str(demo_run.home)}
+    with log_file.open("w") as log:
+        process = subprocess.Popen(
+            [str(insight), "api", "--host", "127.0.0.1", "--port", str(port)],
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            env=env,
+        )
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 180
+        health = None
+        while time.monotonic() < deadline:
+            assert process.poll() is None, log_file.read_text()
+            try:
+                health = httpx.get(f"{base}/health", timeout=5).json()
+                break
+            except httpx.TransportError:
+                time.sleep(0.5)
+        assert health is not None, f"API did not come up: {log_file.read_text()}"
+        assert health["model_loaded"] is True, health
+        response = httpx.post(f"{base}/predict", json={"text": SECRET_PROMPT}, timeout=60)
+        assert response.status_code == 200 and response.json()["category"] == "it_support"
+        invalid = httpx.post(f"{base}/predict", json={"text": ""}, timeout=10)
+        assert invalid.status_code == 422
+        assert httpx.get(f"{base}/docs", timeout=10).status_code == 200
+        assert httpx.get(f"{base}/predict?text={MARKER}", timeout=10).status_code == 405
+    finally:
+        process.send_signal(signal.SIGTERM)
+        try:
+            process.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+    output = log_file.read_text()
+    assert "POST /predict -> 200" in output and "POST /predict -> 422" in output
+    assert "GET /docs -> 200" in output and "GET /predict -> 405" in output
+    assert MARKER not in output and "jo@example.com" not in output
+    # A clean shutdown on SIGTERM (uvicorn re-raises the signal once it has shut down).
+    assert "Application shutdown complete." in output
+    assert process.returncode in (0, -signal.SIGTERM), output

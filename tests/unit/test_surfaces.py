@@ -1,0 +1,147 @@
+"""Pure logic behind the API and the web app: settings, hard cases, trend display, CSV input."""
+
+from __future__ import annotations
+
+from datetime import date
+
+import polars as pl
+import pytest
+import typer.main
+
+from flows.cli import app as cli_app
+from insight_core.errors import SourceError
+from insight_core.settings import InsightSettings
+from insight_core.taxonomy import load_taxonomy
+from insight_core.webapp import APP_SCRIPT, data, streamlit_command
+
+pytestmark = pytest.mark.unit
+
+
+def test_surface_settings_have_loopback_defaults_and_env_overrides(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    settings = InsightSettings()
+    assert (settings.api_host, settings.api_port, settings.api_max_batch) == (
+        "127.0.0.1",
+        8000,
+        256,
+    )
+    assert (settings.app_host, settings.app_port) == ("127.0.0.1", 8501)
+    monkeypatch.setenv("INSIGHT_API_MAX_BATCH", "32")
+    monkeypatch.setenv("INSIGHT_APP_PORT", "9000")
+    settings = InsightSettings()
+    assert settings.api_max_batch == 32 and settings.app_port == 9000
+    monkeypatch.setenv("INSIGHT_API_MAX_BATCH", "0")
+    with pytest.raises(ValueError, match="api_max_batch"):
+        InsightSettings()
+
+
+def test_cli_registers_api_and_app_with_host_and_port_options() -> None:
+    group = typer.main.get_command(cli_app)
+    for name in ("api", "app"):
+        command = group.commands[name]  # type: ignore[attr-defined]
+        options = {opt for param in command.params for opt in param.opts}
+        assert {"--host", "--port"} <= options
+
+
+def test_streamlit_command_runs_the_app_script_offline() -> None:
+    command = streamlit_command("0.0.0.0", 8600)
+    assert APP_SCRIPT.exists() and str(APP_SCRIPT) in command
+    flags = dict(zip(command[5::2], command[6::2], strict=True))
+    assert flags["--server.address"] == "0.0.0.0" and flags["--server.port"] == "8600"
+    assert flags["--browser.gatherUsageStats"] == "false"
+    assert flags["--server.headless"] == "true"
+
+
+def test_hard_cases_cover_every_kind_with_valid_expectations() -> None:
+    version, cases = data.load_hard_cases()
+    assert version.isdigit()
+    categories = set(load_taxonomy(InsightSettings().taxonomy_file).categories)
+    assert len({c.id for c in cases}) == len(cases)
+    for kind in data.HARD_CASE_KINDS:
+        assert sum(c.kind == kind for c in cases) >= 4, kind
+    for case in cases:
+        assert case.kind in data.HARD_CASE_KINDS, case.id
+        assert case.expected in categories, case.id
+        assert case.text.strip() and len(case.note) > 40, case.id
+
+
+def _daily() -> pl.DataFrame:
+    return pl.DataFrame(
+        {
+            "date": [date(2026, 10, 5)] * 3 + [date(2026, 10, 6)] * 2,
+            "department": ["Sales", "Sales", "Sales", "Sales", "IT"],
+            "category": ["coding", "wellbeing", "other", "coding", "coding"],
+            "prompts": [6, None, 4, 9, 12],
+            "users": [6, None, 4, 7, 8],
+            "share": [0.6, None, 0.4, 1.0, 1.0],
+            "suppressed": [False, True, False, False, False],
+        }
+    )
+
+
+def test_share_table_marks_suppressed_cells_and_absent_categories() -> None:
+    table = data.share_table(data.in_scope(_daily(), "Sales"))
+    assert table.columns == ["date", "coding", "wellbeing", "other"]
+    assert table.row(0) == ("2026-10-05", "60.0 %", "suppressed", "40.0 %")
+    assert table.row(1) == ("2026-10-06", "100.0 %", "–", "–")
+
+
+def test_share_series_leaves_suppressed_cells_out_of_the_chart() -> None:
+    series = data.share_series(data.in_scope(_daily(), "Sales"))
+    assert "wellbeing" not in series.columns
+    assert series.get_column("coding").to_list() == [60.0, 100.0]
+    assert data.departments_by_size(_daily()) == ["Sales", "IT"]
+
+
+def _weekly() -> pl.DataFrame:
+    weeks = ["2026-W41"] * 3 + ["2026-W42"] * 3 + ["2026-W43"]
+    return pl.DataFrame(
+        {
+            "iso_week": weeks,
+            "complete": [True] * 6 + [False],
+            "department": ["Sales"] * 7,
+            "category": ["coding", "other", "wellbeing"] * 2 + ["coding"],
+            "prompts": [10, 10, None, 15, 5, None, 3],
+            "share": [0.5, 0.5, None, 0.75, 0.25, None, 1.0],
+            "share_change": [None, None, None, 0.25, -0.3, None, None],
+            "prompts_change_rel": [None, None, None, 0.5, -0.5, None, None],
+            "suppressed": [False, False, True, False, False, True, False],
+        }
+    )
+
+
+def test_movers_rank_the_latest_complete_week_and_count_suppressed_cells() -> None:
+    movers = data.weekly_movers(_weekly())
+    assert movers.week == "2026-W42" and movers.complete
+    assert movers.table.get_column("category").to_list() == ["other", "coding"]
+    assert (movers.suppressed_cells, movers.total_cells) == (1, 3)
+    in_progress = data.weekly_movers(_weekly().filter(pl.col("iso_week") == "2026-W43"))
+    assert in_progress.week == "2026-W43" and not in_progress.complete
+    assert data.weekly_movers(_weekly().clear()).week is None
+
+
+def test_display_table_never_shows_a_number_for_a_suppressed_row() -> None:
+    shown = data.display_table(_weekly())
+    hidden = shown.filter(pl.col("suppressed"))
+    for column in ("prompts", "share", "share_change", "prompts_change_rel"):
+        assert set(hidden.get_column(column).to_list()) == {"suppressed"}
+    row = shown.filter(pl.col("iso_week") == "2026-W42", pl.col("category") == "other").row(
+        0, named=True
+    )
+    assert row["share"] == "25.0 %" and row["share_change"] == "-30.0 pp"
+    assert row["prompts_change_rel"] == "-50 %" and row["prompts"] == "5"
+    first_week = shown.filter(pl.col("iso_week") == "2026-W41", ~pl.col("suppressed"))
+    assert set(first_week.get_column("share_change").to_list()) == {"–"}
+
+
+def test_csv_upload_errors_are_clear() -> None:
+    with pytest.raises(SourceError, match="empty"):
+        data.read_csv_upload(b"  \n", max_rows=10)
+    with pytest.raises(SourceError, match="no rows"):
+        data.read_csv_upload(b"text\n", max_rows=10)
+    with pytest.raises(SourceError, match="over the web app's limit of 2"):
+        data.read_csv_upload(b"text\na\nb\nc\n", max_rows=2)
+    frame = data.read_csv_upload(b"id,department,prompt\n1,Sales,hello\n", max_rows=10)
+    assert data.default_text_column(frame) == "department"
+    assert data.default_text_column(frame.rename({"prompt": "text"})) == "text"

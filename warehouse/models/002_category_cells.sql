@@ -1,0 +1,104 @@
+-- core.category_thresholds: the minimum distinct users of a visible cell, per category: the
+-- stricter of the category's own threshold and the default ('*') in ops.privacy_thresholds.
+-- Without a default row every cell is suppressed (fail closed; checks/ reports it too).
+CREATE OR REPLACE TABLE core.category_thresholds AS
+WITH default_threshold AS (
+    SELECT coalesce(max(min_users), 2147483647) AS min_users
+    FROM ops.privacy_thresholds
+    WHERE category = '*'
+),
+known AS (
+    SELECT category FROM ops.categories
+    UNION
+    SELECT category FROM core.classifications
+    UNION
+    SELECT category FROM core.topics WHERE category IS NOT NULL
+)
+SELECT
+    known.category,
+    greatest(coalesce(specific.min_users, 0), default_threshold.min_users) AS min_users
+FROM known
+CROSS JOIN default_threshold
+LEFT JOIN ops.privacy_thresholds AS specific
+    ON specific.category = known.category AND specific.category <> '*';
+
+-- core.category_cells (restricted: raw, unsuppressed counts). Prompts and distinct users per
+-- period (day, ISO week starting Monday), department ('(all)' = the whole company) and
+-- category, on a dense grid: a quiet cell is a row with 0 prompts, because baselines must
+-- count quiet periods too. period_prompts is the department's (or company's) total of the
+-- period, the denominator of every share.
+CREATE OR REPLACE TABLE core.category_cells AS
+WITH prompts AS (
+    SELECT
+        run_date                            AS day,
+        date_trunc('week', run_date)::DATE  AS week_start,
+        department,
+        category,
+        user_hash
+    FROM core.classifications
+),
+loaded AS (
+    SELECT min(day) AS first_day, max(day) AS last_day FROM prompts
+),
+counted AS (
+    SELECT 'day' AS grain, day AS period, department, category,
+           count(*) AS prompts, count(DISTINCT user_hash) AS users
+    FROM prompts GROUP BY ALL
+    UNION ALL
+    SELECT 'day', day, '(all)', category, count(*), count(DISTINCT user_hash)
+    FROM prompts GROUP BY ALL
+    UNION ALL
+    SELECT 'week', week_start, department, category, count(*), count(DISTINCT user_hash)
+    FROM prompts GROUP BY ALL
+    UNION ALL
+    SELECT 'week', week_start, '(all)', category, count(*), count(DISTINCT user_hash)
+    FROM prompts GROUP BY ALL
+),
+periods AS (
+    SELECT DISTINCT 'day' AS grain, day AS period FROM prompts
+    UNION ALL
+    SELECT DISTINCT 'week', week_start FROM prompts
+),
+departments AS (
+    SELECT DISTINCT department FROM prompts
+    UNION ALL
+    SELECT '(all)'
+),
+grid AS (
+    SELECT periods.grain, periods.period, departments.department, t.category
+    FROM periods
+    CROSS JOIN departments
+    CROSS JOIN core.category_thresholds AS t
+),
+filled AS (
+    SELECT
+        grid.*,
+        coalesce(counted.prompts, 0) AS prompts,
+        coalesce(counted.users, 0)   AS users
+    FROM grid
+    LEFT JOIN counted USING (grain, period, department, category)
+)
+SELECT
+    filled.grain,
+    filled.period,
+    date_trunc('week', filled.period)::DATE AS week_start,
+    CASE
+        WHEN filled.grain = 'week' THEN 'week'
+        WHEN isodow(filled.period) >= 6 THEN 'weekend'
+        ELSE 'weekday'
+    END AS series_type,
+    -- A week is complete once its Sunday is loaded and it started on or after the first day.
+    filled.grain = 'day'
+        OR (filled.period >= loaded.first_day AND filled.period + 6 <= loaded.last_day)
+        AS complete,
+    filled.department,
+    filled.category,
+    filled.prompts,
+    filled.users,
+    sum(filled.prompts) OVER (PARTITION BY filled.grain, filled.period, filled.department)
+        AS period_prompts,
+    t.min_users,
+    filled.prompts > 0 AND filled.users < t.min_users AS small_group
+FROM filled
+JOIN core.category_thresholds AS t USING (category)
+CROSS JOIN loaded;

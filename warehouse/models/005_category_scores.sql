@@ -1,0 +1,124 @@
+-- core.category_scores (restricted): every category cell with its share, its trailing
+-- baseline and its spike score, whether it is visible, and the streak it belongs to.
+--
+-- Spike score (documented in docs/analytics.md): how unusual the cell's count is given its
+-- trailing baseline of the same type (weekdays against weekdays, weekends against weekends,
+-- complete ISO weeks against complete weeks). With x the cell's prompts, n its department's
+-- (or the company's) prompts in the period, p0 the median share of the baseline periods,
+-- N the baseline periods' summed denominators and e = p0 * n the expected prompts:
+--     z_count = 2 * (sqrt(x + 3/8) - sqrt(e + 3/8)) / sqrt(1 + n / N)
+--         (Anscombe's variance-stabilised count deviation, widened by the noise of the
+--          baseline itself; well calibrated even for a handful of prompts, where the plain
+--          normal approximation turns noise into spikes)
+--     z_mad   = (x / n - p0) / (1.4826 * MAD of the baseline shares)
+--         (the robust z-score; only with at least mad_min_history baseline periods)
+--     spike_score = whichever of the two is closer to zero.
+CREATE OR REPLACE TABLE core.category_scores AS
+WITH params AS (
+    SELECT * FROM ops.trend_parameters
+),
+cells AS (
+    SELECT
+        cells.*,
+        concat_ws('|', 'category', grain, period, department, category) AS cell_id,
+        CASE WHEN period_prompts > 0 THEN prompts::DOUBLE / period_prompts END AS share
+    FROM core.category_cells AS cells
+),
+series AS (
+    -- The periods a baseline may use: the department was active and the week is complete.
+    SELECT * FROM cells WHERE period_prompts > 0 AND complete
+),
+windowed AS (
+    SELECT
+        series.cell_id,
+        count(share) OVER w           AS baseline_periods,
+        median(share) OVER w          AS baseline_median,
+        mad(share) OVER w             AS baseline_mad,
+        sum(period_prompts) OVER w    AS baseline_prompts,
+        min(period) OVER w            AS baseline_from,
+        CASE WHEN series.grain = 'day' THEN params.daily_min_history
+             ELSE params.weekly_min_history END AS min_history
+    FROM series
+    CROSS JOIN params
+    WINDOW w AS (
+        PARTITION BY series.grain, series.series_type, series.department, series.category
+        ORDER BY series.period
+        ROWS BETWEEN (CASE WHEN series.grain = 'day' THEN params.daily_baseline_days
+                           ELSE params.weekly_baseline_weeks END) PRECEDING
+             AND 1 PRECEDING
+    )
+),
+counted AS (
+    SELECT
+        cells.*,
+        windowed.baseline_periods,
+        windowed.baseline_from,
+        CASE WHEN windowed.baseline_periods >= windowed.min_history
+             THEN windowed.baseline_median END AS baseline_share,
+        CASE WHEN windowed.baseline_periods >= windowed.min_history THEN
+            2 * (sqrt(cells.prompts + 0.375)
+                 - sqrt(windowed.baseline_median * cells.period_prompts + 0.375))
+            / sqrt(1 + cells.period_prompts / windowed.baseline_prompts)
+        END AS z_count,
+        CASE WHEN windowed.baseline_periods >= greatest(windowed.min_history,
+                                                        params.mad_min_history)
+                  AND windowed.baseline_mad > 0 THEN
+            (cells.share - windowed.baseline_median) / (1.4826 * windowed.baseline_mad)
+        END AS z_mad
+    FROM cells
+    LEFT JOIN windowed USING (cell_id)
+    CROSS JOIN params
+),
+scored AS (
+    SELECT
+        * EXCLUDE (z_count, z_mad),
+        CASE WHEN abs(z_mad) < abs(z_count) THEN z_mad ELSE z_count END AS spike_score
+    FROM counted
+),
+gated AS (
+    SELECT
+        scored.*,
+        coalesce(s.suppressed, FALSE) AS suppressed,
+        coalesce(scored.spike_score >= params.min_streak_score, FALSE) AS elevated,
+        coalesce(
+            NOT coalesce(s.suppressed, FALSE)
+            AND scored.prompts >= params.min_spike_prompts
+            AND scored.spike_score >= params.min_spike_score
+            AND scored.share >= params.min_spike_ratio * scored.baseline_share,
+            FALSE) AS is_spike
+    FROM scored
+    LEFT JOIN core.cell_suppression AS s USING (cell_id)
+    CROSS JOIN params
+),
+baseline_users AS (
+    -- Distinct users behind a visible cell's baseline window: the baseline and score are
+    -- published only when that group is at least the cell's threshold.
+    SELECT g.cell_id, count(DISTINCT c.user_hash) AS baseline_users
+    FROM gated AS g
+    JOIN core.classifications AS c
+        ON c.category = g.category
+        AND (g.department = '(all)' OR c.department = g.department)
+        AND c.run_date >= g.baseline_from
+        AND c.run_date < g.period
+        AND (g.grain = 'week' OR (isodow(c.run_date) >= 6) = (g.series_type = 'weekend'))
+    WHERE g.prompts > 0 AND NOT g.suppressed AND g.spike_score IS NOT NULL
+    GROUP BY g.cell_id
+),
+streaks AS (
+    SELECT
+        gated.*,
+        coalesce(baseline_users.baseline_users, 0) AS baseline_users,
+        -- A streak is a run of elevated periods of one series; a period that is not elevated
+        -- (or cannot be scored) closes it.
+        sum(CASE WHEN gated.elevated THEN 0 ELSE 1 END) OVER (
+            PARTITION BY gated.grain, gated.series_type, gated.department, gated.category
+            ORDER BY gated.period ROWS UNBOUNDED PRECEDING) AS streak_group
+    FROM gated
+    LEFT JOIN baseline_users USING (cell_id)
+)
+SELECT
+    * EXCLUDE (streak_group),
+    baseline_users >= min_users AS baseline_visible,
+    CASE WHEN elevated THEN min(period) FILTER (WHERE elevated) OVER (
+        PARTITION BY grain, series_type, department, category, streak_group) END AS streak_since
+FROM streaks;
