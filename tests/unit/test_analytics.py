@@ -515,3 +515,47 @@ def test_topic_catalogue_flags_new_topics_and_hides_small_ones(tmp_path: Path) -
     ).rows()
     # topic 2 is a small group; topic 0, the smallest visible one, is its complement
     assert trends == [(0, True, None), (1, False, "new_topic"), (2, True, None)]
+
+
+# ---- run summary ------------------------------------------------------------------------
+
+
+def test_run_summary_lists_the_new_alerts(tmp_path: Path) -> None:
+    from insight_core.pipeline import RunSummary
+
+    it_per_day = [6, 8, 5, 7, 6, 9, 60]
+    wh = Warehouse(tmp_path)
+    cells = _daily_series(it_per_day)
+    days = weekdays(MONDAY, len(it_per_day))
+    wh.load_history([c for c in cells if c.day < days[-1]])
+    new_alerts = wh.publish(days[-1], cells)["new_alerts"]
+    summary = RunSummary(
+        run_id="r",
+        run_date=days[-1].isoformat(),
+        status="succeeded",
+        mode="infer",
+        model_version="v1",
+        model_fitted=False,
+        rows_read=1,
+        rows_loaded=1,
+        rows_quarantined=0,
+        rows_duplicate=0,
+        rows_pii_redacted=0,
+        rows_embedded_new=0,
+        outlier_share=0.0,
+        rule_share=0.0,
+        category_counts={},
+        stage_seconds={},
+        total_seconds=1.0,
+        prompts_per_second=1.0,
+        warehouse=str(wh.path),
+        flow_run_id=None,
+        mlflow_run_id=None,
+        quarantine_reasons={},
+        new_alerts=new_alerts,
+    )
+    markdown = summary.to_markdown()
+    assert "New alerts (2):" in markdown
+    for alert in new_alerts:
+        assert f"- {alert['headline']}" in markdown
+    assert json.loads(json.dumps(summary.as_dict()))["new_alerts"] == new_alerts

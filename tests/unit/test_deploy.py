@@ -15,7 +15,6 @@ import tomllib
 from importlib import resources
 from pathlib import Path
 
-import click
 import pytest
 import typer.main
 import yaml
@@ -82,19 +81,21 @@ def test_engine_services_share_the_insight_home_volume() -> None:
 
 
 def test_insight_commands_of_the_services_parse() -> None:
-    group = typer.main.get_command(cli_app)
-    assert isinstance(group, click.Group)
-    for name, service in _compose()["services"].items():
+    commands = typer.main.get_command(cli_app).commands  # type: ignore[attr-defined]
+    services = _compose()["services"]
+    for name, service in services.items():
         command = service["command"]
         if command[0] != "insight":
             continue
-        sub = group.commands.get(command[1])
+        sub = commands.get(command[1])
         assert sub is not None, f"{name}: `insight {command[1]}` is not a command"
-        # Parses the options exactly as the CLI would, without running the command.
-        sub.make_context(command[1], list(command[2:]), parent=group.make_context("insight", []))
-    assert _compose()["services"]["api"]["command"][:4] == ["insight", "api", "--host", "0.0.0.0"]
-    assert _compose()["services"]["worker"]["command"] == ["insight", "serve"]
-    assert _compose()["services"]["webapp"]["command"] == ["insight", "app"]
+        # Parses the options as the CLI would (an unknown option raises), without running it.
+        sub.make_context(command[1], list(command[2:]))
+    assert services["api"]["command"] == ["insight", "api", "--host", "0.0.0.0"]
+    assert services["worker"]["command"] == ["insight", "serve"]
+    assert services["webapp"]["command"] == ["insight", "app"]
+    with pytest.raises(Exception, match="No such option"):
+        commands["api"].make_context("api", ["--hots", "0.0.0.0"])
 
 
 def _copy_sources(dockerfile: Path) -> list[str]:
