@@ -87,7 +87,12 @@ def _shoot(page: Page, out_dir: Path, url: str) -> list[Path]:
     written.append(out_dir / "webapp-batch.png")
     page.screenshot(path=str(written[-1]))
 
-    for name, heading in (("trends", "Category shares over time"), ("failures", "Why")):
+    # Taller for the trends page, so that the movers and the alerts are in the picture too.
+    for name, heading, height in (
+        ("trends", "Alerts", 2000),
+        ("failures", "Why", 1050),
+    ):
+        page.set_viewport_size({"width": 1400, "height": height})
         page.goto(f"{url}/{name}")
         expect(page.get_by_role("heading", name=heading)).to_be_visible()
         page.wait_for_timeout(2500)

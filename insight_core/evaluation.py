@@ -43,6 +43,7 @@ class EvaluationReport:
     def metrics(self) -> dict[str, float]:
         """Flat metrics for MLflow: ``<mode>_accuracy``, ``<mode>_f1_<category>``..."""
         values = {
+            **{f"{self.mode}_{k}": v for k, v in self.extra.items()},
             f"{self.mode}_accuracy": self.accuracy,
             f"{self.mode}_macro_f1": self.macro_f1,
             f"{self.mode}_rule_coverage": self.rule_coverage,
@@ -153,9 +154,13 @@ def evaluate(
             )
             .sort(group_column)
         )
-    rule_coverage = sum(d.decided_by == "rule" and d.confidence > 0 for d in decisions) / max(
-        len(decisions), 1
-    )
+    by_rule = [
+        (d.category == t)
+        for d, t in zip(decisions, truth, strict=True)
+        if d.decided_by == "rule" and d.confidence > 0
+    ]
+    rule_coverage = len(by_rule) / max(len(decisions), 1)
+    extra = {"rule_precision": sum(by_rule) / len(by_rule)} if by_rule else {}
     return EvaluationReport(
         mode,
         len(texts),
@@ -166,6 +171,7 @@ def evaluate(
         mistakes,
         by_group,
         rule_coverage,
+        extra,
     )
 
 

@@ -5,7 +5,6 @@ import streamlit as st
 from insight_core.webapp import batch, common, failures, single, trends
 
 st.set_page_config(page_title="Employee Insight Engine", layout="wide")
-common.sidebar()
 page = st.navigation(
     [
         st.Page(single.render, title="Single prompt", url_path="single", default=True),
@@ -15,3 +14,6 @@ page = st.navigation(
     ]
 )
 page.run()
+# After the page: the sidebar names the model version, and the trends page must not wait for
+# the model to load before it shows anything.
+common.sidebar()

@@ -132,14 +132,15 @@ class Warehouse:
         run_id = run_id or f"run-{self.runs:03d}"
         frame = _frame(cells, self.serial)
         path = self.dir / f"{run_id}.parquet"
-        frame.write_parquet(path)
+        if frame.height:
+            frame.write_parquet(path)
         versions = set(frame.get_column("model_version").to_list()) if frame.height else set()
         return warehouse.publish_run(
             self.path,
             warehouse.PublishRequest(
                 run_date=run_date,
                 run_id=run_id,
-                classified_files=[path],
+                classified_files=[path] if frame.height else [],
                 quarantine_files=[],
                 topics=self.topics.filter(pl.col("model_version").is_in(sorted(versions))),
                 model_version_row=None,
@@ -515,6 +516,18 @@ def test_topic_catalogue_flags_new_topics_and_hides_small_ones(tmp_path: Path) -
     ).rows()
     # topic 2 is a small group; topic 0, the smallest visible one, is its complement
     assert trends == [(0, True, None), (1, False, "new_topic"), (2, True, None)]
+
+
+def test_a_night_without_prompts_builds_empty_tables(tmp_path: Path) -> None:
+    wh = Warehouse(tmp_path)
+    assert wh.publish(MONDAY, []) == {"rows_loaded": 0, "new_alerts": []}
+    for table in ("daily_category_trends", "weekly_category_trends", "topic_trends", "alerts"):
+        assert wh.query(f"SELECT count(*) FROM analytics.{table}").item() == 0
+    wh.publish(
+        MONDAY + timedelta(days=1),
+        [Cell(MONDAY + timedelta(days=1), "Sales", "other", users("s", 5))],
+    )
+    assert wh.query("SELECT count(*) FROM analytics.daily_category_trends").item() == 1
 
 
 # ---- run summary ------------------------------------------------------------------------

@@ -105,8 +105,16 @@ def test_dataset_layout(month: Month) -> None:
     assert set(truth["departments"]) == set(DEPARTMENT_NAMES)
     assert sum(truth["departments"].values()) == N_USERS
     for event in truth["events"]:
-        assert {"id", "kind", "category", "department", "start", "end", "multiplier",
-                "description"} <= set(event)
+        assert {
+            "id",
+            "kind",
+            "category",
+            "department",
+            "start",
+            "end",
+            "multiplier",
+            "description",
+        } <= set(event)
         assert event["category"] in CATEGORIES
 
 
@@ -115,7 +123,12 @@ def test_valid_records_follow_the_contract(month: Month) -> None:
     users_by_id: dict[str, str] = {}
     for row in month.valid:
         assert set(row) - {"_day", "category"} == {
-            "prompt_id", "timestamp", "user_id", "department", "text", "tool"
+            "prompt_id",
+            "timestamp",
+            "user_id",
+            "department",
+            "text",
+            "tool",
         }
         assert ID_PATTERN.match(row["prompt_id"])
         stamp = datetime.fromisoformat(row["timestamp"])
@@ -190,7 +203,8 @@ def test_vpn_outage_triples_it_support_on_one_weekday(month: Month) -> None:
     assert it_per_day[vpn_day] / all_per_day[vpn_day] > 1.7 * base_share
     vpn_words = ("vpn", "globalprotect", "anyconnect", "forticlient", "remote access", "gateway")
     vpn_rows = [
-        r for r in month.valid
+        r
+        for r in month.valid
         if r["_day"] == vpn_day and any(w in r["text"].lower() for w in vpn_words)
     ]
     assert len(vpn_rows) > base_volume
@@ -203,7 +217,9 @@ def test_vpn_outage_triples_it_support_on_one_weekday(month: Month) -> None:
 def test_burnout_rises_in_customer_support(month: Month) -> None:
     event = month.event("burnout_rising")
     assert (event["kind"], event["department"], event["category"]) == (
-        "rising", "Customer Support", "wellbeing"
+        "rising",
+        "Customer Support",
+        "wellbeing",
     )
     assert event["multiplier"] == 5.0
 
@@ -243,12 +259,10 @@ def test_finance_starts_learning_sql(month: Month) -> None:
     after = [d for d in month.dataset.dates if d >= surge]
 
     def sql_learning(days: list[date]) -> float:
-        rows = [
-            r for r in month.valid
-            if r["department"] == "Finance" and r["_day"] in days
-        ]
+        rows = [r for r in month.valid if r["department"] == "Finance" and r["_day"] in days]
         hits = [
-            r for r in rows
+            r
+            for r in rows
             if r["category"] == "learning_development" and "sql" in r["text"].lower()
         ]
         return len(hits) / len(rows)
@@ -262,8 +276,13 @@ def test_invalid_rows_are_in_the_logs_as_described(month: Month) -> None:
     for row in month.rows:
         rows_by_id[row["prompt_id"]].append(row)
     assert set(month.invalid.values()) == {
-        "empty_text", "whitespace_text", "missing_user_id", "unparseable_timestamp",
-        "timestamp_outside_window", "invalid_department", "text_too_long",
+        "empty_text",
+        "whitespace_text",
+        "missing_user_id",
+        "unparseable_timestamp",
+        "timestamp_outside_window",
+        "invalid_department",
+        "text_too_long",
     }
     assert 0.002 < len(month.invalid) / len(month.rows) < 0.012
     for prompt_id, reason in month.invalid.items():
@@ -323,7 +342,13 @@ def test_pii_is_planted_and_recorded(month: Month) -> None:
         assert entry["value"] in texts[entry["prompt_id"]]
         assert entry["value"] in pii_strings
     assert {entry["kind"] for entry in pii_rows} == {
-        "email", "phone", "card", "iban", "ip", "url", "secret"
+        "email",
+        "phone",
+        "card",
+        "iban",
+        "ip",
+        "url",
+        "secret",
     }
     with_pii = {entry["prompt_id"] for entry in pii_rows} & set(month.labels)
     assert 0.015 < len(with_pii) / len(month.labels) < 0.05
@@ -416,8 +441,9 @@ def test_default_month_volume(tmp_path: Path) -> None:
     assert 10_000 <= dataset.n_prompts <= 13_000
     truth = json.loads(dataset.ground_truth_file.read_text("utf-8"))
     assert truth["n_users"] == 600 and len(dataset.log_files) == 30
-    offsets = {e["id"]: (date.fromisoformat(e["start"]) - date(2026, 10, 1)).days
-               for e in truth["events"]}
+    offsets = {
+        e["id"]: (date.fromisoformat(e["start"]) - date(2026, 10, 1)).days for e in truth["events"]
+    }
     assert 7 <= offsets["vpn_outage"] <= 13
     assert offsets["burnout_rising"] == 14
     assert 10 <= offsets["sql_learning_surge"] <= 16

@@ -118,7 +118,7 @@ SELECT
     CASE WHEN c.suppressed THEN NULL ELSE c.topic_users END     AS users,
     c.first_used,
     c.last_used,
-    c.model_version = cur.model_version                         AS is_current_model,
+    coalesce(c.model_version = cur.model_version, FALSE)        AS is_current_model,
     c.previous_version,
     c.topic_id <> -1 AND c.previous_version IS NOT NULL
         AND coalesce(c.counterpart_similarity, 0) < p.topic_match_similarity AS is_new,
