@@ -779,6 +779,17 @@ def track(ctx: RunContext, summary: RunSummary) -> RunSummary:
         )
         bundle = load_model_bundle(ctx.settings, summary.model_version)
         tracker.log_files(run_id, {"topics.csv": bundle.topics.write_csv()})
+        if summary.model_fitted:
+            # A refit: how the new head scores, out of fold, on the shipped example set.
+            cv_scores = bundle.manifest.get("examples_cv") or {}
+            tracker.log_metrics(run_id, {f"examples_cv_{k}": v for k, v in cv_scores.items()})
+            tracker.log_params(
+                run_id,
+                {
+                    "head_temperature": bundle.manifest.get("head_temperature"),
+                    "n_training_docs": bundle.manifest.get("n_training_docs"),
+                },
+            )
     final = replace(
         summary,
         stage_seconds={**summary.stage_seconds, "track": round(time.perf_counter() - started, 3)},

@@ -5,11 +5,13 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
+from dataclasses import replace
 from datetime import UTC, date, datetime, timedelta
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import polars as pl
 
 from insight_core.categorize import (
@@ -20,6 +22,7 @@ from insight_core.categorize import (
     train_category_head,
 )
 from insight_core.embed import Embedder, EmbeddingCache, embed_with_cache, load_embedder
+from insight_core.evaluation import cross_validate_head
 from insight_core.model_store import (
     ModelBundle,
     load_bundle,
@@ -77,6 +80,40 @@ def train_head(
     return train_category_head(vectors, labels), examples
 
 
+def examples_cross_validation(
+    settings: InsightSettings,
+    examples: pl.DataFrame,
+    head: CategoryHead,
+    rules: RuleSet,
+    taxonomy: Taxonomy,
+    embedder: Embedder,
+    cache: EmbeddingCache | None,
+) -> dict[str, float]:
+    """Out-of-fold scores of the hybrid decision on the shipped example set (for MLflow)."""
+    texts = examples.get_column("text").to_list()
+    vectors, _ = embed_with_cache(texts, embedder, cache)
+
+    def fold_head(fold_vectors: np.ndarray, fold_labels: Sequence[str]) -> CategoryHead:
+        fitted = train_category_head(fold_vectors, fold_labels, calibration_folds=0)
+        return replace(fitted, temperature=head.temperature)
+
+    report = cross_validate_head(
+        examples,
+        vectors,
+        rules,
+        fold_head,
+        settings.abstain_threshold,
+        taxonomy.categories,
+        taxonomy.fallback,
+        views=embed_views(texts, embedder, cache),
+    )
+    scores = {"accuracy": report.accuracy, "macro_f1": report.macro_f1}
+    scores.update(
+        {f"f1_{row['category']}": row["f1"] for row in report.per_category.iter_rows(named=True)}
+    )
+    return scores
+
+
 def stored_texts(texts_dir: Path, start: date, end: date) -> pl.DataFrame:
     """Redacted texts (``prompt_id``, ``text``) of published run dates in [start, end]."""
     files = [
@@ -100,6 +137,9 @@ def train_bundle(
     """Fit and save a new model bundle; ``promote`` makes it the one inference uses."""
     taxonomy, rules = load_decision_config(settings)
     head, examples = train_head(settings, taxonomy, embedder, cache)
+    examples_cv = examples_cross_validation(
+        settings, examples, head, rules, taxonomy, embedder, cache
+    )
     training_docs = list(docs)
     cold_start = len(training_docs) < settings.topics.min_training_docs
     if cold_start:
@@ -152,6 +192,8 @@ def train_bundle(
         "outlier_share": outliers / max(len(doc_topics), 1),
         "topic_params": settings.topics.model_dump(exclude={"extra_stopwords"}),
         "abstain_threshold": settings.abstain_threshold,
+        "head_temperature": head.temperature,
+        "examples_cv": examples_cv,
     }
     write_manifest(directory, manifest)
     if promote:
