@@ -117,7 +117,12 @@ def _date_range(start: date, end: date) -> list[date]:
 
 @app.command()
 def run(
-    source: Annotated[str, typer.Option(help="File, folder or dataset; '{date}' is filled in.")],
+    source: Annotated[
+        str | None,
+        typer.Option(
+            help="File, folder or dataset; '{date}' is filled in (default: INSIGHT_SOURCE)."
+        ),
+    ] = None,
     date_: Annotated[
         DateOption,
         typer.Option("--date", formats=["%Y-%m-%d"], help="Run date (default: yesterday)."),
@@ -132,17 +137,22 @@ def run(
 ) -> None:
     """Run the nightly flow for one date, or for each date of --from/--to in order."""
     with _clear_errors():
-        _settings()
-        from flows.nightly import nightly
+        settings = _settings()
+        from flows.nightly import backfill, nightly
+        from flows.runners import configured
 
         if from_ or to:
             if not (from_ and to):
                 raise InsightError("a backfill needs both --from and --to")
-            dates = _date_range(from_.date(), to.date())
+            _date_range(from_.date(), to.date())  # checks the order before any work
+            summaries = backfill(start=from_.date(), end=to.date(), source=source, mode=mode)  # type: ignore[arg-type]
         else:
-            dates = [date_.date() if date_ else _yesterday()]
-        for day in dates:
-            summary = nightly(run_date=day, source=source, mode=mode)  # type: ignore[arg-type]
+            summaries = [
+                configured(nightly, settings)(
+                    run_date=date_.date() if date_ else None, source=source, mode=mode
+                )
+            ]
+        for summary in summaries:
             _print_summary(summary)
 
 
@@ -156,20 +166,123 @@ def train(
     ] = None,
     window_days: Annotated[int | None, typer.Option(help="Days in the window.")] = None,
 ) -> None:
-    """Fit a new topic model and category head on stored prompts, and make it current."""
+    """Fit a topic model and category head on stored prompts and make it the champion."""
     with _clear_errors():
         settings = _settings()
+        from insight_core.lifecycle import open_registry, register_bundle
         from insight_core.training import train_from_history
 
         with console.status("fitting the topic model and category head..."):
             bundle = train_from_history(settings, end.date() if end else None, window_days)
+            version = register_bundle(settings, bundle, role="champion")
+            open_registry(settings).set_champion(version, "insight train")
         manifest = bundle.manifest
         console.print(
             f"model [bold]{bundle.version}[/]: {manifest['n_topics']} topics from "
             f"{manifest['n_training_docs']} prompts ({manifest['outlier_share']:.0%} outliers"
             f"{', cold start on the labeled examples' if manifest['cold_start'] else ''}); "
-            f"saved in {bundle.directory}"
+            f"saved in {bundle.directory}; registered as version {version} of "
+            f"'{settings.model_registry_name}' and made champion"
         )
+
+
+@app.command()
+def refit(
+    end: Annotated[
+        DateOption, typer.Option(formats=["%Y-%m-%d"], help="Last day of the window.")
+    ] = None,
+    window_days: Annotated[int | None, typer.Option(help="Days in the window.")] = None,
+) -> None:
+    """Train a challenger on the rolling window; promote it only if no worse than champion."""
+    with _clear_errors():
+        _settings()
+        from flows.models import refit as refit_flow
+
+        result = refit_flow(end=end.date() if end else None, window_days=window_days)
+        console.print(result.to_markdown())
+
+
+@app.command()
+def tune(
+    trials: Annotated[int, typer.Option(help="Parameter sets to try.")] = 8,
+    window_days: Annotated[int | None, typer.Option(help="Days in the window.")] = None,
+    seed: Annotated[int, typer.Option(help="Seed of the random search.")] = 7,
+) -> None:
+    """Search topic-model settings (nested MLflow runs); the next refit uses the best."""
+    with _clear_errors():
+        settings = _settings()
+        from flows.models import tune as tune_flow
+
+        result = tune_flow(trials=trials, window_days=window_days, seed=seed)
+        console.print(result.to_markdown())
+        console.print(f"best parameters written to {settings.tuned_topics_file}")
+
+
+@app.command()
+def serve(
+    limit: Annotated[int | None, typer.Option(help="Concurrent flow runs at most.")] = None,
+) -> None:
+    """Serve the nightly, backfill, refit and tune deployments to a Prefect server."""
+    with _clear_errors():
+        settings = _settings()
+        if not os.environ.get("PREFECT_API_URL"):
+            raise InsightError(
+                "PREFECT_API_URL is not set: start a server with 'prefect server start' and "
+                "export PREFECT_API_URL=http://127.0.0.1:4200/api (see docs/operations.md)"
+            )
+        from flows.deployments import serve_deployments
+
+        serve_deployments(settings, limit=limit)
+
+
+model_app = typer.Typer(help="The registered models and the champion alias.", no_args_is_help=True)
+app.add_typer(model_app, name="model")
+
+
+@model_app.command("list")
+def model_list() -> None:
+    """Registered versions, newest first, with aliases and scores."""
+    with _clear_errors():
+        settings = _settings()
+        from insight_core.lifecycle import list_versions
+
+        table = Table("version", "aliases", "bundle", "role", "macro-F1", "promotion")
+        for version in list_versions(settings):
+            tags = version["tags"]
+            table.add_row(
+                version["version"],
+                ", ".join(version["aliases"]),
+                tags.get("bundle_version", ""),
+                tags.get("role", ""),
+                tags.get("examples_cv_macro_f1", "")[:6],
+                tags.get("promotion", "")[:60],
+            )
+        console.print(table)
+
+
+@model_app.command("promote")
+def model_promote(version: Annotated[str, typer.Argument(help="Registry version.")]) -> None:
+    """Make a registered version the champion."""
+    with _clear_errors():
+        from insight_core.lifecycle import promote
+
+        bundle = promote(_settings(), version)
+        console.print(f"version {version} (bundle {bundle}) is now the champion")
+
+
+@model_app.command("rollback")
+def model_rollback(
+    to: Annotated[
+        str | None,
+        typer.Option(help="Version to return to (default: the champion before the current one)."),
+    ] = None,
+) -> None:
+    """Move the champion alias back."""
+    with _clear_errors():
+        from insight_core.lifecycle import rollback
+
+        version = rollback(_settings(), to)
+        console.print(f"champion rolled back to version {version}")
 
 
 @app.command()
@@ -348,8 +461,11 @@ def demo(
             f"generated {dataset.n_prompts} prompts over {days} days in "
             f"{dataset.root} (ground truth: {dataset.ground_truth_file.name})"
         )
+        from flows.models import refit as refit_flow
         from flows.nightly import nightly
+        from flows.runners import configured
 
+        run_night = configured(nightly, settings)
         columns = (
             TextColumn("[bold]{task.description}"),
             BarColumn(),
@@ -361,9 +477,15 @@ def demo(
             for index, (day, log_file) in enumerate(
                 zip(dataset.dates, dataset.log_files, strict=True)
             ):
-                mode = "fit" if refit_after and index == refit_after else "auto"
-                progress.update(task, description=f"{day} ({mode})")
-                summary = nightly(run_date=day, source=str(log_file), mode=mode)
+                if refit_after and index == refit_after:
+                    progress.update(task, description=f"refit on {index} days")
+                    result = refit_flow(end=dataset.dates[index - 1], window_days=index)
+                    progress.console.print(
+                        f"refit after {index} days: challenger version "
+                        f"{result.registry_version} {result.decision.summary()}"
+                    )
+                progress.update(task, description=str(day))
+                summary = run_night(run_date=day, source=str(log_file))
                 progress.advance(task)
                 progress.console.print(
                     f"{day}: read {summary.rows_read}, loaded {summary.rows_loaded}, "

@@ -1,26 +1,39 @@
-"""The nightly flow: wiring only. Every stage is a task in ``tasks/nightly.py``."""
+"""The nightly and backfill flows: wiring only. Every stage is a task in ``tasks/nightly.py``."""
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, timedelta
 
 from prefect import flow, unmapped
+from prefect.runtime import flow_run
 from prefect.task_runners import ThreadPoolTaskRunner
 
+from flows.runners import configured
+from insight_core.errors import InsightError
 from insight_core.pipeline import RunSummary, TopicMode
 from insight_core.settings import InsightSettings
 from tasks import nightly as t
 
 
+def _nightly_run_name() -> str:
+    day = flow_run.parameters.get("run_date") or "yesterday"
+    return f"nightly-{day}"
+
+
 # A few threads are enough: embedding holds a per-process lock, the other stages are light.
 @flow(
     name="insight-nightly",
-    flow_run_name="nightly-{run_date}",
+    flow_run_name=_nightly_run_name,
     log_prints=True,
     task_runner=ThreadPoolTaskRunner(max_workers=4),
 )
-def nightly(run_date: date, source: str, mode: TopicMode = "auto") -> RunSummary:
-    """Take one night's prompt logs through every stage into the warehouse and MLflow."""
+def nightly(
+    run_date: date | None = None, source: str | None = None, mode: TopicMode = "auto"
+) -> RunSummary:
+    """Take one night's prompt logs through every stage into the warehouse and MLflow.
+
+    ``run_date`` defaults to yesterday and ``source`` to the INSIGHT_SOURCE setting.
+    """
     ctx = t.begin_run(InsightSettings(), run_date, source, mode)
     try:
         ctx = t.begin_tracking(ctx)
@@ -35,7 +48,23 @@ def nightly(run_date: date, source: str, mode: TopicMode = "auto") -> RunSummary
             unmapped(ctx), redacted, embedded, topics, unmapped(model)
         ).result()
         summary = t.aggregate(ctx, staged, validated, redacted, embedded, topics, classified, model)
-        return t.track(ctx, summary)
+        summary = t.track(ctx, summary)
+        t.publish_artifacts(summary)
+        return summary
     except Exception as error:
         t.record_failure(ctx, error)
         raise
+
+
+@flow(name="insight-backfill", flow_run_name="backfill-{start}-{end}", log_prints=True)
+def backfill(
+    start: date, end: date, source: str | None = None, mode: TopicMode = "auto"
+) -> list[RunSummary]:
+    """Reprocess every date from ``start`` to ``end`` in order (each a nightly subflow)."""
+    if end < start:
+        raise InsightError(f"backfill end {end} is before start {start}")
+    run_night = configured(nightly, InsightSettings())
+    return [
+        run_night(run_date=start + timedelta(days=i), source=source, mode=mode)
+        for i in range((end - start).days + 1)
+    ]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -10,8 +11,8 @@ import polars as pl
 
 from insight_core.categorize import decide_categories, embed_views
 from insight_core.embed import EmbeddingCache, embed_with_cache
-from insight_core.errors import InsightError, SourceError
-from insight_core.model_store import ModelBundle, current_version
+from insight_core.errors import SourceError
+from insight_core.model_store import ModelBundle, load_bundle
 from insight_core.redact import redact_text
 from insight_core.rules import RuleSet
 from insight_core.settings import InsightSettings
@@ -37,15 +38,31 @@ class Classifier:
 
     @classmethod
     def load(cls, settings: InsightSettings, version: str | None = None) -> Classifier:
-        """The classifier of ``version`` (default: the current model)."""
-        version = version or current_version(settings.models_dir)
+        """The classifier of bundle ``version`` (default: the registry's champion)."""
         if version is None:
-            raise InsightError(
-                f"no trained model in {settings.models_dir}: run 'insight train' (or "
-                "'insight demo') first"
-            )
+            from insight_core.lifecycle import require_champion
+
+            version = require_champion(settings)[1]
         taxonomy, rules = load_decision_config(settings)
         return cls(settings, load_model_bundle(settings, version), rules, taxonomy)
+
+    @classmethod
+    def from_bundle_dir(cls, directory: Path) -> Classifier:
+        """A self-contained classifier from a bundle folder (the MLflow pyfunc model).
+
+        Uses the rules and taxonomy snapshot saved in the bundle and the embedding model it
+        was trained with.
+        """
+        manifest = json.loads((directory / "manifest.json").read_text())
+        settings = InsightSettings(
+            embedding_model=manifest.get("embedding_model_setting", "bundled:all-MiniLM-L6-v2"),
+            rules_path=directory / "rules.yaml",
+            taxonomy_path=directory / "taxonomy.yaml",
+            abstain_threshold=manifest.get("abstain_threshold", 0.35),
+        )
+        taxonomy, rules = load_decision_config(settings)
+        bundle = load_bundle(directory, get_embedder(settings))
+        return cls(settings, bundle, rules, taxonomy)
 
     def classify(self, texts: Sequence[str], cache: EmbeddingCache | None = None) -> pl.DataFrame:
         """One row per text: category, evidence and topic (texts are redacted first)."""

@@ -323,7 +323,7 @@ def run_evaluation(
     """
     from insight_core.classify import read_table
     from insight_core.embed import embed_with_cache
-    from insight_core.model_store import current_version
+    from insight_core.lifecycle import champion_bundle_version
     from insight_core.training import (
         get_embedder,
         load_decision_config,
@@ -352,9 +352,9 @@ def run_evaluation(
                 progress(min(start + step, len(texts)), len(texts))
         embeddings = np.vstack(vectors) if vectors else np.zeros((0, embedder.dimension))
         views = embed_views(texts, embedder, cache)
-        version = current_version(settings.models_dir) if use_current_model else None
-        if version is not None:
-            head = load_model_bundle(settings, version).head
+        champion = champion_bundle_version(settings) if use_current_model else None
+        if champion is not None:
+            head = load_model_bundle(settings, champion[1]).head
         else:
             head, _ = train_head(settings, taxonomy, embedder, cache)
     finally:

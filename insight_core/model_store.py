@@ -2,8 +2,8 @@
 
 A bundle is a folder ``<models_dir>/<version>/`` holding the BERTopic model (safetensors),
 the category head (safetensors), the topic catalogue (Parquet) and ``manifest.json`` (embedding
-model, taxonomy version, rules hash, parameters, metrics). ``<models_dir>/CURRENT`` names the
-bundle nightly inference uses.
+model, taxonomy version, rules hash, parameters, metrics). Which bundle serves is decided by the
+model registry (see ``lifecycle``).
 """
 
 from __future__ import annotations
@@ -21,8 +21,6 @@ from insight_core.categorize import CategoryHead
 from insight_core.embed import Embedder
 from insight_core.errors import ModelNotFoundError
 from insight_core.topics import TopicIndex, load_topic_model
-
-CURRENT_POINTER = "CURRENT"
 
 
 @dataclass(frozen=True)
@@ -57,21 +55,6 @@ def write_manifest(directory: Path, manifest: dict[str, Any]) -> None:
     (directory / "manifest.json").write_text(json.dumps(manifest, indent=2, default=str))
 
 
-def set_current(models_dir: Path, version: str) -> None:
-    """Point ``CURRENT`` at ``version`` atomically."""
-    if not (models_dir / version / "manifest.json").exists():
-        raise ModelNotFoundError(f"no model version '{version}' in {models_dir}")
-    tmp = models_dir / f".{CURRENT_POINTER}.{uuid.uuid4().hex}"
-    tmp.write_text(version)
-    tmp.replace(models_dir / CURRENT_POINTER)
-
-
-def current_version(models_dir: Path) -> str | None:
-    """The version ``CURRENT`` names, or None before the first fit."""
-    pointer = models_dir / CURRENT_POINTER
-    return pointer.read_text().strip() if pointer.exists() else None
-
-
 def list_versions(models_dir: Path) -> list[str]:
     if not models_dir.exists():
         return []
@@ -93,13 +76,3 @@ def load_bundle(directory: Path, embedder: Embedder | None = None) -> ModelBundl
         topic_index=TopicIndex.from_model(topic_model),
         topics=pl.read_parquet(directory / "topics.parquet"),
     )
-
-
-def load_current(models_dir: Path, embedder: Embedder | None = None) -> ModelBundle:
-    """Load the bundle ``CURRENT`` names; a clear error before the first fit."""
-    version = current_version(models_dir)
-    if version is None:
-        raise ModelNotFoundError(
-            f"no trained model in {models_dir}: run 'insight train' or a nightly run in fit mode"
-        )
-    return load_bundle(models_dir / version, embedder)

@@ -27,10 +27,15 @@ import polars as pl
 from insight_core import warehouse
 from insight_core.categorize import decide_categories, embed_views, pack_views, unpack_views
 from insight_core.embed import embed_with_cache
-from insight_core.errors import InsightError, ModelNotFoundError
+from insight_core.errors import ConfigError, InsightError
 from insight_core.ingest import ColumnDefaults, chunk_bounds, parse_timestamps, read_chunk
 from insight_core.ingest import stage_source as stage_source_file
-from insight_core.model_store import current_version
+from insight_core.lifecycle import (
+    champion_bundle_version,
+    open_registry,
+    register_bundle,
+    require_champion,
+)
 from insight_core.redact import hash_user_id, redact_frame, redact_text, resolve_hash_secret
 from insight_core.settings import DEMO_USER_HASH_SECRET, InsightSettings
 from insight_core.taxonomy import load_taxonomy
@@ -101,21 +106,37 @@ def _hash_secret(settings: InsightSettings) -> str:
     return resolve_hash_secret(secret, settings.demo_mode, DEMO_USER_HASH_SECRET)
 
 
+def default_run_date(settings: InsightSettings) -> date:
+    """Yesterday in the schedule's timezone: the night a scheduled run processes."""
+    from zoneinfo import ZoneInfo
+
+    return datetime.now(ZoneInfo(settings.schedule_timezone)).date() - timedelta(days=1)
+
+
 def begin_run(
     settings: InsightSettings,
-    run_date: date,
-    source: str,
+    run_date: date | None,
+    source: str | None,
     mode: TopicMode = "auto",
     flow_run_id: str | None = None,
 ) -> RunContext:
-    """Check what can be checked up front and open the run's work folder."""
+    """Check what can be checked up front and open the run's work folder.
+
+    ``run_date`` defaults to yesterday and ``source`` to the ``INSIGHT_SOURCE`` setting, so a
+    scheduled deployment needs no parameters.
+    """
+    run_date = run_date or default_run_date(settings)
+    source = source or settings.source
+    if not source:
+        raise ConfigError(
+            "no source given: pass --source or set INSIGHT_SOURCE "
+            "(e.g. '/data/prompt-logs/{date}.jsonl')"
+        )
     if mode not in ("auto", "fit", "infer"):
         raise InsightError(f"unknown topic mode '{mode}' (use auto, fit or infer)")
     _hash_secret(settings)  # fail before any work when the key is missing
-    if mode == "infer" and current_version(settings.models_dir) is None:
-        raise ModelNotFoundError(
-            f"mode 'infer' needs a trained model in {settings.models_dir}: run 'insight train'"
-        )
+    if mode == "infer":
+        require_champion(settings)
     run_id = f"{run_date:%Y%m%d}-{uuid.uuid4().hex[:10]}"
     work_dir = settings.runs_dir / run_id
     work_dir.mkdir(parents=True, exist_ok=True)
@@ -271,20 +292,25 @@ def embed(ctx: RunContext, chunk: ChunkFile) -> ChunkFile:
 
 @dataclass(frozen=True)
 class ModelChoice:
-    version: str
+    version: str  # bundle version, stored with every classification
     fitted: bool
     seconds: float
+    registry_version: str | None = None  # MLflow registered model version
 
 
 def prepare_model(ctx: RunContext, redacted: Sequence[ChunkFile]) -> ModelChoice:
-    """Stage 5a: use the current model, or fit one (``fit`` mode or no model yet)."""
+    """Stage 5a: load the champion, or fit one (``fit`` mode, or no champion yet).
+
+    A model fitted here is registered in MLflow and becomes the champion: the first model
+    has nothing to compare with, and ``fit`` mode is an operator's explicit choice. Weekly
+    refits go through the ``refit`` flow's promotion checks instead.
+    """
     started = time.perf_counter()
     settings = ctx.settings
-    version = current_version(settings.models_dir)
-    if ctx.mode == "infer" or (ctx.mode == "auto" and version is not None):
-        if version is None:
-            raise ModelNotFoundError("no trained model: run 'insight train' first")
-        return ModelChoice(version, False, time.perf_counter() - started)
+    champion = champion_bundle_version(settings)
+    if ctx.mode == "infer" or (ctx.mode == "auto" and champion is not None):
+        registry_version, bundle_version = require_champion(settings)
+        return ModelChoice(bundle_version, False, time.perf_counter() - started, registry_version)
     window_start = ctx.run_date - timedelta(days=settings.topics.training_window_days)
     history = stored_texts(settings.texts_dir, window_start, ctx.run_date - timedelta(days=1))
     tonight = [pl.read_parquet(c.path, columns=["prompt_id", "text"]) for c in redacted]
@@ -300,7 +326,10 @@ def prepare_model(ctx: RunContext, redacted: Sequence[ChunkFile]) -> ModelChoice
         )
     finally:
         cache.close()
-    return ModelChoice(bundle.version, True, time.perf_counter() - started)
+    registry_version = register_bundle(settings, bundle, ctx.mlflow_run_id, role="champion")
+    reason = "first model" if champion is None else f"fit requested by run {ctx.run_id}"
+    open_registry(settings).set_champion(registry_version, reason)
+    return ModelChoice(bundle.version, True, time.perf_counter() - started, registry_version)
 
 
 def assign_topics(ctx: RunContext, embedded: ChunkFile, model: ModelChoice) -> ChunkFile:
@@ -550,6 +579,7 @@ def aggregate(
         "flow_run_id": ctx.flow_run_id,
         "mlflow_run_id": ctx.mlflow_run_id,
         "model_version": model.version,
+        "registry_version": model.registry_version,
         "started_at": ctx.started_at,
         "rows_read": staged.rows_read,
         "rows_loaded": rows_loaded,
@@ -563,6 +593,7 @@ def aggregate(
     manifest = bundle.manifest
     model_row = {
         "model_version": bundle.version,
+        "registry_version": model.registry_version,
         "created_at": manifest.get("created_at"),
         "embedding_model": manifest.get("embedding_model"),
         "taxonomy_version": manifest.get("taxonomy_version"),

@@ -137,8 +137,34 @@ class InsightSettings(BaseSettings):
     min_group_size: int = 5
     min_group_size_by_category: dict[str, int] = Field(default_factory=lambda: {"wellbeing": 10})
 
-    task_runner: Literal["thread", "dask"] = "thread"
-    dask_address: str | None = None
+    # ---- operations -------------------------------------------------------------------
+    source: str | None = Field(
+        default=None,
+        description="Where the nightly logs are, e.g. '/data/logs/{date}.jsonl'; used when a "
+        "run (or a scheduled deployment) names no source.",
+    )
+    schedule_cron: str = Field(default="0 2 * * *", description="Nightly run time (cron).")
+    schedule_timezone: str = "UTC"
+    refit_cron: str = Field(default="0 4 * * 0", description="Weekly refit time (cron).")
+    model_registry_name: str = "employee-insight-engine"
+    # How much worse a challenger may score and still count as "no worse" than the champion.
+    promotion_tolerance: dict[str, float] = Field(
+        default_factory=lambda: {
+            "examples_macro_f1": 0.005,
+            "outlier_share": 0.02,
+            "topic_diversity": 0.02,
+            "topic_coherence": 0.02,
+        }
+    )
+
+    task_runner: Literal["thread", "dask"] = Field(
+        default="thread", description="'dask' fans chunks out over a Dask cluster."
+    )
+    dask_address: str | None = Field(
+        default=None,
+        description="Scheduler of an existing Dask cluster (tcp://host:8786); "
+        "without it a local cluster of dask_workers processes is started per run.",
+    )
     dask_workers: int = 2
 
     # ---- interactive surfaces (`insight api`, `insight app`) ----------------------------
@@ -187,6 +213,11 @@ class InsightSettings(BaseSettings):
     @property
     def runs_dir(self) -> Path:
         return (self.home / "runs").resolve()
+
+    @property
+    def tuned_topics_file(self) -> Path:
+        """Best topic parameters found by ``tune``; ``refit`` reads them."""
+        return (self.home / "config" / "topic_params.json").resolve()
 
     @property
     def taxonomy_file(self) -> Path:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import logging
+import shutil
 import tempfile
 from collections.abc import Mapping
 from pathlib import Path
@@ -89,3 +90,146 @@ class Tracker:
             base = self.tracking_uri.rstrip("/")
             return f"{base}/#/experiments/{self.experiment_id}/runs/{run_id}"
         return f"{self.tracking_uri} (experiment {self.experiment_id}, run {run_id})"
+
+
+CHAMPION_ALIAS = "champion"
+BUNDLE_ARTIFACT = "bundle"
+
+
+def _pyfunc_class():
+    import mlflow.pyfunc
+
+    class InsightCategoryModel(mlflow.pyfunc.PythonModel):
+        """MLflow pyfunc wrapper: a DataFrame with ``text`` in, categories and topics out."""
+
+        def load_context(self, context) -> None:
+            from insight_core.classify import Classifier
+
+            self.classifier = Classifier.from_bundle_dir(Path(context.artifacts[BUNDLE_ARTIFACT]))
+
+        def predict(self, context, model_input, params=None):
+            texts = (
+                list(model_input["text"]) if hasattr(model_input, "columns") else list(model_input)
+            )
+            return self.classifier.classify([str(t) for t in texts]).to_pandas()
+
+    return InsightCategoryModel
+
+
+class ModelRegistry:
+    """The MLflow model registry entry of the engine: versions, the champion alias, bundles."""
+
+    def __init__(self, tracking_uri: str, name: str) -> None:
+        from mlflow.tracking import MlflowClient
+
+        self.tracking_uri = tracking_uri
+        self.name = name
+        self.client = MlflowClient(tracking_uri=tracking_uri)
+
+    def _ensure_registered(self) -> None:
+        from mlflow.exceptions import MlflowException
+
+        try:
+            self.client.get_registered_model(self.name)
+        except MlflowException:
+            self.client.create_registered_model(
+                self.name, description="Employee Insight Engine: topic model + category head"
+            )
+
+    def log_and_register(
+        self, run_id: str, bundle_dir: Path, bundle_version: str, tags: Mapping[str, str]
+    ) -> str:
+        """Log the bundle as a pyfunc model in ``run_id`` and register it; returns the version."""
+        import warnings
+
+        import mlflow
+        import mlflow.pyfunc
+
+        mlflow.set_tracking_uri(self.tracking_uri)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            with mlflow.start_run(run_id=run_id):
+                info = mlflow.pyfunc.log_model(
+                    name="insight-model",
+                    python_model=_pyfunc_class()(),
+                    artifacts={BUNDLE_ARTIFACT: str(bundle_dir)},
+                    pip_requirements=["employee-insight-engine"],
+                )
+        self._ensure_registered()
+        version = self.client.create_model_version(
+            self.name,
+            source=info.model_uri,
+            run_id=run_id,
+            tags={"bundle_version": bundle_version, **tags},
+        )
+        return str(version.version)
+
+    def champion(self) -> tuple[str, str] | None:
+        """(registry version, bundle version) of the champion, or None before the first one."""
+        from mlflow.exceptions import MlflowException
+
+        try:
+            version = self.client.get_model_version_by_alias(self.name, CHAMPION_ALIAS)
+        except MlflowException:
+            return None
+        return str(version.version), str(version.tags.get("bundle_version", ""))
+
+    def bundle_version(self, version: str) -> str:
+        return str(self.client.get_model_version(self.name, version).tags["bundle_version"])
+
+    def set_champion(self, version: str, reason: str) -> None:
+        """Point the champion alias at ``version``, remembering the previous champion."""
+        previous = self.champion()
+        if previous is not None and previous[0] != version:
+            self.client.set_model_version_tag(self.name, version, "previous_champion", previous[0])
+        self.client.set_registered_model_alias(self.name, CHAMPION_ALIAS, version)
+        self.client.set_model_version_tag(self.name, version, "promotion", reason[:4000])
+
+    def tag(self, version: str, tags: Mapping[str, str]) -> None:
+        for key, value in tags.items():
+            self.client.set_model_version_tag(self.name, version, key, str(value)[:4000])
+
+    def versions(self) -> list[dict[str, Any]]:
+        """Every registered version, newest first, with its tags and aliases."""
+        from mlflow.exceptions import MlflowException
+
+        try:
+            found = self.client.search_model_versions(f"name = '{self.name}'")
+        except MlflowException:
+            return []
+        return sorted(
+            (
+                {
+                    "version": str(v.version),
+                    "aliases": list(v.aliases or []),
+                    "tags": dict(v.tags),
+                    "created": v.creation_timestamp,
+                    "run_id": v.run_id,
+                }
+                for v in found
+            ),
+            key=lambda v: int(v["version"]),
+            reverse=True,
+        )
+
+    def download_bundle(self, version: str, destination: Path) -> Path:
+        """Copy a registered version's bundle into ``destination`` (for remote registries)."""
+        import tempfile
+
+        import mlflow
+
+        with tempfile.TemporaryDirectory() as tmp:
+            local = Path(
+                mlflow.artifacts.download_artifacts(
+                    artifact_uri=f"models:/{self.name}/{version}",
+                    dst_path=tmp,
+                    tracking_uri=self.tracking_uri,
+                )
+            )
+            source = next(local.rglob("manifest.json")).parent
+            destination.parent.mkdir(parents=True, exist_ok=True)
+            staging = destination.with_name(destination.name + ".partial")
+            shutil.rmtree(staging, ignore_errors=True)
+            shutil.copytree(source, staging)
+            staging.replace(destination)
+        return destination

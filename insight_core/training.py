@@ -3,7 +3,9 @@ window, and each topic's majority category."""
 
 from __future__ import annotations
 
+import json
 import logging
+import shutil
 from collections.abc import Sequence
 from dataclasses import replace
 from datetime import UTC, date, datetime, timedelta
@@ -27,11 +29,10 @@ from insight_core.model_store import (
     ModelBundle,
     load_bundle,
     new_version,
-    set_current,
     write_manifest,
 )
 from insight_core.rules import RuleSet, load_rules
-from insight_core.settings import InsightSettings
+from insight_core.settings import InsightSettings, TopicSettings
 from insight_core.taxonomy import Taxonomy, examples_fingerprint, load_examples, load_taxonomy
 from insight_core.topics import OUTLIER_TOPIC, fit_topic_model, save_topic_model, topic_table
 
@@ -132,9 +133,8 @@ def train_bundle(
     embedder: Embedder,
     cache: EmbeddingCache | None,
     training_window: tuple[date, date] | None = None,
-    promote: bool = True,
 ) -> ModelBundle:
-    """Fit and save a new model bundle; ``promote`` makes it the one inference uses."""
+    """Fit and save a new model bundle (registration and promotion: see ``lifecycle``)."""
     taxonomy, rules = load_decision_config(settings)
     head, examples = train_head(settings, taxonomy, embedder, cache)
     examples_cv = examples_cross_validation(
@@ -152,7 +152,8 @@ def train_bundle(
         )
         training_docs += examples.get_column("text").to_list()
     vectors, _ = embed_with_cache(training_docs, embedder, cache)
-    topic_model = fit_topic_model(training_docs, vectors, settings.topics, embedder)
+    topic_settings = effective_topic_settings(settings)
+    topic_model = fit_topic_model(training_docs, vectors, topic_settings, embedder)
     doc_topics = [int(t) for t in topic_model.topics_]
     decisions = decide_categories(
         training_docs,
@@ -169,6 +170,9 @@ def train_bundle(
     directory = settings.models_dir / version
     save_topic_model(topic_model, directory / "topics", embedder.model_id)
     head.save(directory)
+    # A snapshot of the decision configuration makes the bundle self-contained (MLflow model).
+    shutil.copyfile(settings.rules_file, directory / "rules.yaml")
+    shutil.copyfile(settings.taxonomy_file, directory / "taxonomy.yaml")
     table = topic_table(topic_model).with_columns(
         pl.col("topic_id")
         .map_elements(lambda t: topic_category.get(int(t)), return_dtype=pl.String)
@@ -190,14 +194,12 @@ def train_bundle(
         "training_window": [d.isoformat() for d in training_window] if training_window else None,
         "n_topics": int((table.get_column("topic_id") != OUTLIER_TOPIC).sum()),
         "outlier_share": outliers / max(len(doc_topics), 1),
-        "topic_params": settings.topics.model_dump(exclude={"extra_stopwords"}),
+        "topic_params": topic_settings.model_dump(exclude={"extra_stopwords"}),
         "abstain_threshold": settings.abstain_threshold,
         "head_temperature": head.temperature,
         "examples_cv": examples_cv,
     }
     write_manifest(directory, manifest)
-    if promote:
-        set_current(settings.models_dir, version)
     log.info(
         "fitted model %s: %d topics from %d prompts (%.0f%% outliers)",
         version,
@@ -225,31 +227,39 @@ def latest_stored_date(texts_dir: Path) -> date | None:
     return max(dates) if dates else None
 
 
+def training_window(
+    settings: InsightSettings, end: date | None = None, window_days: int | None = None
+) -> tuple[date, date]:
+    """[start, end] of a training window; ``end`` defaults to the latest stored run date."""
+    window_days = window_days or settings.topics.training_window_days
+    end = end or latest_stored_date(settings.texts_dir) or datetime.now(UTC).date()
+    return end - timedelta(days=window_days - 1), end
+
+
+def effective_topic_settings(settings: InsightSettings) -> TopicSettings:
+    """Topic parameters with the best ones found by ``tune`` applied, when there are any."""
+    tuned_file = settings.tuned_topics_file
+    if not tuned_file.exists():
+        return settings.topics
+    tuned = json.loads(tuned_file.read_text())
+    return settings.topics.model_copy(update=tuned.get("params", {}))
+
+
 def train_from_history(
     settings: InsightSettings,
     end: date | None = None,
     window_days: int | None = None,
-    promote: bool = True,
 ) -> ModelBundle:
     """Fit a bundle on the stored redacted prompts of a training window.
 
-    The window ends at ``end`` (default: the latest stored run date) and spans
-    ``window_days`` (default: ``topics.training_window_days``). With no stored prompts yet the
-    fit is a cold start on the shipped example set.
+    With no stored prompts yet the fit is a cold start on the shipped example set.
     """
-    window_days = window_days or settings.topics.training_window_days
-    end = end or latest_stored_date(settings.texts_dir) or datetime.now(UTC).date()
-    start = end - timedelta(days=window_days - 1)
+    start, end = training_window(settings, end, window_days)
     docs = stored_texts(settings.texts_dir, start, end).get_column("text").to_list()
     cache = open_embedding_cache(settings)
     try:
         return train_bundle(
-            settings,
-            docs,
-            get_embedder(settings),
-            cache,
-            training_window=(start, end),
-            promote=promote,
+            settings, docs, get_embedder(settings), cache, training_window=(start, end)
         )
     finally:
         cache.close()

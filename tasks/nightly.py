@@ -125,3 +125,24 @@ def track(ctx: pipeline.RunContext, summary: pipeline.RunSummary) -> pipeline.Ru
 @task(name="record-failure", **PLAIN)
 def record_failure(ctx: pipeline.RunContext, error: BaseException) -> pipeline.RunSummary:
     return pipeline.fail_run(ctx, error)
+
+
+@task(name="publish-artifacts", **PLAIN)
+def publish_artifacts(summary: pipeline.RunSummary) -> None:
+    """Run summary (markdown) and the day's category counts (table) in the Prefect UI."""
+    from prefect.artifacts import create_markdown_artifact, create_table_artifact
+
+    create_markdown_artifact(
+        markdown=summary.to_markdown(),
+        key="nightly-run-summary",
+        description=f"Nightly run {summary.run_id} for {summary.run_date}",
+    )
+    total = max(summary.rows_loaded, 1)
+    create_table_artifact(
+        table=[
+            {"category": category, "prompts": count, "share": round(count / total, 4)}
+            for category, count in sorted(summary.category_counts.items(), key=lambda kv: -kv[1])
+        ],
+        key="nightly-category-counts",
+        description=f"Prompts per category on {summary.run_date} (company-wide)",
+    )

@@ -1,0 +1,36 @@
+"""Which Prefect task runner the flows use: threads by default, Dask when configured."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from prefect import Flow
+
+from insight_core.settings import InsightSettings
+
+
+def configured(flow: Flow[..., Any], settings: InsightSettings) -> Flow[..., Any]:
+    """``flow`` with the task runner the settings ask for.
+
+    With ``INSIGHT_TASK_RUNNER=dask`` the chunks of each stage fan out over a Dask cluster:
+    the one at ``INSIGHT_DASK_ADDRESS`` or, without it, a local cluster of
+    ``INSIGHT_DASK_WORKERS`` single-threaded worker processes started for the run. Workers
+    read and write the run's chunk files, so they need the same INSIGHT_HOME (a shared volume
+    on a real cluster).
+    """
+    if settings.task_runner != "dask":
+        return flow
+    from prefect_dask import DaskTaskRunner
+
+    if settings.dask_address:
+        runner = DaskTaskRunner(address=settings.dask_address)
+    else:
+        runner = DaskTaskRunner(
+            cluster_kwargs={
+                "n_workers": settings.dask_workers,
+                "threads_per_worker": 1,
+                "processes": True,
+                "dashboard_address": None,
+            }
+        )
+    return flow.with_options(task_runner=runner)
