@@ -98,6 +98,7 @@ class Classifier:
                 "decided_by": pl.String,
                 "confidence": pl.Float64,
                 "rule_id": pl.String,
+                "matched_phrase": pl.String,
                 "topic_id": pl.Int64,
                 "topic_label": pl.String,
                 "topic_words": pl.String,

@@ -13,10 +13,12 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
 import polars as pl
 import yaml
 
 from insight_core import warehouse
+from insight_core.categorize import embed_views
 from insight_core.classify import Classifier
 from insight_core.embed import embed_with_cache
 from insight_core.errors import ConfigError, InsightError, SourceError
@@ -47,11 +49,20 @@ HARD_CASE_KINDS = ("short", "sarcasm", "metaphor", "multi_intent", "code", "non_
 
 def category_probabilities(classifier: Classifier, texts: list[str]) -> pl.DataFrame:
     """The category head's probability of every category for each text (before the rules and
-    the abstain threshold): columns ``row``, ``category``, ``probability``."""
+    the abstain threshold): columns ``row``, ``category``, ``probability``.
+
+    The probabilities are the ones the decision uses: like ``decide_categories``, the head reads
+    the whole prompt and each of its instruction views and keeps the most confident of them.
+    """
     redacted = [redact_text(t) for t in texts]
-    vectors, _ = embed_with_cache(redacted, get_embedder(classifier.settings), None)
+    embedder = get_embedder(classifier.settings)
+    vectors, _ = embed_with_cache(redacted, embedder, None)
     head = classifier.bundle.head
-    probabilities = head.predict_proba(vectors)
+    probabilities = head.predict_proba(vectors) if texts else np.zeros((0, len(head.classes)))
+    for index, extra in enumerate(embed_views(redacted, embedder, None) if texts else []):
+        if len(extra):
+            candidates = np.vstack([probabilities[index], head.predict_proba(extra)])
+            probabilities[index] = candidates[candidates.max(axis=1).argmax()]
     return pl.DataFrame(
         {
             "row": [r for r in range(len(texts)) for _ in head.classes],

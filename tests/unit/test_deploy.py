@@ -76,6 +76,9 @@ def test_engine_services_share_the_insight_home_volume() -> None:
         assert f"insight-data:{home}" in service["volumes"], name
         assert service["environment"]["INSIGHT_MLFLOW_TRACKING_URI"] == "http://mlflow:5000"
     assert "insight-data" in compose["volumes"]
+    worker = compose["services"]["worker"]
+    assert worker["environment"]["INSIGHT_SOURCE"].endswith(":-/data/logs/{date}.jsonl}")
+    assert any(v.endswith(":/data/logs:ro") for v in worker["volumes"])
     mlflow = compose["services"]["mlflow"]["command"]
     assert mlflow[:2] == ["mlflow", "server"] and "--backend-store-uri" in mlflow
 

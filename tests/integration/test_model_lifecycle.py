@@ -1,0 +1,129 @@
+"""Model lifecycle on a real MLflow registry (SQLite): register, champion, refit promotion,
+rollback, and the champion reaching inference. A hashing embedder keeps it fast: nothing here
+depends on what the embeddings mean."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from datetime import date, timedelta
+from pathlib import Path
+
+import polars as pl
+import pytest
+
+from insight_core import lifecycle
+from insight_core.classify import Classifier
+from insight_core.model_store import load_bundle
+from insight_core.settings import InsightSettings
+from insight_core.taxonomy import load_examples, load_taxonomy
+from insight_core.training import train_from_history
+
+pytestmark = pytest.mark.integration
+
+END = date(2026, 10, 14)
+
+
+@pytest.fixture
+def settings(tmp_path: Path) -> InsightSettings:
+    settings = InsightSettings(home=tmp_path / "home", embedding_model="hashing-128")
+    # a week of stored (redacted) prompts to refit on: the shipped examples spread over days
+    examples = load_examples(settings.examples_file, load_taxonomy(settings.taxonomy_file))
+    settings.texts_dir.mkdir(parents=True)
+    for offset, part in enumerate(examples.get_column("text").to_list()[i::7] for i in range(7)):
+        day = END - timedelta(days=offset)
+        pl.DataFrame({"prompt_id": [f"{day}-{n}" for n in range(len(part))], "text": part}
+                     ).write_parquet(settings.texts_dir / f"{day}.parquet")
+    return settings
+
+
+def _first_champion(settings: InsightSettings) -> str:
+    bundle = train_from_history(settings, END, 7)
+    version = lifecycle.register_bundle(settings, bundle, role="champion")
+    lifecycle.open_registry(settings).set_champion(version, "first model")
+    return version
+
+
+def test_decide_promotion_requires_no_worse_on_every_measure() -> None:
+    champion = {"examples_macro_f1": 0.90, "outlier_share": 0.20, "topic_diversity": 0.80,
+                "topic_coherence": 0.10}
+    tolerance = {"examples_macro_f1": 0.005, "outlier_share": 0.02}
+    better = {**champion, "topic_coherence": 0.15}
+    assert lifecycle.decide_promotion(better, champion, tolerance)[0]
+    within = {**champion, "examples_macro_f1": 0.897, "outlier_share": 0.21}
+    assert lifecycle.decide_promotion(within, champion, tolerance)[0]
+    worse_f1 = {**champion, "examples_macro_f1": 0.88}
+    promoted, reasons = lifecycle.decide_promotion(worse_f1, champion, tolerance)
+    assert not promoted and any("examples_macro_f1" in r and "worse" in r for r in reasons)
+    more_outliers = {**champion, "outlier_share": 0.30}
+    assert not lifecycle.decide_promotion(more_outliers, champion, tolerance)[0]
+
+
+def test_first_model_is_champion_and_inference_uses_it(settings: InsightSettings) -> None:
+    version = _first_champion(settings)
+    registry_version, bundle_version = lifecycle.require_champion(settings)
+    assert registry_version == version
+    classifier = Classifier.load(settings)
+    assert classifier.bundle.version == bundle_version
+    assert classifier.classify(["my vpn is down"]).height == 1
+
+
+def test_refit_promotes_only_a_challenger_that_is_no_worse(settings: InsightSettings) -> None:
+    first = _first_champion(settings)
+    result = lifecycle.refit(settings, END, 7)
+    champion = lifecycle.require_champion(settings)[0]
+    tags = {v["version"]: v["tags"] for v in lifecycle.list_versions(settings)}
+    assert tags[result.registry_version]["promotion"].startswith(
+        "promoted" if result.decision.promoted else "kept the champion")
+    assert champion == (result.registry_version if result.decision.promoted else first)
+    for metric in ("examples_macro_f1", "outlier_share", "topic_diversity", "topic_coherence"):
+        assert metric in result.decision.challenger_scores
+        assert metric in result.decision.champion_scores
+
+    # a challenger that is clearly worse on the shipped evaluation set is not promoted
+    before = lifecycle.require_champion(settings)[0]
+    worse = train_from_history(settings, END, 7)
+    manifest = json.loads((worse.directory / "manifest.json").read_text())
+    manifest["examples_cv"]["macro_f1"] -= 0.2
+    (worse.directory / "manifest.json").write_text(json.dumps(manifest))
+    worse = load_bundle(worse.directory)
+    version = lifecycle.register_bundle(settings, worse)
+    docs = pl.read_parquet(settings.texts_dir / f"{END}.parquet")["text"].to_list()
+    decision = lifecycle.evaluate_challenger(settings, worse, version, docs)
+    assert not decision.promoted
+    assert lifecycle.require_champion(settings)[0] == before
+    rejected = {v["version"]: v["tags"] for v in lifecycle.list_versions(settings)}[version]
+    assert "examples_macro_f1" in rejected["promotion"] and "(worse)" in rejected["promotion"]
+
+
+def test_promote_and_rollback(settings: InsightSettings) -> None:
+    first = _first_champion(settings)
+    second_bundle = train_from_history(settings, END, 7)
+    second = lifecycle.register_bundle(settings, second_bundle)
+    lifecycle.promote(settings, second)
+    assert lifecycle.require_champion(settings) == (second, second_bundle.version)
+    assert lifecycle.rollback(settings) == first
+    assert lifecycle.require_champion(settings)[0] == first
+
+
+def test_champion_bundle_is_downloaded_when_missing_locally(settings: InsightSettings) -> None:
+    _first_champion(settings)
+    _, bundle_version = lifecycle.require_champion(settings)
+    shutil.rmtree(settings.models_dir / bundle_version)
+    assert lifecycle.champion_bundle_version(settings) is not None
+    assert (settings.models_dir / bundle_version / "manifest.json").exists()
+    assert (settings.models_dir / bundle_version / "rules.yaml").exists()
+
+
+def test_registered_model_loads_as_mlflow_pyfunc(settings: InsightSettings) -> None:
+    import mlflow.pyfunc
+    import pandas as pd
+
+    _first_champion(settings)
+    mlflow.set_tracking_uri(settings.tracking_uri)
+    model = mlflow.pyfunc.load_model(f"models:/{settings.model_registry_name}@champion")
+    # the bundle remembers the embedding model it was trained with
+    output = model.predict(pd.DataFrame({"text": ["quiz me on excel pivot tables", "hi"]}))
+    assert output["category"].iloc[0] == "learning_development"  # decided by a rule
+    assert {"category", "decided_by", "confidence", "topic_id", "topic_label"} <= set(
+        output.columns)
