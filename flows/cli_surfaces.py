@@ -1,4 +1,4 @@
-"""``insight api`` and ``insight app``: the interactive surfaces on top of the current model.
+"""``insight api`` and ``insight app``: the interactive surfaces on top of the champion model.
 
 Both read settings like every other command (``--home`` / ``INSIGHT_*``); host and port options
 override ``INSIGHT_API_HOST``/``INSIGHT_API_PORT`` and ``INSIGHT_APP_HOST``/``INSIGHT_APP_PORT``.
@@ -13,9 +13,14 @@ from typing import Annotated, Any
 
 import typer
 
-HostOption = Annotated[
-    str | None, typer.Option(help="Interface to bind (default from settings: 127.0.0.1).")
+ApiHost = Annotated[
+    str | None, typer.Option(help="Interface to bind (default: INSIGHT_API_HOST, 127.0.0.1).")
 ]
+ApiPort = Annotated[int | None, typer.Option(help="Port (default: INSIGHT_API_PORT, 8000).")]
+AppHost = Annotated[
+    str | None, typer.Option(help="Interface to bind (default: INSIGHT_APP_HOST, 127.0.0.1).")
+]
+AppPort = Annotated[int | None, typer.Option(help="Port (default: INSIGHT_APP_PORT, 8501).")]
 
 
 def _uvicorn_log_config(level: str) -> dict[str, Any]:
@@ -33,8 +38,8 @@ def _uvicorn_log_config(level: str) -> dict[str, Any]:
 
 
 def api(
-    host: HostOption = None,
-    port: Annotated[int | None, typer.Option(help="Port (default from settings: 8000).")] = None,
+    host: ApiHost = None,
+    port: ApiPort = None,
     log_level: Annotated[str, typer.Option(help="debug, info, warning or error.")] = "info",
 ) -> None:
     """Serve the prediction API (FastAPI; OpenAPI docs at /docs)."""
@@ -58,10 +63,7 @@ def api(
         )
 
 
-def webapp(
-    host: HostOption = None,
-    port: Annotated[int | None, typer.Option(help="Port (default from settings: 8501).")] = None,
-) -> None:
+def webapp(host: AppHost = None, port: AppPort = None) -> None:
     """Serve the web app (Streamlit): single prompt, batch CSV, trends and failure analysis."""
     from flows.cli import _clear_errors, _settings
 

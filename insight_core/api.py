@@ -1,4 +1,4 @@
-"""The prediction API: classify single prompts or small batches with the current model.
+"""The prediction API: classify single prompts or small batches with the champion model.
 
 ``create_app(settings)`` builds the FastAPI application; ``insight api`` serves it with uvicorn.
 The classifier is loaded once at start-up through :meth:`Classifier.load`. When that fails
@@ -323,7 +323,8 @@ class _BodyTooLargeError(Exception):
 def create_app(
     settings: InsightSettings | None = None, retry_seconds: float = DEFAULT_RETRY_SECONDS
 ) -> FastAPI:
-    """The FastAPI application serving the current model (loaded at start-up)."""
+    """The FastAPI application serving the model ``Classifier.load`` resolves (the registry's
+    champion), loaded at start-up."""
     settings = settings or InsightSettings()
     holder = ModelHolder(settings, retry_seconds)
     predict_request, batch_request = _request_models(
@@ -341,7 +342,7 @@ def create_app(
         title="Employee Insight Engine: prediction API",
         version="1",
         description=(
-            "Classify prompts into the engine's categories and topics with the current model. "
+            "Classify prompts into the engine's categories and topics with the champion model. "
             "Prompt text is redacted before classification and never logged."
         ),
         lifespan=lifespan,

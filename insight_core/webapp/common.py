@@ -60,7 +60,11 @@ def sidebar() -> None:
             st.caption(f"Warehouse: runs up to {freshness.last_published_run_date}")
         else:
             st.caption(f"Warehouse: {freshness.error}")
-        st.button("Reload model", on_click=reload_model, help="Load the current model again.")
+        st.button(
+            "Reload model",
+            on_click=reload_model,
+            help="Load the champion model again (after a promotion).",
+        )
         st.caption(
             "Prompts typed or uploaded here are redacted before they are classified and are "
             "neither stored nor logged."

@@ -12,7 +12,7 @@ def render() -> None:
     """The single-prompt page."""
     st.title("Single prompt")
     st.caption(
-        "What the current model says about one prompt, and why. The text is redacted first "
+        "What the champion model says about one prompt, and why. The text is redacted first "
         "(e-mails, phone numbers, secrets...) and is not stored."
     )
     settings = common.get_settings()

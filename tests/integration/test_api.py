@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import logging
 import os
-import shutil
 import signal
 import socket
 import subprocess
@@ -147,6 +146,17 @@ def test_malformed_json_and_oversized_bodies_are_refused(client: TestClient) -> 
     assert huge.status_code == 413
     assert "request body is over the limit" in huge.json()["detail"]
 
+    def chunks() -> Iterator[bytes]:
+        # Sent without Content-Length (chunked), so only counting the bytes can stop it.
+        for _ in range(140):
+            yield b"x" * 100_000
+
+    streamed = client.post(
+        "/predict/batch", content=chunks(), headers={"content-type": "application/json"}
+    )
+    assert streamed.status_code == 413
+    assert client.post("/predict", json={"text": "still serving"}).status_code == 200
+
 
 def test_openapi_docs_describe_the_endpoints(client: TestClient) -> None:
     assert "swagger" in client.get("/docs").text.lower()
@@ -158,28 +168,32 @@ def test_openapi_docs_describe_the_endpoints(client: TestClient) -> None:
 
 
 def test_503_until_a_model_exists_then_serves_it(demo_run: DemoRun, tmp_path: Path) -> None:
-    home = tmp_path / "fresh-home"
+    empty = tmp_path / "empty-home"
+    empty.mkdir()
+    home = tmp_path / "home"
+    home.symlink_to(empty, target_is_directory=True)
     app = create_app(InsightSettings(home=home), retry_seconds=0)
     with TestClient(app) as client:
         health = client.get("/health").json()
         assert health["status"] == "degraded"
         assert health["model_loaded"] is False and health["model_version"] is None
-        assert "no trained model" in health["model_error"]
+        reason = health["model_error"]
+        assert "insight train" in reason, reason  # says what to do about it
         assert "no warehouse" in health["warehouse"]["error"]
         refused = client.post("/predict", json={"text": "reset my password"})
         assert refused.status_code == 503
-        assert refused.json()["detail"].startswith("model not loaded: no trained model")
+        assert refused.json()["detail"] == f"model not loaded: {reason}"
         assert refused.headers["retry-after"] == "1"
         assert client.post("/predict/batch", json={"texts": ["a"]}).status_code == 503
 
-        # A model (and warehouse) appears, e.g. the first nightly run finished.
-        shutil.copytree(
-            demo_run.home, home, ignore=shutil.ignore_patterns("demo", "runs", "texts", "*.lock")
-        )
+        # A model (and a warehouse) appear in the home, as after the first nightly run.
+        home.unlink()
+        home.symlink_to(demo_run.home, target_is_directory=True)
         served = client.post("/predict", json={"text": "reset my password"})
         assert served.status_code == 200, served.text
         health = client.get("/health").json()
         assert health["status"] == "ok" and health["model_loaded"] is True
+        assert health["model_error"] is None
         assert served.json()["model_version"] == health["model_version"]
 
 

@@ -32,8 +32,9 @@ def settings(tmp_path: Path) -> InsightSettings:
     settings.texts_dir.mkdir(parents=True)
     for offset, part in enumerate(examples.get_column("text").to_list()[i::7] for i in range(7)):
         day = END - timedelta(days=offset)
-        pl.DataFrame({"prompt_id": [f"{day}-{n}" for n in range(len(part))], "text": part}
-                     ).write_parquet(settings.texts_dir / f"{day}.parquet")
+        pl.DataFrame(
+            {"prompt_id": [f"{day}-{n}" for n in range(len(part))], "text": part}
+        ).write_parquet(settings.texts_dir / f"{day}.parquet")
     return settings
 
 
@@ -45,8 +46,12 @@ def _first_champion(settings: InsightSettings) -> str:
 
 
 def test_decide_promotion_requires_no_worse_on_every_measure() -> None:
-    champion = {"examples_macro_f1": 0.90, "outlier_share": 0.20, "topic_diversity": 0.80,
-                "topic_coherence": 0.10}
+    champion = {
+        "examples_macro_f1": 0.90,
+        "outlier_share": 0.20,
+        "topic_diversity": 0.80,
+        "topic_coherence": 0.10,
+    }
     tolerance = {"examples_macro_f1": 0.005, "outlier_share": 0.02}
     better = {**champion, "topic_coherence": 0.15}
     assert lifecycle.decide_promotion(better, champion, tolerance)[0]
@@ -74,7 +79,8 @@ def test_refit_promotes_only_a_challenger_that_is_no_worse(settings: InsightSett
     champion = lifecycle.require_champion(settings)[0]
     tags = {v["version"]: v["tags"] for v in lifecycle.list_versions(settings)}
     assert tags[result.registry_version]["promotion"].startswith(
-        "promoted" if result.decision.promoted else "kept the champion")
+        "promoted" if result.decision.promoted else "kept the champion"
+    )
     assert champion == (result.registry_version if result.decision.promoted else first)
     for metric in ("examples_macro_f1", "outlier_share", "topic_diversity", "topic_coherence"):
         assert metric in result.decision.challenger_scores
@@ -126,4 +132,5 @@ def test_registered_model_loads_as_mlflow_pyfunc(settings: InsightSettings) -> N
     output = model.predict(pd.DataFrame({"text": ["quiz me on excel pivot tables", "hi"]}))
     assert output["category"].iloc[0] == "learning_development"  # decided by a rule
     assert {"category", "decided_by", "confidence", "topic_id", "topic_label"} <= set(
-        output.columns)
+        output.columns
+    )
