@@ -1,0 +1,51 @@
+from __future__ import annotations
+
+import importlib
+from pathlib import Path
+
+import pytest
+import yaml
+from prefect import Flow
+
+from insight_core.settings import InsightSettings
+
+pytestmark = pytest.mark.unit
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def test_served_deployments_are_defined_with_schedules() -> None:
+    from flows.deployments import build_deployments
+
+    deployments = {d.name: d for d in build_deployments(InsightSettings())}
+    assert set(deployments) == {"nightly", "backfill", "refit", "tune"}
+    nightly_cron = deployments["nightly"].schedules[0].schedule.cron
+    assert nightly_cron == "0 2 * * *"
+    assert deployments["refit"].schedules[0].schedule.cron == "0 4 * * 0"
+    assert not deployments["tune"].schedules and not deployments["backfill"].schedules
+    from prefect.utilities.callables import parameter_schema
+
+    from flows.nightly import nightly
+
+    assert set(parameter_schema(nightly).properties) == {"run_date", "source", "mode"}
+    assert deployments["nightly"].enforce_parameter_schema
+
+
+def test_schedule_follows_settings() -> None:
+    from flows.deployments import build_deployments
+
+    settings = InsightSettings(schedule_cron="30 3 * * *", schedule_timezone="Europe/Berlin")
+    nightly = next(d for d in build_deployments(settings) if d.name == "nightly")
+    assert nightly.schedules[0].schedule.cron == "30 3 * * *"
+    assert nightly.schedules[0].schedule.timezone == "Europe/Berlin"
+
+
+def test_prefect_yaml_entrypoints_are_the_flows() -> None:
+    document = yaml.safe_load((ROOT / "deploy" / "prefect.yaml").read_text())
+    names = {d["name"] for d in document["deployments"]}
+    assert names == {"nightly", "backfill", "refit", "tune"}
+    for deployment in document["deployments"]:
+        path, attribute = deployment["entrypoint"].split(":")
+        assert (ROOT / path).exists()
+        module = importlib.import_module(path.removesuffix(".py").replace("/", "."))
+        assert isinstance(getattr(module, attribute), Flow)
