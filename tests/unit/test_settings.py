@@ -29,3 +29,13 @@ def test_environment_overrides_with_prefix_and_nesting(monkeypatch: pytest.Monke
     assert settings.topics.umap_n_neighbors == 20
     assert settings.min_group_for("wellbeing") == 10 and settings.min_group_for("x") == 8
     assert settings.column_mapping == {"prompt": "text"}
+
+
+def test_every_setting_is_documented() -> None:
+    from insight_core.settings import TopicSettings
+
+    docs = (Path(__file__).resolve().parents[2] / "docs" / "configuration.md").read_text()
+    names = [f"INSIGHT_{name.upper()}" for name in InsightSettings.model_fields
+             if name != "topics"]
+    names += [f"INSIGHT_TOPICS__{name.upper()}" for name in TopicSettings.model_fields]
+    assert [name for name in names if f"`{name}`" not in docs] == []
