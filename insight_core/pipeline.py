@@ -437,24 +437,24 @@ class RunSummary:
     run_date: str
     status: str
     mode: str
-    model_version: str | None
-    model_fitted: bool
-    rows_read: int
-    rows_loaded: int
-    rows_quarantined: int
-    rows_duplicate: int
-    rows_pii_redacted: int
-    rows_embedded_new: int
-    outlier_share: float
-    rule_share: float
-    category_counts: dict[str, int]
-    stage_seconds: dict[str, float]
-    total_seconds: float
-    prompts_per_second: float
     warehouse: str
-    flow_run_id: str | None
-    mlflow_run_id: str | None
-    quarantine_reasons: dict[str, int]
+    model_version: str | None = None
+    model_fitted: bool = False
+    rows_read: int = 0
+    rows_loaded: int = 0
+    rows_quarantined: int = 0
+    rows_duplicate: int = 0
+    rows_pii_redacted: int = 0
+    rows_embedded_new: int = 0
+    outlier_share: float = 0.0
+    rule_share: float = 0.0
+    category_counts: dict[str, int] = field(default_factory=dict)
+    stage_seconds: dict[str, float] = field(default_factory=dict)
+    total_seconds: float = 0.0
+    prompts_per_second: float = 0.0
+    flow_run_id: str | None = None
+    mlflow_run_id: str | None = None
+    quarantine_reasons: dict[str, int] = field(default_factory=dict)
     error: str | None = None
     # Alerts this run raised for the first time (rows of analytics.alerts, JSON-ready).
     new_alerts: list[dict[str, Any]] = field(default_factory=list)
@@ -703,24 +703,10 @@ def fail_run(ctx: RunContext, error: BaseException) -> RunSummary:
         run_date=ctx.run_date.isoformat(),
         status="failed",
         mode=ctx.mode,
-        model_version=None,
-        model_fitted=False,
-        rows_read=0,
-        rows_loaded=0,
-        rows_quarantined=0,
-        rows_duplicate=0,
-        rows_pii_redacted=0,
-        rows_embedded_new=0,
-        outlier_share=0.0,
-        rule_share=0.0,
-        category_counts={},
-        stage_seconds={},
         total_seconds=record["total_seconds"],
-        prompts_per_second=0.0,
         warehouse=str(ctx.settings.warehouse_file),
         flow_run_id=ctx.flow_run_id,
         mlflow_run_id=ctx.mlflow_run_id,
-        quarantine_reasons={},
         error=record["error"],
     )
     try:
