@@ -632,6 +632,7 @@ def aggregate(
             categories=taxonomy.descriptions,
             taxonomy_version=taxonomy.version,
         ),
+        analyst_copy=settings.analyst_warehouse_file,
     )
     _store_texts(ctx, redacted)
     return RunSummary(

@@ -97,6 +97,11 @@ class InsightSettings(BaseSettings):
     warehouse_path: Path | None = Field(
         default=None, description="Published DuckDB warehouse; default <home>/warehouse.duckdb."
     )
+    analyst_warehouse_path: Path | None = Field(
+        default=None,
+        description="Analyst copy holding only the analytics schema; default "
+        "<home>/analyst.duckdb.",
+    )
     mlflow_tracking_uri: str | None = Field(
         default=None, description="MLflow tracking URI; default SQLite under <home>/mlflow."
     )
@@ -183,8 +188,13 @@ class InsightSettings(BaseSettings):
     # ---- derived locations -------------------------------------------------------------
     @property
     def warehouse_file(self) -> Path:
-        """The published warehouse analysts open."""
+        """The published warehouse (every schema)."""
         return (self.warehouse_path or self.home / "warehouse.duckdb").resolve()
+
+    @property
+    def analyst_warehouse_file(self) -> Path:
+        """The analyst copy: only ``analytics``, published with every run."""
+        return (self.analyst_warehouse_path or self.home / "analyst.duckdb").resolve()
 
     @property
     def tracking_uri(self) -> str:

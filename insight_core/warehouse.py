@@ -123,11 +123,16 @@ def publish_lock(published: Path) -> Iterator[None]:
 
 
 @contextlib.contextmanager
-def staged_build(published: Path) -> Iterator[duckdb.DuckDBPyConnection]:
+def staged_build(
+    published: Path, companions: list[tuple[Path, Path]] | None = None
+) -> Iterator[duckdb.DuckDBPyConnection]:
     """A read-write connection to a staging copy that replaces ``published`` on success.
 
     Any exception inside the block discards the staging copy and leaves ``published`` as it was.
+    ``(staging file, target)`` pairs the block appends to ``companions`` are published right
+    after, under the same lock (the analyst copy), or deleted on failure.
     """
+    companions = companions if companions is not None else []
     with publish_lock(published):
         staging = published.with_name(f".{published.name}.staging-{uuid.uuid4().hex[:8]}")
         if published.exists():
@@ -141,12 +146,45 @@ def staged_build(published: Path) -> Iterator[duckdb.DuckDBPyConnection]:
             with staging.open("rb+") as handle:
                 os.fsync(handle.fileno())
             staging.replace(published)
+            for companion, target in companions:
+                companion.replace(target)
         except BaseException:
             with contextlib.suppress(Exception):
                 con.close()
-            staging.unlink(missing_ok=True)
-            Path(str(staging) + ".wal").unlink(missing_ok=True)
+            for path in [staging, *(companion for companion, _ in companions)]:
+                path.unlink(missing_ok=True)
+                Path(str(path) + ".wal").unlink(missing_ok=True)
             raise
+
+
+def export_analytics(con: duckdb.DuckDBPyConnection, target: Path) -> Path:
+    """Write every ``analytics`` table into a new DuckDB file beside ``target``; returns it.
+
+    This analyst copy holds only the aggregated, suppressed tables: whoever can open it cannot
+    reach per-prompt rows, which DuckDB's lack of per-schema permissions would otherwise allow.
+    Name the file anything but ``analytics.duckdb``: DuckDB names a file's catalog after it,
+    and a catalog called ``analytics`` would make ``analytics.<table>`` ambiguous.
+    """
+    staging = target.with_name(f".{target.name}.staging-{uuid.uuid4().hex[:8]}")
+    tables = [
+        row[0]
+        for row in con.execute(
+            "SELECT table_name FROM information_schema.tables WHERE table_schema = 'analytics' "
+            "AND table_catalog = current_database() ORDER BY 1"
+        ).fetchall()
+    ]
+    source = con.execute("SELECT current_database()").fetchone()[0]  # type: ignore[index]
+    con.execute(f"ATTACH '{staging}' AS analyst_copy")
+    try:
+        con.execute("CREATE SCHEMA analyst_copy.analytics")
+        for table in tables:
+            con.execute(
+                f'CREATE TABLE analyst_copy.analytics."{table}" AS '
+                f'SELECT * FROM "{source}".analytics."{table}"'
+            )
+    finally:
+        con.execute("DETACH analyst_copy")
+    return staging
 
 
 def connect_read_only(published: Path) -> duckdb.DuckDBPyConnection:
@@ -267,14 +305,18 @@ class PublishRequest:
     taxonomy_version: str
 
 
-def publish_run(published: Path, request: PublishRequest) -> dict[str, Any]:
+def publish_run(
+    published: Path, request: PublishRequest, analyst_copy: Path | None = None
+) -> dict[str, Any]:
     """Replace ``run_date`` in the warehouse in one transaction, rebuild, check, publish.
 
     Returns ``rows_loaded`` (prompts now loaded for the date) and ``new_alerts`` (the rows of
     ``analytics.alerts`` this run raised for the first time, as plain dicts). Raises
-    :class:`ChecksFailedError` (and publishes nothing) when a check fails.
+    :class:`ChecksFailedError` (and publishes nothing) when a check fails. With
+    ``analyst_copy``, the ``analytics`` tables are also published to that file.
     """
-    with staged_build(published) as con:
+    companions: list[tuple[Path, Path]] = []
+    with staged_build(published, companions) as con:
         con.execute("BEGIN TRANSACTION")
         try:
             con.execute("DELETE FROM core.classifications WHERE run_date = ?", [request.run_date])
@@ -326,6 +368,8 @@ def publish_run(published: Path, request: PublishRequest) -> dict[str, Any]:
             "SELECT count(*) FROM core.classifications WHERE run_date = ?", [request.run_date]
         ).fetchone()
         new_alerts = _new_alerts(con, request.run_id)
+        if analyst_copy is not None:
+            companions.append((export_analytics(con, analyst_copy), analyst_copy))
     return {"rows_loaded": int(loaded[0]) if loaded else 0, "new_alerts": new_alerts}
 
 

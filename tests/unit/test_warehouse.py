@@ -197,3 +197,26 @@ def test_reader_in_another_process_neither_blocks_nor_sees_a_half_written_run(
     # the open reader kept its consistent snapshot; a new reader sees the new publication
     assert result.get(timeout=10) == (6, 6)
     assert warehouse.query(published, "SELECT count(*) FROM core.classifications").item() == 13
+
+
+def test_analyst_copy_holds_only_the_analytics_tables(tmp_path: Path) -> None:
+    published, analyst = tmp_path / "w.duckdb", tmp_path / "analyst.duckdb"
+    files = [
+        _classified(tmp_path, DAY, _users(6), "coding"),
+        _classified(tmp_path, DAY, _users(4), "it_support", prefix="q"),
+    ]
+    warehouse.publish_run(published, _request(files), analyst_copy=analyst)
+    with duckdb.connect(str(analyst), read_only=True) as con:
+        schemas = {
+            row[0]
+            for row in con.execute(
+                "SELECT DISTINCT table_schema FROM information_schema.tables"
+            ).fetchall()
+        }
+        copied = con.execute(
+            "SELECT * FROM analytics.daily_category_trends ORDER BY ALL"
+        ).fetchall()
+    assert schemas == {"analytics"}
+    full = warehouse.query(published, "SELECT * FROM analytics.daily_category_trends ORDER BY ALL")
+    assert copied == full.rows()
+    assert not list(tmp_path.glob(".analyst.duckdb.staging-*"))
