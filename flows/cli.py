@@ -521,6 +521,9 @@ def _print_demo_summary(settings) -> None:
     console.print(table)
     console.print(f"warehouse (open read-only with any DuckDB client): [bold]{published}[/]")
     console.print(
+        f"analyst copy (only the analytics tables): [bold]{settings.analyst_warehouse_file}[/]"
+    )
+    console.print(
         f"MLflow runs: [bold]{settings.tracking_uri}[/] (browse with `mlflow ui "
         f"--backend-store-uri {settings.tracking_uri}`)"
     )
