@@ -365,7 +365,12 @@ def evaluate(
                 "support",
                 title=f"{report.mode}: accuracy {report.accuracy:.3f} · macro-F1 "
                 f"{report.macro_f1:.3f} · n={report.n}"
-                + (f" · rules decide {report.rule_coverage:.1%}" if report.mode != "model" else ""),
+                + (
+                    f" · rules decide {report.rule_coverage:.1%} at "
+                    f"{report.extra.get('rule_precision', 0):.1%} precision"
+                    if report.mode != "model"
+                    else ""
+                ),
             )
             for row in report.per_category.iter_rows(named=True):
                 table.add_row(
