@@ -170,11 +170,26 @@ def instruction_views(text: str) -> list[str]:
     return unique
 
 
+# Above this confidence on the whole prompt, other views cannot change much: skip embedding them.
+VIEWS_BELOW_CONFIDENCE = 0.9
+
+
 def embed_views(
-    texts: Sequence[str], embedder: Embedder, cache: EmbeddingCache | None
+    texts: Sequence[str],
+    embedder: Embedder,
+    cache: EmbeddingCache | None,
+    embeddings: np.ndarray | None = None,
+    head: CategoryHead | None = None,
 ) -> list[np.ndarray]:
-    """Embeddings of each text's instruction views (an empty array where it has none)."""
-    views = [instruction_views(t) for t in texts]
+    """Embeddings of each text's instruction views (an empty array where it has none).
+
+    Given the texts' ``embeddings`` and the ``head``, only prompts the head is unsure about
+    (below ``VIEWS_BELOW_CONFIDENCE``) get views: the others would keep their decision.
+    """
+    wanted = [True] * len(texts)
+    if embeddings is not None and head is not None and len(texts):
+        wanted = list(head.predict_proba(embeddings).max(axis=1) < VIEWS_BELOW_CONFIDENCE)
+    views = [instruction_views(t) if want else [] for t, want in zip(texts, wanted, strict=True)]
     flat = [v for group in views for v in group]
     vectors, _ = embed_with_cache(flat, embedder, cache)
     out, position = [], 0
@@ -182,20 +197,6 @@ def embed_views(
         out.append(vectors[position : position + len(group)])
         position += len(group)
     return out
-
-
-def pack_views(views: Sequence[np.ndarray], dimension: int) -> tuple[np.ndarray, np.ndarray]:
-    """Views as one matrix plus the number of views per text (for saving with NumPy)."""
-    counts = np.array([len(v) for v in views], dtype=np.int64)
-    stacked = [v for v in views if len(v)]
-    flat = np.vstack(stacked) if stacked else np.zeros((0, dimension), dtype=np.float32)
-    return flat.astype(np.float32), counts
-
-
-def unpack_views(flat: np.ndarray, counts: np.ndarray) -> list[np.ndarray]:
-    """Inverse of :func:`pack_views`."""
-    bounds = np.concatenate([[0], np.cumsum(counts)])
-    return [flat[bounds[i] : bounds[i + 1]] for i in range(len(counts))]
 
 
 def decide_categories(

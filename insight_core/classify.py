@@ -76,7 +76,7 @@ class Classifier:
             self.bundle.head,
             self.settings.abstain_threshold,
             self.taxonomy.fallback,
-            views=embed_views(redacted, embedder, cache),
+            views=embed_views(redacted, embedder, cache, vectors, self.bundle.head),
         )
         topic_ids, _ = self.bundle.topic_index.assign(vectors, self.settings.topics.min_similarity)
         lookup = self.bundle.topic_lookup()

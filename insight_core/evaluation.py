@@ -351,12 +351,12 @@ def run_evaluation(
             if progress is not None:
                 progress(min(start + step, len(texts)), len(texts))
         embeddings = np.vstack(vectors) if vectors else np.zeros((0, embedder.dimension))
-        views = embed_views(texts, embedder, cache)
         champion = champion_bundle_version(settings) if use_current_model else None
         if champion is not None:
             head = load_model_bundle(settings, champion[1]).head
         else:
             head, _ = train_head(settings, taxonomy, embedder, cache)
+        views = embed_views(texts, embedder, cache, embeddings, head)
     finally:
         cache.close()
     return [

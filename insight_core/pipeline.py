@@ -25,7 +25,7 @@ import numpy as np
 import polars as pl
 
 from insight_core import warehouse
-from insight_core.categorize import decide_categories, embed_views, pack_views, unpack_views
+from insight_core.categorize import decide_categories, embed_views
 from insight_core.embed import embed_with_cache
 from insight_core.errors import ConfigError, InsightError
 from insight_core.ingest import ColumnDefaults, chunk_bounds, parse_timestamps, read_chunk
@@ -264,14 +264,11 @@ def embed(ctx: RunContext, chunk: ChunkFile) -> ChunkFile:
         # One model forward pass at a time per process: concurrent chunks on the same CPU
         # cores only add memory (activations per thread) without adding throughput.
         with _EMBED_LOCK:
-            embedder = get_embedder(ctx.settings)
-            vectors, computed = embed_with_cache(texts, embedder, cache)
-            views = embed_views(texts, embedder, cache)
+            vectors, computed = embed_with_cache(texts, get_embedder(ctx.settings), cache)
     finally:
         cache.close()
-    path = ctx.path(f"chunk-{chunk.index:04d}.embeddings.npz")
-    flat_views, view_counts = pack_views(views, vectors.shape[1] if vectors.ndim == 2 else 0)
-    np.savez(path, vectors=vectors, views=flat_views, view_counts=view_counts)
+    path = ctx.path(f"chunk-{chunk.index:04d}.embeddings.npy")
+    np.save(path, vectors)
     seconds = time.perf_counter() - started
     log.info(
         "chunk %d: embedded %d prompts (%d new) in %.1fs",
@@ -336,7 +333,7 @@ def assign_topics(ctx: RunContext, embedded: ChunkFile, model: ModelChoice) -> C
     """Stage 5b: nearest topic of every prompt in a chunk."""
     started = time.perf_counter()
     bundle = load_model_bundle(ctx.settings, model.version)
-    vectors = np.load(embedded.path)["vectors"]
+    vectors = np.load(embedded.path)
     topic_ids, scores = bundle.topic_index.assign(vectors, ctx.settings.topics.min_similarity)
     path = ctx.path(f"chunk-{embedded.index:04d}.topics.parquet")
     pl.DataFrame({"topic_id": topic_ids, "topic_score": scores}).write_parquet(path)
@@ -363,16 +360,23 @@ def categorize(
     bundle = load_model_bundle(settings, model.version)
     taxonomy, rules = load_decision_config(settings)
     frame = pl.read_parquet(redacted.path)
-    stored = np.load(embedded.path)
+    texts = frame.get_column("text").to_list()
+    vectors = np.load(embedded.path)
     topic_frame = pl.read_parquet(topics.path)
+    cache = open_embedding_cache(settings)
+    try:
+        with _EMBED_LOCK:
+            views = embed_views(texts, get_embedder(settings), cache, vectors, bundle.head)
+    finally:
+        cache.close()
     decisions = decide_categories(
-        frame.get_column("text").to_list(),
-        stored["vectors"],
+        texts,
+        vectors,
         rules,
         bundle.head,
         settings.abstain_threshold,
         taxonomy.fallback,
-        views=unpack_views(stored["views"], stored["view_counts"]),
+        views=views,
     )
     lookup = bundle.topic_lookup()
     topic_ids = topic_frame.get_column("topic_id").to_list()

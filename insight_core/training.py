@@ -162,7 +162,7 @@ def train_bundle(
         head,
         settings.abstain_threshold,
         taxonomy.fallback,
-        views=embed_views(training_docs, embedder, cache),
+        views=embed_views(training_docs, embedder, cache, vectors, head),
     )
     topic_category = majority_categories(doc_topics, [d.category for d in decisions])
     topic_category[OUTLIER_TOPIC] = None
