@@ -10,9 +10,10 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import date
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -139,6 +140,14 @@ def test_served_deployments_run_through_the_api(
     assert "run_date" in nightly["parameter_openapi_schema"]["properties"]
     _client_env(monkeypatch, served)
     from prefect.deployments import run_deployment
+    from prefect.settings import PREFECT_API_URL, temporary_settings
+
+    # the session's test harness may hold its own API URL in the settings context
+    with temporary_settings(updates={PREFECT_API_URL: str(served["api_url"])}):
+        _trigger_and_check(served, run_deployment)
+
+
+def _trigger_and_check(served: dict[str, object], run_deployment: Callable[..., Any]) -> None:
 
     # a run with a wrong source fails loudly, with the reason in its state message
     failed = run_deployment(

@@ -35,7 +35,6 @@ def test_every_setting_is_documented() -> None:
     from insight_core.settings import TopicSettings
 
     docs = (Path(__file__).resolve().parents[2] / "docs" / "configuration.md").read_text()
-    names = [f"INSIGHT_{name.upper()}" for name in InsightSettings.model_fields
-             if name != "topics"]
+    names = [f"INSIGHT_{name.upper()}" for name in InsightSettings.model_fields if name != "topics"]
     names += [f"INSIGHT_TOPICS__{name.upper()}" for name in TopicSettings.model_fields]
     assert [name for name in names if f"`{name}`" not in docs] == []
