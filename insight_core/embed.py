@@ -54,7 +54,7 @@ def normalize_text(text: str) -> str:
 class SentenceTransformerEmbedder:
     """A sentence-transformers model on the CPU."""
 
-    def __init__(self, model_spec: str, batch_size: int = 64) -> None:
+    def __init__(self, model_spec: str, batch_size: int = 16) -> None:
         from sentence_transformers import SentenceTransformer
 
         location, offline, self.model_id = resolve_model(model_spec)
@@ -122,7 +122,7 @@ def resolve_model(model_spec: str) -> tuple[str, bool, str]:
 
 
 @lru_cache(maxsize=4)
-def load_embedder(model_spec: str, batch_size: int = 64) -> Embedder:
+def load_embedder(model_spec: str, batch_size: int = 16) -> Embedder:
     """Load (once per process) the embedder a setting names; ``hashing-N`` gives the fake."""
     if model_spec.startswith("hashing-"):
         return HashingEmbedder(int(model_spec.split("-", 1)[1]))

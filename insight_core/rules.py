@@ -57,9 +57,22 @@ class Rule:
     def __post_init__(self) -> None:
         object.__setattr__(self, "_pattern", _compile(self.phrases))
         object.__setattr__(self, "_unless", _compile(self.unless))
+        # Cheap necessary condition: a phrase can only match if its longest word occurs
+        # somewhere in the lower-cased text; most rules are ruled out without a regex.
+        object.__setattr__(self, "_key_words", tuple({
+            max(p.rstrip("*").lower().split(), key=len) for p in self.phrases}))
 
-    def match(self, text: str) -> str | None:
-        """The phrase that makes this rule fire on ``text``, or None."""
+    def could_match(self, lowered: str) -> bool:
+        """False when no phrase can match ``lowered`` (the text in lower case)."""
+        return any(word in lowered for word in self._key_words)  # type: ignore[attr-defined]
+
+    def match(self, text: str, lowered: str | None = None) -> str | None:
+        """The phrase that makes this rule fire on ``text``, or None.
+
+        ``lowered`` (``text.lower()``) can be passed when many rules check one text.
+        """
+        if not self.could_match(text.lower() if lowered is None else lowered):
+            return None
         unless: re.Pattern[str] | None = self._unless  # type: ignore[attr-defined]
         if unless is not None and unless.search(text):
             return None
@@ -99,10 +112,11 @@ class RuleSet:
     def decide(self, text: str) -> RuleMatch | None:
         """The highest-priority firing rule (earlier in the file wins a tie), or None."""
         best: RuleMatch | None = None
+        lowered = text.lower()
         for rule in self.rules:
             if best is not None and rule.priority <= best.priority:
                 continue
-            phrase = rule.match(text)
+            phrase = rule.match(text, lowered)
             if phrase is not None:
                 best = RuleMatch(rule.id, rule.category, phrase, rule.priority)
         return best

