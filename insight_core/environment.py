@@ -21,6 +21,7 @@ OFFLINE_DEFAULTS = {
     "HF_HUB_DISABLE_PROGRESS_BARS": "1",
     "TRANSFORMERS_VERBOSITY": "error",
     "MLFLOW_LOGGING_LEVEL": "WARNING",
+    "MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR": "false",
     # Our own loggers' progress lines appear in Prefect's task logs.
     "PREFECT_LOGGING_EXTRA_LOGGERS": "insight_core",
 }

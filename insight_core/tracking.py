@@ -146,8 +146,16 @@ class ModelRegistry:
         import mlflow.pyfunc
 
         mlflow.set_tracking_uri(self.tracking_uri)
+        # MLflow warns about pickling the wrapper and missing type hints: neither applies (the
+        # wrapper holds no state; the bundle files are the model), so keep run logs clean.
+        mlflow_logger = logging.getLogger("mlflow")
+        level = mlflow_logger.level
+        mlflow_logger.setLevel(logging.ERROR)
+        # (MLflow re-enables its own UserWarnings with simplefilter("once"), so filters alone
+        # do not silence them; showwarning is restored by catch_warnings on exit.)
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
+            warnings.showwarning = lambda *args, **kwargs: None
             with mlflow.start_run(run_id=run_id):
                 info = mlflow.pyfunc.log_model(
                     name="insight-model",
@@ -155,6 +163,7 @@ class ModelRegistry:
                     artifacts={BUNDLE_ARTIFACT: str(bundle_dir)},
                     pip_requirements=["employee-insight-engine"],
                 )
+        mlflow_logger.setLevel(level)
         self._ensure_registered()
         version = self.client.create_model_version(
             self.name,
