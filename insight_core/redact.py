@@ -18,8 +18,6 @@ import polars as pl
 
 from insight_core.errors import ConfigError
 
-PLACEHOLDERS = ("URL", "EMAIL", "SECRET", "IBAN", "CARD", "IP", "PHONE")
-
 
 @dataclass(frozen=True)
 class PiiPattern:
@@ -161,13 +159,6 @@ def redact_text(text: str, patterns: Iterable[PiiPattern] = PII_PATTERNS) -> str
     for pattern in patterns:
         text = pattern.regex.sub(_replacer(pattern), text)
     return text
-
-
-def pii_counts(original: str, redacted: str) -> dict[str, int]:
-    """How many placeholders of each kind redaction introduced."""
-    return {
-        kind: redacted.count(f"<{kind}>") - original.count(f"<{kind}>") for kind in PLACEHOLDERS
-    }
 
 
 def hash_user_id(user_id: str, secret: str) -> str:

@@ -59,8 +59,11 @@ class Rule:
         object.__setattr__(self, "_unless", _compile(self.unless))
         # Cheap necessary condition: a phrase can only match if its longest word occurs
         # somewhere in the lower-cased text; most rules are ruled out without a regex.
-        object.__setattr__(self, "_key_words", tuple({
-            max(p.rstrip("*").lower().split(), key=len) for p in self.phrases}))
+        object.__setattr__(
+            self,
+            "_key_words",
+            tuple({max(p.rstrip("*").lower().split(), key=len) for p in self.phrases}),
+        )
 
     def could_match(self, lowered: str) -> bool:
         """False when no phrase can match ``lowered`` (the text in lower case)."""

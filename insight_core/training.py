@@ -210,12 +210,6 @@ def train_bundle(
     return load_model_bundle(settings, version)
 
 
-def category_shares(categories: Sequence[str], taxonomy: Taxonomy) -> dict[str, float]:
-    """Share of each taxonomy category in ``categories`` (zeros included)."""
-    total = max(len(categories), 1)
-    return {c: sum(1 for x in categories if x == c) / total for c in taxonomy.categories}
-
-
 def latest_stored_date(texts_dir: Path) -> date | None:
     """The most recent run date whose redacted texts are stored."""
     dates = []

@@ -214,13 +214,6 @@ def loaded_elsewhere(published: Path, prompt_ids: Sequence[str], run_date: date)
     return {row[0] for row in rows}
 
 
-@dataclass(frozen=True)
-class RunRecord:
-    """One row of ``ops.runs``."""
-
-    values: Mapping[str, Any]
-
-
 def _insert_run(con: duckdb.DuckDBPyConnection, record: Mapping[str, Any]) -> None:
     columns = list(record)
     placeholders = ", ".join("?" for _ in columns)
