@@ -77,6 +77,21 @@ class TopicSettings(BaseModel):
             "should",
             "tell",
             "give",
+            # fragments the tokenizer leaves of contractions ("isn't" -> "isn")
+            "isn",
+            "doesn",
+            "don",
+            "didn",
+            "wasn",
+            "aren",
+            "won",
+            "couldn",
+            "shouldn",
+            "wouldn",
+            "haven",
+            "hasn",
+            "ll",
+            "ve",
         ]
     )
     random_state: int = 42
