@@ -107,6 +107,15 @@ def _print_summary(summary) -> None:
     console.print(table)
     top = sorted(summary.category_counts.items(), key=lambda kv: -kv[1])[:5]
     console.print("top categories: " + ", ".join(f"{c} {n}" for c, n in top))
+    for alert in summary.new_alerts:
+        console.print(f"[bold yellow]new alert:[/] {alert.get('headline')}")
+
+
+def _cell(value: object) -> str:
+    """A table cell: empty for NULL, floats to four significant digits."""
+    if value is None:
+        return ""
+    return f"{value:.4g}" if isinstance(value, float) else str(value)
 
 
 def _date_range(start: date, end: date) -> list[date]:
@@ -428,7 +437,7 @@ def sql(
         elif output_format == "table":
             table = Table(*frame.columns)
             for row in frame.head(max_rows).iter_rows():
-                table.add_row(*["" if v is None else str(v) for v in row])
+                table.add_row(*[_cell(v) for v in row])
             console.print(table)
             if frame.height > max_rows:
                 console.print(f"... {frame.height - max_rows} more rows (use --max-rows)")
@@ -498,6 +507,8 @@ def demo(
                     f"{summary.rows_duplicate}, {summary.prompts_per_second:.0f} prompts/s"
                     + (f", fitted model {summary.model_version}" if summary.model_fitted else "")
                 )
+                for alert in summary.new_alerts:
+                    progress.console.print(f"  [bold yellow]new alert:[/] {alert.get('headline')}")
         _print_demo_summary(settings)
 
 
@@ -524,6 +535,13 @@ def _print_demo_summary(settings) -> None:
     for row in categories.iter_rows():
         table.add_row(*[str(v) for v in row])
     console.print(table)
+    alerts = warehouse.query(published, warehouse.named_query("demo_summary_alerts"))
+    console.print(
+        f"alerts raised ({alerts.height}; the injected events are in "
+        f"{settings.home / 'demo' / 'ground_truth.json'}):"
+    )
+    for detected_on, headline in alerts.iter_rows():
+        console.print(f"  {detected_on}: {headline}")
     console.print(f"warehouse (open read-only with any DuckDB client): [bold]{published}[/]")
     console.print(
         f"analyst copy (only the analytics tables): [bold]{settings.analyst_warehouse_file}[/]"
@@ -532,9 +550,12 @@ def _print_demo_summary(settings) -> None:
         f"MLflow runs: [bold]{settings.tracking_uri}[/] (browse with `mlflow ui "
         f"--backend-store-uri {settings.tracking_uri}`)"
     )
+    # The command as the user can type it (make demo runs .venv/bin/insight).
+    command = os.path.relpath(sys.argv[0]) if os.sep in sys.argv[0] else "insight"
     console.print(
-        'try: insight sql "SELECT * FROM analytics.daily_category_trends '
-        'WHERE NOT suppressed ORDER BY date DESC LIMIT 20"'
+        f'try: {command} sql "SELECT iso_week, department, category, prompts, share, '
+        "prompts_change_rel, is_spike FROM analytics.weekly_category_trends WHERE complete "
+        'AND NOT suppressed ORDER BY week_start DESC, spike_score DESC LIMIT 15"'
     )
 
 

@@ -376,7 +376,10 @@ def query(published: Path, sql: str) -> pl.DataFrame:
     """Run a read-only query against the published warehouse."""
     with connect_read_only(published) as con:
         try:
-            return pl.from_arrow(con.execute(sql).to_arrow_table())  # type: ignore[return-value]
+            relation = con.sql(sql)
+            if relation is None:  # a statement that returns no rows
+                return pl.DataFrame()
+            return pl.from_arrow(relation.to_arrow_table())  # type: ignore[return-value]
         except duckdb.Error as exc:
             raise InsightError(str(exc).splitlines()[0]) from exc
 
