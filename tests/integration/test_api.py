@@ -6,11 +6,8 @@ The model and warehouse are the demo ones the real nightly flow built (``demo_ru
 from __future__ import annotations
 
 import logging
-import os
 import signal
-import socket
 import subprocess
-import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -24,6 +21,7 @@ from insight_core.api import create_app
 from insight_core.classify import Classifier
 from insight_core.settings import InsightSettings
 from tests.integration.conftest import DemoRun
+from tests.integration.processes import free_port, start_insight
 
 pytestmark = pytest.mark.integration
 
@@ -221,25 +219,12 @@ def test_request_logs_contain_no_prompt_text(
         assert "jo@example.com" not in output and "7946" not in output
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 def test_real_uvicorn_process_serves_predictions(demo_run: DemoRun, tmp_path: Path) -> None:
-    insight = Path(sys.executable).with_name("insight")
-    assert insight.exists(), "the `insight` console script is not installed in this environment"
-    port = _free_port()
+    port = free_port()
     log_file = tmp_path / "api.log"
-    env = {**os.environ, "INSIGHT_HOME": str(demo_run.home)}
-    with log_file.open("w") as log:
-        process = subprocess.Popen(
-            [str(insight), "api", "--host", "127.0.0.1", "--port", str(port)],
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            env=env,
-        )
+    process = start_insight(
+        ["api", "--host", "127.0.0.1", "--port", str(port)], demo_run.home, log_file
+    )
     base = f"http://127.0.0.1:{port}"
     try:
         deadline = time.monotonic() + 180

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -20,6 +19,7 @@ import pytest
 
 from insight_core import warehouse
 from insight_core.demo import generate_demo_logs
+from tests.integration.processes import free_port
 
 pytestmark = pytest.mark.integration
 
@@ -30,12 +30,6 @@ DEPLOYMENTS = (
     "insight-refit/refit",
     "insight-tune/tune",
 )
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def _stop(process: subprocess.Popen) -> None:
@@ -51,7 +45,7 @@ def _stop(process: subprocess.Popen) -> None:
 def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, object]]:
     root = tmp_path_factory.mktemp("served")
     dataset = generate_demo_logs(root / "demo", date(2026, 10, 5), days=2, seed=5, n_users=120)
-    port = _free_port()
+    port = free_port()
     api_url = f"http://127.0.0.1:{port}/api"
     env = {
         **os.environ,

@@ -7,12 +7,9 @@ nightly flow built (``demo_run``). Screenshots go to the test's tmp folder.
 from __future__ import annotations
 
 import csv
-import os
 import re
 import signal
-import socket
 import subprocess
-import sys
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -28,6 +25,7 @@ from insight_core.classify import Classifier
 from insight_core.settings import InsightSettings
 from insight_core.webapp.data import load_hard_cases
 from tests.integration.conftest import DemoRun
+from tests.integration.processes import free_port, start_insight
 
 pytestmark = pytest.mark.integration
 
@@ -50,27 +48,14 @@ class RunningApp:
     log_file: Path
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 @pytest.fixture(scope="module")
 def web_app(demo_run: DemoRun, tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningApp]:
     """``insight app`` as a real process on a free port."""
-    insight = Path(sys.executable).with_name("insight")
-    assert insight.exists(), "the `insight` console script is not installed in this environment"
-    port = _free_port()
+    port = free_port()
     log_file = tmp_path_factory.mktemp("webapp") / "streamlit.log"
-    env = {**os.environ, "INSIGHT_HOME": str(demo_run.home)}
-    with log_file.open("w") as log:
-        process = subprocess.Popen(
-            [str(insight), "app", "--host", "127.0.0.1", "--port", str(port)],
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            env=env,
-        )
+    process = start_insight(
+        ["app", "--host", "127.0.0.1", "--port", str(port)], demo_run.home, log_file
+    )
     url = f"http://127.0.0.1:{port}"
     try:
         deadline = time.monotonic() + 120
