@@ -56,19 +56,27 @@ class PeakMemory:
 
 
 def _write_logs(path: Path, n: int, day: date, seed: int) -> None:
-    from insight_core.demo import generate_prompt_records
+    from insight_core.demo.generator import generate_prompt_records
 
     with path.open("w") as handle:
         for record in generate_prompt_records(n, day, seed=seed):
             handle.write(json.dumps(record) + "\n")
 
 
-def _nightly_in_subprocess(home: Path, day: date, source: Path, mode: str,
-                           summary_file: Path) -> tuple[float, int]:
+def _nightly_in_subprocess(
+    home: Path, day: date, source: Path, mode: str, summary_file: Path
+) -> tuple[float, int]:
     """Run one night in a fresh process; returns (wall seconds, peak RSS bytes)."""
     env = {**os.environ, "INSIGHT_HOME": str(home), "INSIGHT_DEMO_MODE": "true"}
-    command = [sys.executable, __file__, "--one-night", str(day), str(source), mode,
-               str(summary_file)]
+    command = [
+        sys.executable,
+        __file__,
+        "--one-night",
+        str(day),
+        str(source),
+        mode,
+        str(summary_file),
+    ]
     started = time.perf_counter()
     child = subprocess.Popen(command, env=env)
     with PeakMemory(child.pid) as memory:
@@ -90,15 +98,15 @@ def run_size(n: int, workdir: Path) -> dict[str, object]:
     home = workdir / f"home-{n}"
     training_day = RUN_DATE - timedelta(days=1)
     _write_logs(workdir / f"train-{n}.jsonl", 2000, training_day, seed=101)
-    _nightly_in_subprocess(home, training_day, workdir / f"train-{n}.jsonl", "fit",
-                           workdir / "train-summary.json")
+    _nightly_in_subprocess(
+        home, training_day, workdir / f"train-{n}.jsonl", "fit", workdir / "train-summary.json"
+    )
     shutil.rmtree(home / "cache")  # measure real embedding work, not cache hits
 
     source = workdir / f"night-{n}.jsonl"
     _write_logs(source, n, RUN_DATE, seed=202)
     summary_file = workdir / f"summary-{n}.json"
-    process_seconds, peak = _nightly_in_subprocess(home, RUN_DATE, source, "infer",
-                                                   summary_file)
+    process_seconds, peak = _nightly_in_subprocess(home, RUN_DATE, source, "infer", summary_file)
     summary = json.loads(summary_file.read_text())
     wall = summary["flow_seconds"]
     per_stage = {

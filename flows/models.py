@@ -6,9 +6,9 @@ from datetime import date
 
 from prefect import flow
 
-from insight_core.lifecycle import RefitResult
+from insight_core.lifecycle.refit import RefitResult
+from insight_core.lifecycle.tune import TuneResult
 from insight_core.settings import InsightSettings
-from insight_core.tuning import TuneResult
 from tasks import models as t
 
 

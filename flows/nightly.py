@@ -10,7 +10,7 @@ from prefect.task_runners import ThreadPoolTaskRunner
 
 from flows.runners import configured
 from insight_core.errors import InsightError
-from insight_core.pipeline import RunSummary, TopicMode
+from insight_core.nightly.stages import RunSummary, TopicMode
 from insight_core.settings import InsightSettings
 from tasks import nightly as t
 

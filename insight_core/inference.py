@@ -9,20 +9,20 @@ from pathlib import Path
 
 import polars as pl
 
-from insight_core.categorize import decide_categories, embed_views
-from insight_core.embed import EmbeddingCache, embed_with_cache
 from insight_core.errors import SourceError
-from insight_core.model_store import ModelBundle, load_bundle
-from insight_core.redact import redact_text
-from insight_core.rules import RuleSet
-from insight_core.settings import InsightSettings
-from insight_core.taxonomy import Taxonomy
-from insight_core.training import (
+from insight_core.modelling.bundle import ModelBundle, load_bundle
+from insight_core.nlp.decision import decide_categories, embed_views
+from insight_core.nlp.embed import EmbeddingCache, embed_with_cache
+from insight_core.nlp.rules import RuleSet
+from insight_core.nlp.taxonomy import Taxonomy
+from insight_core.prep.redact import redact_text
+from insight_core.runtime import (
     get_embedder,
     load_decision_config,
     load_model_bundle,
     open_embedding_cache,
 )
+from insight_core.settings import InsightSettings
 
 OUTPUT_COLUMNS = ("category", "decided_by", "confidence", "topic_id", "topic_label")
 
@@ -40,7 +40,7 @@ class Classifier:
     def load(cls, settings: InsightSettings, version: str | None = None) -> Classifier:
         """The classifier of bundle ``version`` (default: the registry's champion)."""
         if version is None:
-            from insight_core.lifecycle import require_champion
+            from insight_core.runtime import require_champion
 
             version = require_champion(settings)[1]
         taxonomy, rules = load_decision_config(settings)

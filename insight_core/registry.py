@@ -96,26 +96,6 @@ CHAMPION_ALIAS = "champion"
 BUNDLE_ARTIFACT = "bundle"
 
 
-def _pyfunc_class():
-    import mlflow.pyfunc
-
-    class InsightCategoryModel(mlflow.pyfunc.PythonModel):
-        """MLflow pyfunc wrapper: a DataFrame with ``text`` in, categories and topics out."""
-
-        def load_context(self, context) -> None:
-            from insight_core.classify import Classifier
-
-            self.classifier = Classifier.from_bundle_dir(Path(context.artifacts[BUNDLE_ARTIFACT]))
-
-        def predict(self, context, model_input, params=None):
-            texts = (
-                list(model_input["text"]) if hasattr(model_input, "columns") else list(model_input)
-            )
-            return self.classifier.classify([str(t) for t in texts]).to_pandas()
-
-    return InsightCategoryModel
-
-
 class ModelRegistry:
     """The MLflow model registry entry of the engine: versions, the champion alias, bundles."""
 
@@ -137,9 +117,18 @@ class ModelRegistry:
             )
 
     def log_and_register(
-        self, run_id: str, bundle_dir: Path, bundle_version: str, tags: Mapping[str, str]
+        self,
+        run_id: str,
+        bundle_dir: Path,
+        bundle_version: str,
+        tags: Mapping[str, str],
+        python_model: Any,
     ) -> str:
-        """Log the bundle as a pyfunc model in ``run_id`` and register it; returns the version."""
+        """Log the bundle as a pyfunc model in ``run_id`` and register it; returns the version.
+
+        ``python_model`` is the pyfunc wrapper (``insight_core.lifecycle.pyfunc``): passed in so
+        that this module stays below inference in the layers.
+        """
         import warnings
 
         import mlflow
@@ -159,7 +148,7 @@ class ModelRegistry:
             with mlflow.start_run(run_id=run_id):
                 info = mlflow.pyfunc.log_model(
                     name="insight-model",
-                    python_model=_pyfunc_class()(),
+                    python_model=python_model,
                     artifacts={BUNDLE_ARTIFACT: str(bundle_dir)},
                     pip_requirements=["employee-insight-engine"],
                 )

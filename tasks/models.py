@@ -7,7 +7,8 @@ from datetime import date
 from prefect import task
 from prefect.runtime import flow_run
 
-from insight_core import lifecycle, tuning
+from insight_core.lifecycle import refit as refitting
+from insight_core.lifecycle import tune as tuning
 from insight_core.settings import InsightSettings
 from tasks.nightly import PLAIN, TRANSIENT
 
@@ -15,8 +16,8 @@ from tasks.nightly import PLAIN, TRANSIENT
 @task(name="refit-and-compare", **PLAIN, **TRANSIENT)
 def refit(
     settings: InsightSettings, end: date | None, window_days: int | None
-) -> lifecycle.RefitResult:
-    return lifecycle.refit_and_track(settings, end, window_days, flow_run_id=flow_run.id)
+) -> refitting.RefitResult:
+    return refitting.refit_and_track(settings, end, window_days, flow_run_id=flow_run.id)
 
 
 @task(name="tune-topics", **PLAIN)

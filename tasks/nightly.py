@@ -1,4 +1,4 @@
-"""Prefect tasks of the nightly flow: each wraps exactly one ``insight_core.pipeline`` call.
+"""Prefect tasks of the nightly flow: each wraps exactly one ``insight_core.nightly.stages`` call.
 
 Retries with backoff only where a failure can be transient (reading the source, loading a
 model, writing to MLflow or the warehouse file); never for validation or a configuration error,
@@ -17,8 +17,8 @@ from prefect.runtime import flow_run
 from prefect.states import State
 from prefect.tasks import Task
 
-from insight_core import pipeline
 from insight_core.errors import InsightError
+from insight_core.nightly import stages
 from insight_core.settings import InsightSettings
 
 
@@ -39,96 +39,96 @@ PLAIN = {"cache_policy": NO_CACHE, "persist_result": False}
 
 @task(name="begin-run", **PLAIN)
 def begin_run(
-    settings: InsightSettings, run_date: date, source: str, mode: pipeline.TopicMode
-) -> pipeline.RunContext:
-    return pipeline.begin_run(settings, run_date, source, mode, flow_run_id=flow_run.id)
+    settings: InsightSettings, run_date: date, source: str, mode: stages.TopicMode
+) -> stages.RunContext:
+    return stages.begin_run(settings, run_date, source, mode, flow_run_id=flow_run.id)
 
 
 @task(name="begin-tracking", **PLAIN, **TRANSIENT)
-def begin_tracking(ctx: pipeline.RunContext) -> pipeline.RunContext:
-    return pipeline.begin_tracking(ctx)
+def begin_tracking(ctx: stages.RunContext) -> stages.RunContext:
+    return stages.begin_tracking(ctx)
 
 
 @task(name="ingest", **PLAIN, **TRANSIENT)
-def ingest(ctx: pipeline.RunContext) -> pipeline.IngestResult:
-    return pipeline.ingest(ctx)
+def ingest(ctx: stages.RunContext) -> stages.IngestResult:
+    return stages.ingest(ctx)
 
 
 @task(name="validate", **PLAIN)
 def validate(
-    ctx: pipeline.RunContext, staged: pipeline.IngestResult, index: int
-) -> pipeline.ChunkFile:
-    return pipeline.validate(ctx, staged, index)
+    ctx: stages.RunContext, staged: stages.IngestResult, index: int
+) -> stages.ChunkFile:
+    return stages.validate(ctx, staged, index)
 
 
 @task(name="deduplicate", **PLAIN, **TRANSIENT)
 def deduplicate(
-    ctx: pipeline.RunContext, chunks: Sequence[pipeline.ChunkFile]
-) -> list[pipeline.ChunkFile]:
-    return pipeline.deduplicate(ctx, chunks)
+    ctx: stages.RunContext, chunks: Sequence[stages.ChunkFile]
+) -> list[stages.ChunkFile]:
+    return stages.deduplicate(ctx, chunks)
 
 
 @task(name="redact", **PLAIN)
-def redact(ctx: pipeline.RunContext, chunk: pipeline.ChunkFile) -> pipeline.ChunkFile:
-    return pipeline.redact(ctx, chunk)
+def redact(ctx: stages.RunContext, chunk: stages.ChunkFile) -> stages.ChunkFile:
+    return stages.redact(ctx, chunk)
 
 
 @task(name="embed", **PLAIN, **TRANSIENT)
-def embed(ctx: pipeline.RunContext, chunk: pipeline.ChunkFile) -> pipeline.ChunkFile:
-    return pipeline.embed(ctx, chunk)
+def embed(ctx: stages.RunContext, chunk: stages.ChunkFile) -> stages.ChunkFile:
+    return stages.embed(ctx, chunk)
 
 
 @task(name="prepare-model", **PLAIN, **TRANSIENT)
 def prepare_model(
-    ctx: pipeline.RunContext, redacted: Sequence[pipeline.ChunkFile]
-) -> pipeline.ModelChoice:
-    return pipeline.prepare_model(ctx, redacted)
+    ctx: stages.RunContext, redacted: Sequence[stages.ChunkFile]
+) -> stages.ModelChoice:
+    return stages.prepare_model(ctx, redacted)
 
 
 @task(name="assign-topics", **PLAIN, **TRANSIENT)
 def assign_topics(
-    ctx: pipeline.RunContext, embedded: pipeline.ChunkFile, model: pipeline.ModelChoice
-) -> pipeline.ChunkFile:
-    return pipeline.assign_topics(ctx, embedded, model)
+    ctx: stages.RunContext, embedded: stages.ChunkFile, model: stages.ModelChoice
+) -> stages.ChunkFile:
+    return stages.assign_topics(ctx, embedded, model)
 
 
 @task(name="categorize", **PLAIN)
 def categorize(
-    ctx: pipeline.RunContext,
-    redacted: pipeline.ChunkFile,
-    embedded: pipeline.ChunkFile,
-    topics: pipeline.ChunkFile,
-    model: pipeline.ModelChoice,
-) -> pipeline.ChunkFile:
-    return pipeline.categorize(ctx, redacted, embedded, topics, model)
+    ctx: stages.RunContext,
+    redacted: stages.ChunkFile,
+    embedded: stages.ChunkFile,
+    topics: stages.ChunkFile,
+    model: stages.ModelChoice,
+) -> stages.ChunkFile:
+    return stages.categorize(ctx, redacted, embedded, topics, model)
 
 
 @task(name="aggregate", **PLAIN, **TRANSIENT)
 def aggregate(
-    ctx: pipeline.RunContext,
-    staged: pipeline.IngestResult,
-    validated: Sequence[pipeline.ChunkFile],
-    redacted: Sequence[pipeline.ChunkFile],
-    embedded: Sequence[pipeline.ChunkFile],
-    topics: Sequence[pipeline.ChunkFile],
-    classified: Sequence[pipeline.ChunkFile],
-    model: pipeline.ModelChoice,
-) -> pipeline.RunSummary:
-    return pipeline.aggregate(ctx, staged, validated, redacted, embedded, topics, classified, model)
+    ctx: stages.RunContext,
+    staged: stages.IngestResult,
+    validated: Sequence[stages.ChunkFile],
+    redacted: Sequence[stages.ChunkFile],
+    embedded: Sequence[stages.ChunkFile],
+    topics: Sequence[stages.ChunkFile],
+    classified: Sequence[stages.ChunkFile],
+    model: stages.ModelChoice,
+) -> stages.RunSummary:
+    return stages.aggregate(ctx, staged, validated, redacted, embedded, topics, classified, model)
 
 
 @task(name="track", **PLAIN, **TRANSIENT)
-def track(ctx: pipeline.RunContext, summary: pipeline.RunSummary) -> pipeline.RunSummary:
-    return pipeline.track(ctx, summary)
+def track(ctx: stages.RunContext, summary: stages.RunSummary) -> stages.RunSummary:
+    return stages.track(ctx, summary)
 
 
 @task(name="record-failure", **PLAIN)
-def record_failure(ctx: pipeline.RunContext, error: BaseException) -> pipeline.RunSummary:
-    return pipeline.fail_run(ctx, error)
+def record_failure(ctx: stages.RunContext, error: BaseException) -> stages.RunSummary:
+    return stages.fail_run(ctx, error)
 
 
 @task(name="publish-artifacts", **PLAIN)
-def publish_artifacts(summary: pipeline.RunSummary) -> None:
+def publish_artifacts(summary: stages.RunSummary) -> None:
     """Run summary (markdown) and the day's category counts (table) in the Prefect UI."""
     from prefect.artifacts import create_markdown_artifact, create_table_artifact
 

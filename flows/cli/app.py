@@ -178,13 +178,13 @@ def train(
     """Fit a topic model and category head on stored prompts and make it the champion."""
     with _clear_errors():
         settings = _settings()
-        from insight_core.lifecycle import open_registry, register_bundle
-        from insight_core.training import train_from_history
+        from insight_core.lifecycle.champion import train_champion
 
         with console.status("fitting the topic model and category head..."):
-            bundle = train_from_history(settings, end.date() if end else None, window_days)
-            version = register_bundle(settings, bundle, role="champion")
-            open_registry(settings).set_champion(version, "insight train")
+            fit = train_champion(
+                settings, "insight train", end.date() if end else None, window_days
+            )
+        bundle, version = fit.bundle, fit.registry_version
         manifest = bundle.manifest
         console.print(
             f"model [bold]{bundle.version}[/]: {manifest['n_topics']} topics from "
@@ -253,7 +253,7 @@ def model_list() -> None:
     """Registered versions, newest first, with aliases and scores."""
     with _clear_errors():
         settings = _settings()
-        from insight_core.lifecycle import list_versions
+        from insight_core.lifecycle.champion import list_versions
 
         table = Table("version", "aliases", "bundle", "role", "macro-F1", "promotion")
         for version in list_versions(settings):
@@ -273,7 +273,7 @@ def model_list() -> None:
 def model_promote(version: Annotated[str, typer.Argument(help="Registry version.")]) -> None:
     """Make a registered version the champion."""
     with _clear_errors():
-        from insight_core.lifecycle import promote
+        from insight_core.lifecycle.champion import promote
 
         bundle = promote(_settings(), version)
         console.print(f"version {version} (bundle {bundle}) is now the champion")
@@ -288,7 +288,7 @@ def model_rollback(
 ) -> None:
     """Move the champion alias back."""
     with _clear_errors():
-        from insight_core.lifecycle import rollback
+        from insight_core.lifecycle.champion import rollback
 
         version = rollback(_settings(), to)
         console.print(f"champion rolled back to version {version}")
@@ -303,7 +303,7 @@ def classify(
     """Add category, decided_by, confidence, topic_id and topic_label to each row of a file."""
     with _clear_errors():
         settings = _settings()
-        from insight_core.classify import classify_file
+        from insight_core.inference import classify_file
 
         with Progress(
             TextColumn("classifying"),
@@ -346,7 +346,7 @@ def evaluate(
     """Score the category decision (hybrid, rules alone, model alone) on a labeled file."""
     with _clear_errors():
         settings = _settings()
-        from insight_core.evaluation import log_evaluation, run_evaluation
+        from insight_core.lifecycle.evaluate import log_evaluation, run_evaluation
 
         with Progress(
             TextColumn("embedding"),
@@ -466,7 +466,7 @@ def demo(
         if not os.environ.get("INSIGHT_USER_HASH_SECRET"):
             os.environ["INSIGHT_DEMO_MODE"] = "true"
         settings = _settings()
-        from insight_core.demo import generate_demo_logs
+        from insight_core.demo.generator import generate_demo_logs
 
         first = start.date() if start else _default_demo_start(days)
         with console.status("generating demo logs..."):

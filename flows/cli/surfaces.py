@@ -49,7 +49,7 @@ def api(
         settings = _settings()
         import uvicorn
 
-        from insight_core.api import create_app
+        from insight_core.serve.api import create_app
 
         uvicorn.run(
             create_app(settings),
@@ -69,7 +69,7 @@ def webapp(host: AppHost = None, port: AppPort = None) -> None:
 
     with _clear_errors():
         settings = _settings()
-        from insight_core.webapp import streamlit_command
+        from insight_core.serve.webapp import streamlit_command
 
         command = streamlit_command(host or settings.app_host, port or settings.app_port)
         sys.stdout.flush()

@@ -6,10 +6,11 @@ trend events planted in the month, the bad rows, the duplicates and every fake P
 The demo and the tests use that truth to check that the pipeline finds the events, quarantines
 the bad rows, skips the duplicates and lets no PII into the warehouse.
 
-The wording comes from the phrase bank in ``resources/demo/`` (templates per category plus
-slot fillers), varied with greetings, sign-offs, role-play framings, lower-case chat style,
-typos and multi-intent prompts. Counts and times are drawn from a NumPy generator and wording
-from a ``random.Random``, both seeded with ``seed``, so a seed always gives identical files.
+The wording comes from the phrase bank in ``insight_core/demo/resources/`` (templates per
+category plus slot fillers), varied with greetings, sign-offs, role-play framings, lower-case
+chat style, typos and multi-intent prompts. Counts and times are drawn from a NumPy generator
+and wording from a ``random.Random``, both seeded with ``seed``, so a seed always gives
+identical files.
 """
 
 from __future__ import annotations
@@ -289,7 +290,7 @@ def generate_prompt_records(n: int, run_date: date, seed: int = 0) -> list[dict]
 
 @lru_cache(maxsize=1)
 def load_phrase_bank() -> PhraseBank:
-    """Load and check the phrase bank shipped in ``insight_core/resources/demo``.
+    """Load and check the phrase bank shipped in ``insight_core/demo/resources``.
 
     Raises ``ValueError`` if a template names an unknown slot or department, or a category
     of the taxonomy has no templates, so a broken bank fails loudly rather than at random.
@@ -358,7 +359,7 @@ def add_typos(text: str, rng: random.Random, max_words: int = 2) -> str:
 
 
 def _read_resource(name: str) -> dict[str, Any]:
-    text = resources.files("insight_core").joinpath("resources", "demo", name).read_text("utf-8")
+    text = resources.files("insight_core.demo").joinpath("resources", name).read_text("utf-8")
     return yaml.safe_load(text)
 
 

@@ -7,112 +7,28 @@ import json
 import logging
 import shutil
 from collections.abc import Sequence
-from dataclasses import replace
+from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
-from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import polars as pl
 
-from insight_core.categorize import (
-    CategoryHead,
-    decide_categories,
-    embed_views,
-    majority_categories,
-    train_category_head,
+from insight_core.modelling.bundle import ModelBundle, new_version, write_manifest
+from insight_core.modelling.examples import examples_cross_validation, train_head
+from insight_core.nlp.decision import decide_categories, embed_views, majority_categories
+from insight_core.nlp.embed import Embedder, EmbeddingCache, embed_with_cache
+from insight_core.nlp.taxonomy import examples_fingerprint
+from insight_core.nlp.topics import OUTLIER_TOPIC, fit_topic_model, save_topic_model, topic_table
+from insight_core.runtime import (
+    get_embedder,
+    load_decision_config,
+    load_model_bundle,
+    open_embedding_cache,
 )
-from insight_core.embed import Embedder, EmbeddingCache, embed_with_cache, load_embedder
-from insight_core.evaluation import cross_validate_head
-from insight_core.model_store import (
-    ModelBundle,
-    load_bundle,
-    new_version,
-    write_manifest,
-)
-from insight_core.rules import RuleSet, load_rules
 from insight_core.settings import InsightSettings, TopicSettings
-from insight_core.taxonomy import Taxonomy, examples_fingerprint, load_examples, load_taxonomy
-from insight_core.topics import OUTLIER_TOPIC, fit_topic_model, save_topic_model, topic_table
 
 log = logging.getLogger(__name__)
-
-
-def open_embedding_cache(settings: InsightSettings) -> EmbeddingCache:
-    """The on-disk embedding cache under ``INSIGHT_HOME``."""
-    return EmbeddingCache(settings.cache_dir / "embeddings.sqlite")
-
-
-def get_embedder(settings: InsightSettings) -> Embedder:
-    """The configured embedder, loaded once per process."""
-    return load_embedder(settings.embedding_model, settings.embedding_batch_size)
-
-
-def load_decision_config(settings: InsightSettings) -> tuple[Taxonomy, RuleSet]:
-    """Taxonomy and override rules named by settings."""
-    taxonomy = load_taxonomy(settings.taxonomy_file)
-    return taxonomy, load_rules(settings.rules_file, taxonomy.categories)
-
-
-@lru_cache(maxsize=4)
-def _cached_bundle(directory: Path, embedding_model: str, batch_size: int) -> ModelBundle:
-    return load_bundle(directory, load_embedder(embedding_model, batch_size))
-
-
-def load_model_bundle(settings: InsightSettings, version: str) -> ModelBundle:
-    """Load a bundle once per process (tasks on one worker share it)."""
-    return _cached_bundle(
-        settings.models_dir / version, settings.embedding_model, settings.embedding_batch_size
-    )
-
-
-def train_head(
-    settings: InsightSettings,
-    taxonomy: Taxonomy,
-    embedder: Embedder,
-    cache: EmbeddingCache | None,
-) -> tuple[CategoryHead, pl.DataFrame]:
-    """Train the category head on the labeled example set plus the category descriptions."""
-    examples = load_examples(settings.examples_file, taxonomy, settings.extra_examples_paths)
-    texts = examples.get_column("text").to_list() + list(taxonomy.descriptions.values())
-    labels = examples.get_column("category").to_list() + list(taxonomy.descriptions)
-    vectors, _ = embed_with_cache(texts, embedder, cache)
-    return train_category_head(vectors, labels), examples
-
-
-def examples_cross_validation(
-    settings: InsightSettings,
-    examples: pl.DataFrame,
-    head: CategoryHead,
-    rules: RuleSet,
-    taxonomy: Taxonomy,
-    embedder: Embedder,
-    cache: EmbeddingCache | None,
-) -> dict[str, float]:
-    """Out-of-fold scores of the hybrid decision on the shipped example set (for MLflow)."""
-    texts = examples.get_column("text").to_list()
-    vectors, _ = embed_with_cache(texts, embedder, cache)
-
-    def fold_head(fold_vectors: np.ndarray, fold_labels: Sequence[str]) -> CategoryHead:
-        fitted = train_category_head(fold_vectors, fold_labels, calibration_folds=0)
-        return replace(fitted, temperature=head.temperature)
-
-    report = cross_validate_head(
-        examples,
-        vectors,
-        rules,
-        fold_head,
-        settings.abstain_threshold,
-        taxonomy.categories,
-        taxonomy.fallback,
-        views=embed_views(texts, embedder, cache),
-    )
-    scores = {"accuracy": report.accuracy, "macro_f1": report.macro_f1}
-    scores.update(
-        {f"f1_{row['category']}": row["f1"] for row in report.per_category.iter_rows(named=True)}
-    )
-    return scores
 
 
 def stored_texts(texts_dir: Path, start: date, end: date) -> pl.DataFrame:
@@ -239,21 +155,37 @@ def effective_topic_settings(settings: InsightSettings) -> TopicSettings:
     return settings.topics.model_copy(update=tuned.get("params", {}))
 
 
-def train_from_history(
+@dataclass(frozen=True)
+class WindowFit:
+    """A bundle fitted on one training window, with the prompts it was fitted on."""
+
+    bundle: ModelBundle
+    docs: list[str]
+    window: tuple[date, date]
+
+
+def fit_on_window(
     settings: InsightSettings,
     end: date | None = None,
     window_days: int | None = None,
-) -> ModelBundle:
-    """Fit a bundle on the stored redacted prompts of a training window.
+    tonight: Sequence[str] | None = None,
+) -> WindowFit:
+    """Fit a bundle on the redacted prompts of the window of ``window_days`` ending at ``end``.
 
-    With no stored prompts yet the fit is a cold start on the shipped example set.
+    The one window rule of every fit (first nightly fit, ``insight train``, refit): the days
+    ``[end - window_days + 1, end]``. ``tonight`` are the prompts of ``end`` itself when they
+    are not stored yet (a nightly run fits before it publishes); they replace any stored ones.
+    With no prompts at all the fit is a cold start on the shipped example set.
     """
     start, end = training_window(settings, end, window_days)
-    docs = stored_texts(settings.texts_dir, start, end).get_column("text").to_list()
+    stored_until = end - timedelta(days=1) if tonight is not None else end
+    docs = stored_texts(settings.texts_dir, start, stored_until).get_column("text").to_list()
+    docs += list(tonight or [])
     cache = open_embedding_cache(settings)
     try:
-        return train_bundle(
+        bundle = train_bundle(
             settings, docs, get_embedder(settings), cache, training_window=(start, end)
         )
     finally:
         cache.close()
+    return WindowFit(bundle, docs, (start, end))

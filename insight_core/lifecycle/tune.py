@@ -20,17 +20,13 @@ from dataclasses import asdict, dataclass
 from datetime import UTC, date, datetime
 from typing import Any
 
-from insight_core.embed import embed_with_cache
 from insight_core.errors import InsightError
+from insight_core.lifecycle.train import stored_texts, training_window
+from insight_core.modelling.topic_quality import topic_quality
+from insight_core.nlp.embed import embed_with_cache
+from insight_core.nlp.topics import TopicIndex, fit_topic_model, topic_labels
+from insight_core.runtime import get_embedder, open_embedding_cache
 from insight_core.settings import InsightSettings
-from insight_core.topic_quality import topic_quality
-from insight_core.topics import TopicIndex, fit_topic_model, topic_labels
-from insight_core.training import (
-    get_embedder,
-    open_embedding_cache,
-    stored_texts,
-    training_window,
-)
 
 SEARCH_SPACE: dict[str, Sequence[int]] = {
     "umap_n_neighbors": (10, 15, 30),
@@ -168,7 +164,7 @@ def tune_and_track(
     flow_run_id: str | None = None,
 ) -> TuneResult:
     """:func:`tune_topics` with one MLflow parent run and a nested run per trial."""
-    from insight_core.tracking import Tracker
+    from insight_core.registry import Tracker
 
     tracker = Tracker(
         settings.tracking_uri, settings.mlflow_experiment, settings.mlflow_artifact_dir

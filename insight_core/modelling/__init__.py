@@ -1,0 +1,2 @@
+"""Model artefacts and how they are scored: the model bundle, decision metrics, topic quality
+and the head learned from the shipped examples."""

@@ -17,10 +17,10 @@ from typing import Any
 
 import polars as pl
 
-from insight_core.categorize import CategoryHead
-from insight_core.embed import Embedder
 from insight_core.errors import ModelNotFoundError
-from insight_core.topics import TopicIndex, load_topic_model
+from insight_core.nlp.embed import Embedder
+from insight_core.nlp.head import CategoryHead
+from insight_core.nlp.topics import TopicIndex, load_topic_model
 
 
 @dataclass(frozen=True)

@@ -10,16 +10,15 @@ from __future__ import annotations
 import json
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Literal
 
 import numpy as np
 import polars as pl
 
-from insight_core.categorize import CategoryHead, Decision, decide_categories, embed_views
-from insight_core.redact import redact_text
-from insight_core.rules import RuleSet
-from insight_core.settings import InsightSettings
+from insight_core.nlp.decision import Decision, decide_categories
+from insight_core.nlp.head import CategoryHead
+from insight_core.nlp.rules import RuleSet
+from insight_core.prep.redact import redact_text
 
 EvaluationMode = Literal["hybrid", "rules", "model"]
 MODES: tuple[EvaluationMode, ...] = ("hybrid", "rules", "model")
@@ -304,104 +303,3 @@ def cross_validate_head(
         None,
         sum(d.decided_by == "rule" for d in decisions) / max(len(texts), 1),
     )
-
-
-def run_evaluation(
-    settings: InsightSettings,
-    path: Path,
-    text_column: str = "text",
-    label_column: str = "category",
-    modes: Sequence[EvaluationMode] = MODES,
-    group_column: str | None = "source",
-    use_current_model: bool = True,
-    progress: Callable[[int, int], None] | None = None,
-) -> list[EvaluationReport]:
-    """Evaluate the category decision on a labeled CSV/Parquet file.
-
-    The model is the current bundle's head when one exists (``use_current_model``), otherwise
-    a head trained now on the labeled example set, exactly as a refit would.
-    """
-    from insight_core.classify import read_table
-    from insight_core.embed import embed_with_cache
-    from insight_core.lifecycle import champion_bundle_version
-    from insight_core.training import (
-        get_embedder,
-        load_decision_config,
-        load_model_bundle,
-        open_embedding_cache,
-        train_head,
-    )
-
-    labeled = prepare_labeled(read_table(path), text_column, label_column)
-    taxonomy, rules = load_decision_config(settings)
-    unknown = set(labeled.get_column("category").unique().to_list()) - set(taxonomy.categories)
-    if unknown:
-        from insight_core.errors import SourceError
-
-        raise SourceError(f"labeled file uses categories outside the taxonomy: {sorted(unknown)}")
-    embedder = get_embedder(settings)
-    cache = open_embedding_cache(settings)
-    try:
-        texts = labeled.get_column("text").to_list()
-        vectors = []
-        step = settings.chunk_size
-        for start in range(0, len(texts), step):
-            chunk, _ = embed_with_cache(texts[start : start + step], embedder, cache)
-            vectors.append(chunk)
-            if progress is not None:
-                progress(min(start + step, len(texts)), len(texts))
-        embeddings = np.vstack(vectors) if vectors else np.zeros((0, embedder.dimension))
-        champion = champion_bundle_version(settings) if use_current_model else None
-        if champion is not None:
-            head = load_model_bundle(settings, champion[1]).head
-        else:
-            head, _ = train_head(settings, taxonomy, embedder, cache)
-        views = embed_views(texts, embedder, cache, embeddings, head)
-    finally:
-        cache.close()
-    return [
-        evaluate(
-            labeled,
-            embeddings,
-            rules,
-            head,
-            settings.abstain_threshold,
-            taxonomy.categories,
-            taxonomy.fallback,
-            mode,
-            group_column,
-            views=views,
-        )
-        for mode in modes
-    ]
-
-
-def log_evaluation(
-    settings: InsightSettings, reports: Sequence[EvaluationReport], labeled_file: Path
-) -> str:
-    """Log metrics, confusion-matrix pictures and mistakes to one MLflow run; returns its id."""
-    from insight_core.tracking import Tracker
-
-    tracker = Tracker(
-        settings.tracking_uri, settings.mlflow_experiment, settings.mlflow_artifact_dir
-    )
-    run_id = tracker.start_run(f"evaluate-{labeled_file.stem}", tags={"insight.kind": "evaluation"})
-    tracker.log_params(
-        run_id,
-        {
-            "labeled_file": str(labeled_file),
-            "embedding_model": settings.embedding_model,
-            "abstain_threshold": settings.abstain_threshold,
-        },
-    )
-    metrics: dict[str, float] = {}
-    files: dict[str, str | bytes] = {"evaluation.json": report_json(reports)}
-    for report in reports:
-        metrics.update(report.metrics())
-        files[f"confusion_{report.mode}.png"] = confusion_png(report)
-        if report.mistakes.height:
-            files[f"mistakes_{report.mode}.csv"] = report.mistakes.write_csv()
-    tracker.log_metrics(run_id, metrics)
-    tracker.log_files(run_id, files)
-    tracker.end_run(run_id, succeeded=True)
-    return run_id

@@ -14,7 +14,7 @@ from itertools import combinations
 
 import numpy as np
 
-from insight_core.topics import TopicIndex
+from insight_core.nlp.topics import TopicIndex
 
 TOKEN = re.compile(r"[a-z][a-z0-9_+#.-]*[a-z0-9+#]")
 

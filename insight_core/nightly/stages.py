@@ -25,30 +25,25 @@ import numpy as np
 import polars as pl
 
 from insight_core import warehouse
-from insight_core.categorize import decide_categories, embed_views
-from insight_core.embed import embed_with_cache
 from insight_core.errors import ConfigError, InsightError
-from insight_core.ingest import ColumnDefaults, chunk_bounds, parse_timestamps, read_chunk
-from insight_core.ingest import stage_source as stage_source_file
-from insight_core.lifecycle import (
+from insight_core.lifecycle.champion import train_champion
+from insight_core.nlp.decision import decide_categories, embed_views
+from insight_core.nlp.embed import embed_with_cache
+from insight_core.nlp.taxonomy import load_taxonomy
+from insight_core.prep.ingest import ColumnDefaults, chunk_bounds, parse_timestamps, read_chunk
+from insight_core.prep.ingest import stage_source as stage_source_file
+from insight_core.prep.redact import hash_user_id, redact_frame, redact_text, resolve_hash_secret
+from insight_core.prep.validate import find_duplicates, validate_chunk
+from insight_core.registry import Tracker
+from insight_core.runtime import (
     champion_bundle_version,
-    open_registry,
-    register_bundle,
-    require_champion,
-)
-from insight_core.redact import hash_user_id, redact_frame, redact_text, resolve_hash_secret
-from insight_core.settings import DEMO_USER_HASH_SECRET, InsightSettings
-from insight_core.taxonomy import load_taxonomy
-from insight_core.tracking import Tracker
-from insight_core.training import (
     get_embedder,
     load_decision_config,
     load_model_bundle,
     open_embedding_cache,
-    stored_texts,
-    train_bundle,
+    require_champion,
 )
-from insight_core.validate import find_duplicates, validate_chunk
+from insight_core.settings import DEMO_USER_HASH_SECRET, InsightSettings
 from schemas.classified import CLASSIFIED_SCHEMA
 
 log = logging.getLogger(__name__)
@@ -307,24 +302,12 @@ def prepare_model(ctx: RunContext, redacted: Sequence[ChunkFile]) -> ModelChoice
     if ctx.mode == "infer" or (ctx.mode == "auto" and champion is not None):
         registry_version, bundle_version = require_champion(settings)
         return ModelChoice(bundle_version, False, time.perf_counter() - started, registry_version)
-    window_start = ctx.run_date - timedelta(days=settings.topics.training_window_days)
-    history = stored_texts(settings.texts_dir, window_start, ctx.run_date - timedelta(days=1))
-    tonight = [pl.read_parquet(c.path, columns=["prompt_id", "text"]) for c in redacted]
-    docs = pl.concat([history, *tonight]).get_column("text").to_list()
-    cache = open_embedding_cache(settings)
-    try:
-        bundle = train_bundle(
-            settings,
-            docs,
-            get_embedder(settings),
-            cache,
-            training_window=(window_start, ctx.run_date),
-        )
-    finally:
-        cache.close()
-    registry_version = register_bundle(settings, bundle, ctx.mlflow_run_id, role="champion")
+    tonight = [text for c in redacted for text in pl.read_parquet(c.path, columns=["text"])["text"]]
     reason = "first model" if champion is None else f"fit requested by run {ctx.run_id}"
-    open_registry(settings).set_champion(registry_version, reason)
+    fit = train_champion(
+        settings, reason, end=ctx.run_date, tonight=tonight, run_id=ctx.mlflow_run_id
+    )
+    bundle, registry_version = fit.bundle, fit.registry_version
     return ModelChoice(bundle.version, True, time.perf_counter() - started, registry_version)
 
 

@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 import polars as pl
 
-from insight_core.embed import Embedder
+from insight_core.nlp.embed import Embedder
 from insight_core.settings import TopicSettings
 
 if TYPE_CHECKING:

@@ -1,0 +1,1 @@
+"""Interactive surfaces over the engine: the HTTP API and the Streamlit web app."""

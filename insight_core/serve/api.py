@@ -33,8 +33,8 @@ from pydantic_core import PydanticCustomError
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from insight_core import warehouse
-from insight_core.classify import Classifier
 from insight_core.errors import InsightError
+from insight_core.inference import Classifier
 from insight_core.settings import InsightSettings
 
 log = logging.getLogger(__name__)

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from insight_core.demo import DemoDataset, generate_demo_logs
+from insight_core.demo.generator import DemoDataset, generate_demo_logs
 
 DEMO_START = date(2026, 10, 5)  # a Monday
 

@@ -17,8 +17,8 @@ import pytest
 from fastapi.testclient import TestClient
 
 from insight_core import warehouse
-from insight_core.api import create_app
-from insight_core.classify import Classifier
+from insight_core.inference import Classifier
+from insight_core.serve.api import create_app
 from insight_core.settings import InsightSettings
 from tests.integration.conftest import DemoRun
 from tests.integration.processes import free_port, start_insight

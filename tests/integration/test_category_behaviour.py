@@ -12,11 +12,12 @@ from pathlib import Path
 
 import pytest
 
-from insight_core.categorize import decide_categories, embed_views
-from insight_core.embed import embed_with_cache
+from insight_core.modelling.examples import train_head
+from insight_core.nlp.decision import decide_categories, embed_views
+from insight_core.nlp.embed import embed_with_cache
+from insight_core.nlp.taxonomy import load_examples
+from insight_core.runtime import get_embedder, load_decision_config
 from insight_core.settings import InsightSettings
-from insight_core.taxonomy import load_examples
-from insight_core.training import get_embedder, load_decision_config, train_head
 
 pytestmark = pytest.mark.integration
 
@@ -199,7 +200,7 @@ def test_examples_file_holds_none_of_these_prompts() -> None:
 @pytest.mark.shared_data
 def test_dev_set_meets_the_quality_target(shared_data: Path, tmp_path: Path) -> None:
     """Real prompts the model never saw: macro-F1 >= 0.85, no category under 0.70."""
-    from insight_core.evaluation import run_evaluation
+    from insight_core.lifecycle.evaluate import run_evaluation
 
     settings = InsightSettings(home=tmp_path / "eval-home")
     hybrid, rules_only, model_only = run_evaluation(

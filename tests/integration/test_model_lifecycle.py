@@ -12,12 +12,15 @@ from pathlib import Path
 import polars as pl
 import pytest
 
-from insight_core import lifecycle
-from insight_core.classify import Classifier
-from insight_core.model_store import load_bundle
+from insight_core import runtime
+from insight_core.inference import Classifier
+from insight_core.lifecycle import champion as champions
+from insight_core.lifecycle import promotion
+from insight_core.lifecycle import refit as refitting
+from insight_core.lifecycle.train import fit_on_window
+from insight_core.modelling.bundle import load_bundle
+from insight_core.nlp.taxonomy import load_examples, load_taxonomy
 from insight_core.settings import InsightSettings
-from insight_core.taxonomy import load_examples, load_taxonomy
-from insight_core.training import train_from_history
 
 pytestmark = pytest.mark.integration
 
@@ -39,10 +42,7 @@ def settings(tmp_path: Path) -> InsightSettings:
 
 
 def _first_champion(settings: InsightSettings) -> str:
-    bundle = train_from_history(settings, END, 7)
-    version = lifecycle.register_bundle(settings, bundle, role="champion")
-    lifecycle.open_registry(settings).set_champion(version, "first model")
-    return version
+    return champions.train_champion(settings, "first model", END, 7).registry_version
 
 
 def test_decide_promotion_requires_no_worse_on_every_measure() -> None:
@@ -54,19 +54,19 @@ def test_decide_promotion_requires_no_worse_on_every_measure() -> None:
     }
     tolerance = {"examples_macro_f1": 0.005, "outlier_share": 0.02}
     better = {**champion, "topic_coherence": 0.15}
-    assert lifecycle.decide_promotion(better, champion, tolerance)[0]
+    assert promotion.decide_promotion(better, champion, tolerance)[0]
     within = {**champion, "examples_macro_f1": 0.897, "outlier_share": 0.21}
-    assert lifecycle.decide_promotion(within, champion, tolerance)[0]
+    assert promotion.decide_promotion(within, champion, tolerance)[0]
     worse_f1 = {**champion, "examples_macro_f1": 0.88}
-    promoted, reasons = lifecycle.decide_promotion(worse_f1, champion, tolerance)
+    promoted, reasons = promotion.decide_promotion(worse_f1, champion, tolerance)
     assert not promoted and any("examples_macro_f1" in r and "worse" in r for r in reasons)
     more_outliers = {**champion, "outlier_share": 0.30}
-    assert not lifecycle.decide_promotion(more_outliers, champion, tolerance)[0]
+    assert not promotion.decide_promotion(more_outliers, champion, tolerance)[0]
 
 
 def test_first_model_is_champion_and_inference_uses_it(settings: InsightSettings) -> None:
     version = _first_champion(settings)
-    registry_version, bundle_version = lifecycle.require_champion(settings)
+    registry_version, bundle_version = runtime.require_champion(settings)
     assert registry_version == version
     classifier = Classifier.load(settings)
     assert classifier.bundle.version == bundle_version
@@ -75,9 +75,9 @@ def test_first_model_is_champion_and_inference_uses_it(settings: InsightSettings
 
 def test_refit_promotes_only_a_challenger_that_is_no_worse(settings: InsightSettings) -> None:
     first = _first_champion(settings)
-    result = lifecycle.refit(settings, END, 7)
-    champion = lifecycle.require_champion(settings)[0]
-    tags = {v["version"]: v["tags"] for v in lifecycle.list_versions(settings)}
+    result = refitting.refit(settings, END, 7)
+    champion = runtime.require_champion(settings)[0]
+    tags = {v["version"]: v["tags"] for v in champions.list_versions(settings)}
     assert tags[result.registry_version]["promotion"].startswith(
         "promoted" if result.decision.promoted else "kept the champion"
     )
@@ -87,36 +87,36 @@ def test_refit_promotes_only_a_challenger_that_is_no_worse(settings: InsightSett
         assert metric in result.decision.champion_scores
 
     # a challenger that is clearly worse on the shipped evaluation set is not promoted
-    before = lifecycle.require_champion(settings)[0]
-    worse = train_from_history(settings, END, 7)
+    before = runtime.require_champion(settings)[0]
+    worse = fit_on_window(settings, END, 7).bundle
     manifest = json.loads((worse.directory / "manifest.json").read_text())
     manifest["examples_cv"]["macro_f1"] -= 0.2
     (worse.directory / "manifest.json").write_text(json.dumps(manifest))
     worse = load_bundle(worse.directory)
-    version = lifecycle.register_bundle(settings, worse)
+    version = champions.register_bundle(settings, worse)
     docs = pl.read_parquet(settings.texts_dir / f"{END}.parquet")["text"].to_list()
-    decision = lifecycle.evaluate_challenger(settings, worse, version, docs)
+    decision = promotion.evaluate_challenger(settings, worse, version, docs)
     assert not decision.promoted
-    assert lifecycle.require_champion(settings)[0] == before
-    rejected = {v["version"]: v["tags"] for v in lifecycle.list_versions(settings)}[version]
+    assert runtime.require_champion(settings)[0] == before
+    rejected = {v["version"]: v["tags"] for v in champions.list_versions(settings)}[version]
     assert "examples_macro_f1" in rejected["promotion"] and "(worse)" in rejected["promotion"]
 
 
 def test_promote_and_rollback(settings: InsightSettings) -> None:
     first = _first_champion(settings)
-    second_bundle = train_from_history(settings, END, 7)
-    second = lifecycle.register_bundle(settings, second_bundle)
-    lifecycle.promote(settings, second)
-    assert lifecycle.require_champion(settings) == (second, second_bundle.version)
-    assert lifecycle.rollback(settings) == first
-    assert lifecycle.require_champion(settings)[0] == first
+    second_bundle = fit_on_window(settings, END, 7).bundle
+    second = champions.register_bundle(settings, second_bundle)
+    champions.promote(settings, second)
+    assert runtime.require_champion(settings) == (second, second_bundle.version)
+    assert champions.rollback(settings) == first
+    assert runtime.require_champion(settings)[0] == first
 
 
 def test_champion_bundle_is_downloaded_when_missing_locally(settings: InsightSettings) -> None:
     _first_champion(settings)
-    _, bundle_version = lifecycle.require_champion(settings)
+    _, bundle_version = runtime.require_champion(settings)
     shutil.rmtree(settings.models_dir / bundle_version)
-    assert lifecycle.champion_bundle_version(settings) is not None
+    assert runtime.champion_bundle_version(settings) is not None
     assert (settings.models_dir / bundle_version / "manifest.json").exists()
     assert (settings.models_dir / bundle_version / "rules.yaml").exists()
 

@@ -18,7 +18,7 @@ import httpx
 import pytest
 
 from insight_core import warehouse
-from insight_core.demo import generate_demo_logs
+from insight_core.demo.generator import generate_demo_logs
 from tests.integration.processes import free_port
 
 pytestmark = pytest.mark.integration

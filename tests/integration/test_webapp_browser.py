@@ -21,9 +21,9 @@ import pytest
 from playwright.sync_api import Page, expect, sync_playwright
 
 from insight_core import warehouse
-from insight_core.classify import Classifier
+from insight_core.inference import Classifier
+from insight_core.serve.webapp.data import load_hard_cases
 from insight_core.settings import InsightSettings
-from insight_core.webapp.data import load_hard_cases
 from tests.integration.conftest import DemoRun
 from tests.integration.processes import free_port, start_insight
 

@@ -5,9 +5,9 @@ from __future__ import annotations
 import polars as pl
 import pytest
 
-from insight_core.classify import Classifier
+from insight_core.inference import Classifier
+from insight_core.serve.webapp import data
 from insight_core.settings import InsightSettings
-from insight_core.webapp import data
 from tests.integration.conftest import DemoRun
 
 pytestmark = pytest.mark.integration

@@ -5,14 +5,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from insight_core.categorize import (
-    CategoryHead,
-    decide_categories,
-    majority_categories,
-    train_category_head,
-)
-from insight_core.embed import HashingEmbedder
-from insight_core.rules import Rule, RuleSet
+from insight_core.nlp.decision import decide_categories, majority_categories
+from insight_core.nlp.embed import HashingEmbedder
+from insight_core.nlp.head import CategoryHead, train_category_head
+from insight_core.nlp.rules import Rule, RuleSet
 
 pytestmark = pytest.mark.unit
 

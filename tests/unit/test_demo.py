@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 import yaml
 
-from insight_core.demo import (
+from insight_core.demo.generator import (
     CATEGORIES,
     DEPARTMENT_NAMES,
     TOOLS,
@@ -361,7 +361,7 @@ def test_pii_is_planted_and_recorded(month: Month) -> None:
 
 @pytest.mark.unit
 def test_pii_strings_are_caught_by_the_redactor(month: Month) -> None:
-    redact = pytest.importorskip("insight_core.redact")
+    redact = pytest.importorskip("insight_core.prep.redact")
     texts = {row["prompt_id"]: row["text"] for row in month.rows}
     for entry in month.truth["pii_rows"]:
         assert entry["value"] not in redact.redact_text(texts[entry["prompt_id"]])

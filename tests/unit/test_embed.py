@@ -5,7 +5,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from insight_core.embed import EmbeddingCache, HashingEmbedder, embed_with_cache, normalize_text
+from insight_core.nlp.embed import EmbeddingCache, HashingEmbedder, embed_with_cache, normalize_text
 
 pytestmark = pytest.mark.unit
 

@@ -8,7 +8,7 @@ import polars as pl
 import pytest
 
 from insight_core.errors import SourceError
-from insight_core.ingest import (
+from insight_core.prep.ingest import (
     ColumnDefaults,
     chunk_bounds,
     parse_timestamps,

@@ -4,7 +4,7 @@ import polars as pl
 import pytest
 
 from insight_core.errors import ConfigError
-from insight_core.redact import hash_user_id, redact_frame, redact_text, resolve_hash_secret
+from insight_core.prep.redact import hash_user_id, redact_frame, redact_text, resolve_hash_secret
 
 pytestmark = pytest.mark.unit
 

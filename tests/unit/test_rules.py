@@ -5,7 +5,7 @@ from pathlib import Path
 import pytest
 
 from insight_core.errors import ConfigError
-from insight_core.rules import Rule, RuleSet, load_rules
+from insight_core.nlp.rules import Rule, RuleSet, load_rules
 
 pytestmark = pytest.mark.unit
 

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from insight_core.rules import RuleSet, load_rules
+from insight_core.nlp.rules import RuleSet, load_rules
+from insight_core.nlp.taxonomy import load_taxonomy
 from insight_core.settings import InsightSettings
-from insight_core.taxonomy import load_taxonomy
 
 pytestmark = pytest.mark.unit
 

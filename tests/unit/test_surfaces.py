@@ -10,9 +10,9 @@ import typer.main
 
 from flows.cli import app as cli_app
 from insight_core.errors import SourceError
+from insight_core.nlp.taxonomy import load_taxonomy
+from insight_core.serve.webapp import APP_SCRIPT, data, streamlit_command
 from insight_core.settings import InsightSettings
-from insight_core.taxonomy import load_taxonomy
-from insight_core.webapp import APP_SCRIPT, data, streamlit_command
 
 pytestmark = pytest.mark.unit
 

@@ -6,8 +6,8 @@ from pathlib import Path
 import pytest
 
 from insight_core.errors import ConfigError
+from insight_core.nlp.taxonomy import examples_fingerprint, load_examples, load_taxonomy
 from insight_core.settings import InsightSettings
-from insight_core.taxonomy import examples_fingerprint, load_examples, load_taxonomy
 
 pytestmark = pytest.mark.unit
 

@@ -5,8 +5,8 @@ from datetime import date
 import polars as pl
 import pytest
 
-from insight_core.ingest import parse_timestamps
-from insight_core.validate import find_duplicates, validate_chunk
+from insight_core.prep.ingest import parse_timestamps
+from insight_core.prep.validate import find_duplicates, validate_chunk
 
 pytestmark = pytest.mark.unit
 

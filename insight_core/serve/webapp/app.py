@@ -2,7 +2,7 @@
 
 import streamlit as st
 
-from insight_core.webapp import batch, common, failures, single, trends
+from insight_core.serve.webapp import batch, common, failures, single, trends
 
 st.set_page_config(page_title="Employee Insight Engine", layout="wide")
 page = st.navigation(

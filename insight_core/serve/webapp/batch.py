@@ -8,7 +8,7 @@ import polars as pl
 import streamlit as st
 
 from insight_core.errors import InsightError
-from insight_core.webapp import common, data
+from insight_core.serve.webapp import common, data
 
 PREVIEW_ROWS = 50
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import streamlit as st
 
-from insight_core.api import describe_error, warehouse_freshness
-from insight_core.classify import Classifier
+from insight_core.inference import Classifier
+from insight_core.serve.api import describe_error, warehouse_freshness
 from insight_core.settings import InsightSettings
 
 

@@ -18,13 +18,13 @@ import polars as pl
 import yaml
 
 from insight_core import warehouse
-from insight_core.categorize import embed_views
-from insight_core.classify import Classifier
-from insight_core.embed import embed_with_cache
 from insight_core.errors import ConfigError, InsightError, SourceError
-from insight_core.redact import redact_text
+from insight_core.inference import Classifier
+from insight_core.nlp.decision import embed_views
+from insight_core.nlp.embed import embed_with_cache
+from insight_core.prep.redact import redact_text
+from insight_core.runtime import get_embedder
 from insight_core.settings import resource_path
-from insight_core.training import get_embedder
 
 SUPPRESSED = "suppressed"
 DAILY_VIEW = "daily_category_trends"

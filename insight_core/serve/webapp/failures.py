@@ -5,8 +5,8 @@ from __future__ import annotations
 import polars as pl
 import streamlit as st
 
-from insight_core.classify import Classifier
-from insight_core.webapp import common, data
+from insight_core.inference import Classifier
+from insight_core.serve.webapp import common, data
 
 
 # The leading underscore keeps Streamlit from hashing the classifier; the versions are the key.

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import streamlit as st
 
-from insight_core.redact import redact_text
-from insight_core.webapp import common, data
+from insight_core.prep.redact import redact_text
+from insight_core.serve.webapp import common, data
 
 
 def render() -> None:

@@ -7,7 +7,7 @@ from pathlib import Path
 import polars as pl
 import streamlit as st
 
-from insight_core.webapp import common, data
+from insight_core.serve.webapp import common, data
 
 COMPANY = "Whole company"
 MOVER_COLUMNS = (

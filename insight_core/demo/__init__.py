@@ -1,0 +1,1 @@
+"""The demo: a fictional company whose month of prompt logs exercises every part of the engine."""

@@ -1,0 +1,29 @@
+"""The MLflow pyfunc wrapper of a model bundle: a DataFrame with ``text`` in, categories and
+topics out. With ``insight_core.registry`` the only module that imports MLflow."""
+
+from __future__ import annotations
+
+import warnings
+from pathlib import Path
+
+import mlflow.pyfunc
+
+from insight_core.inference import Classifier
+from insight_core.registry import BUNDLE_ARTIFACT
+
+# MLflow warns at class creation that ``predict`` has no type hints (they would turn on its
+# input validation); the wrapper takes any DataFrame with a ``text`` column, so keep logs clean.
+with warnings.catch_warnings():
+    warnings.simplefilter("ignore")
+
+    class InsightCategoryModel(mlflow.pyfunc.PythonModel):
+        """MLflow pyfunc wrapper: a DataFrame with ``text`` in, categories and topics out."""
+
+        def load_context(self, context) -> None:
+            self.classifier = Classifier.from_bundle_dir(Path(context.artifacts[BUNDLE_ARTIFACT]))
+
+        def predict(self, context, model_input, params=None):
+            texts = (
+                list(model_input["text"]) if hasattr(model_input, "columns") else list(model_input)
+            )
+            return self.classifier.classify([str(t) for t in texts]).to_pandas()

@@ -1,0 +1,83 @@
+"""What inference needs at run time, loaded once per process: the embedder, the embedding
+cache, the decision configuration (taxonomy and rules), model bundles and the champion.
+
+Nothing here trains: fitting lives in ``insight_core.lifecycle``.
+"""
+
+from __future__ import annotations
+
+import logging
+from functools import lru_cache
+from pathlib import Path
+
+from insight_core.errors import ModelNotFoundError
+from insight_core.modelling.bundle import ModelBundle, load_bundle
+from insight_core.nlp.embed import Embedder, EmbeddingCache, load_embedder
+from insight_core.nlp.rules import RuleSet, load_rules
+from insight_core.nlp.taxonomy import Taxonomy, load_taxonomy
+from insight_core.registry import ModelRegistry
+from insight_core.settings import InsightSettings
+
+log = logging.getLogger(__name__)
+
+
+def open_embedding_cache(settings: InsightSettings) -> EmbeddingCache:
+    """The on-disk embedding cache under ``INSIGHT_HOME``."""
+    return EmbeddingCache(settings.cache_dir / "embeddings.sqlite")
+
+
+def get_embedder(settings: InsightSettings) -> Embedder:
+    """The configured embedder, loaded once per process."""
+    return load_embedder(settings.embedding_model, settings.embedding_batch_size)
+
+
+def load_decision_config(settings: InsightSettings) -> tuple[Taxonomy, RuleSet]:
+    """Taxonomy and override rules named by settings."""
+    taxonomy = load_taxonomy(settings.taxonomy_file)
+    return taxonomy, load_rules(settings.rules_file, taxonomy.categories)
+
+
+@lru_cache(maxsize=4)
+def _cached_bundle(directory: Path, embedding_model: str, batch_size: int) -> ModelBundle:
+    return load_bundle(directory, load_embedder(embedding_model, batch_size))
+
+
+def load_model_bundle(settings: InsightSettings, version: str) -> ModelBundle:
+    """Load a bundle once per process (tasks on one worker share it)."""
+    return _cached_bundle(
+        settings.models_dir / version, settings.embedding_model, settings.embedding_batch_size
+    )
+
+
+def open_registry(settings: InsightSettings) -> ModelRegistry:
+    """The registered model named by settings, on the configured tracking server."""
+    return ModelRegistry(settings.tracking_uri, settings.model_registry_name)
+
+
+def champion_bundle_version(settings: InsightSettings) -> tuple[str, str] | None:
+    """(registry version, bundle version) of the champion, its bundle present locally.
+
+    A bundle registered on another machine (shared MLflow server) is downloaded once into
+    the models folder.
+    """
+    champion = open_registry(settings).champion()
+    if champion is None:
+        return None
+    registry_version, bundle_version = champion
+    if not (settings.models_dir / bundle_version / "manifest.json").exists():
+        log.info("downloading champion bundle %s (version %s)", bundle_version, registry_version)
+        open_registry(settings).download_bundle(
+            registry_version, settings.models_dir / bundle_version
+        )
+    return champion
+
+
+def require_champion(settings: InsightSettings) -> tuple[str, str]:
+    """The champion, or a clear error that says how to get one."""
+    champion = champion_bundle_version(settings)
+    if champion is None:
+        raise ModelNotFoundError(
+            f"no champion model in the registry '{settings.model_registry_name}' at "
+            f"{settings.tracking_uri}: run 'insight train' (or 'insight demo') first"
+        )
+    return champion
