@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 
+from insight_core.nlp.embed import resolve_model
 from insight_core.settings import InsightSettings
 
 OFFLINE_DEFAULTS = {
@@ -38,8 +39,6 @@ def apply_runtime_defaults(settings: InsightSettings) -> None:
         prefect_home.mkdir(parents=True, exist_ok=True)
         os.environ["PREFECT_HOME"] = str(prefect_home)
     # The embedding model only needs the hub when the user named a hub model.
-    from insight_core.nlp.embed import resolve_model
-
     _, offline, _ = resolve_model(settings.embedding_model)
     if offline:
         os.environ.setdefault("HF_HUB_OFFLINE", "1")

@@ -21,6 +21,7 @@ from insight_core.runtime import (
     load_decision_config,
     load_model_bundle,
     open_embedding_cache,
+    require_champion,
 )
 from insight_core.settings import InsightSettings
 
@@ -40,8 +41,6 @@ class Classifier:
     def load(cls, settings: InsightSettings, version: str | None = None) -> Classifier:
         """The classifier of bundle ``version`` (default: the registry's champion)."""
         if version is None:
-            from insight_core.runtime import require_champion
-
             version = require_champion(settings)[1]
         taxonomy, rules = load_decision_config(settings)
         return cls(settings, load_model_bundle(settings, version), rules, taxonomy)

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import numpy as np
 
+from insight_core.errors import SourceError
 from insight_core.inference import read_table
 from insight_core.modelling.examples import train_head
 from insight_core.modelling.metrics import (
@@ -51,8 +52,6 @@ def run_evaluation(
     taxonomy, rules = load_decision_config(settings)
     unknown = set(labeled.get_column("category").unique().to_list()) - set(taxonomy.categories)
     if unknown:
-        from insight_core.errors import SourceError
-
         raise SourceError(f"labeled file uses categories outside the taxonomy: {sorted(unknown)}")
     embedder = get_embedder(settings)
     cache = open_embedding_cache(settings)

@@ -25,6 +25,7 @@ from insight_core.lifecycle.train import stored_texts, training_window
 from insight_core.modelling.topic_quality import topic_quality
 from insight_core.nlp.embed import embed_with_cache
 from insight_core.nlp.topics import TopicIndex, fit_topic_model, topic_labels
+from insight_core.registry import Tracker
 from insight_core.runtime import get_embedder, open_embedding_cache
 from insight_core.settings import InsightSettings
 
@@ -164,8 +165,6 @@ def tune_and_track(
     flow_run_id: str | None = None,
 ) -> TuneResult:
     """:func:`tune_topics` with one MLflow parent run and a nested run per trial."""
-    from insight_core.registry import Tracker
-
     tracker = Tracker(
         settings.tracking_uri, settings.mlflow_experiment, settings.mlflow_artifact_dir
     )

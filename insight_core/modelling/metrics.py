@@ -15,6 +15,7 @@ from typing import Literal
 import numpy as np
 import polars as pl
 
+from insight_core.errors import SourceError
 from insight_core.nlp.decision import Decision, decide_categories
 from insight_core.nlp.head import CategoryHead
 from insight_core.nlp.rules import RuleSet
@@ -178,8 +179,6 @@ def prepare_labeled(frame: pl.DataFrame, text_column: str, label_column: str) ->
     """Rename to ``text``/``category`` and redact the texts, as the pipeline would."""
     missing = [c for c in (text_column, label_column) if c not in frame.columns]
     if missing:
-        from insight_core.errors import SourceError
-
         raise SourceError(f"labeled file needs columns {missing} (has {frame.columns})")
     renamed = frame.rename({text_column: "text", label_column: "category"})
     return renamed.with_columns(

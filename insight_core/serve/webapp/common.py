@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import streamlit as st
 
+from insight_core.environment import apply_runtime_defaults
 from insight_core.inference import Classifier
 from insight_core.serve.api import describe_error, warehouse_freshness
 from insight_core.settings import InsightSettings
@@ -17,8 +18,6 @@ def describe(exc: BaseException) -> str:
 @st.cache_resource(show_spinner=False)
 def get_settings() -> InsightSettings:
     """Settings from the environment, with the engine's offline defaults applied once."""
-    from insight_core.environment import apply_runtime_defaults
-
     settings = InsightSettings()
     apply_runtime_defaults(settings)
     return settings
