@@ -16,7 +16,7 @@ from insight_core.registry import BUNDLE_ARTIFACT
 with warnings.catch_warnings():
     warnings.simplefilter("ignore")
 
-    class InsightCategoryModel(mlflow.pyfunc.PythonModel):
+    class InsightCategoryModel(mlflow.pyfunc.PythonModel):  # type: ignore[name-defined]
         """MLflow pyfunc wrapper: a DataFrame with ``text`` in, categories and topics out."""
 
         def load_context(self, context) -> None:

@@ -107,7 +107,7 @@ def score(
     )
     return (
         float(accuracy_score(truth, predicted)),
-        float(present["f1"].mean() or 0.0),
+        float(present.get_column("f1").mean() or 0.0),  # type: ignore[arg-type]
         per_category,
         confusion,
     )

@@ -669,7 +669,9 @@ def fail_run(ctx: RunContext, error: BaseException) -> RunSummary:
     """Record a failed run in ``ops.runs`` and MLflow (published data untouched); clean up."""
     message = str(error).splitlines()[0] if str(error) else type(error).__name__
     finished = datetime.now(UTC)
-    record = {
+    error_text = f"{type(error).__name__}: {message}"[:2000]
+    total_seconds = (finished - ctx.started_at).total_seconds()
+    record: dict[str, Any] = {
         "run_id": ctx.run_id,
         "run_date": ctx.run_date,
         "status": "failed",
@@ -679,8 +681,8 @@ def fail_run(ctx: RunContext, error: BaseException) -> RunSummary:
         "mlflow_run_id": ctx.mlflow_run_id,
         "started_at": ctx.started_at,
         "finished_at": finished,
-        "error": f"{type(error).__name__}: {message}"[:2000],
-        "total_seconds": (finished - ctx.started_at).total_seconds(),
+        "error": error_text,
+        "total_seconds": total_seconds,
     }
     try:
         warehouse.record_failed_run(ctx.settings.warehouse_file, record)
@@ -692,11 +694,11 @@ def fail_run(ctx: RunContext, error: BaseException) -> RunSummary:
         run_date=ctx.run_date.isoformat(),
         status="failed",
         mode=ctx.mode,
-        total_seconds=record["total_seconds"],
+        total_seconds=total_seconds,
         warehouse=str(ctx.settings.warehouse_file),
         flow_run_id=ctx.flow_run_id,
         mlflow_run_id=ctx.mlflow_run_id,
-        error=record["error"],
+        error=error_text,
     )
     try:
         track_failure(ctx, summary)

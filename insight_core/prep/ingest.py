@@ -140,8 +140,7 @@ def to_contract(
     frame = frame.with_columns(
         [
             pl.col(c).dt.convert_time_zone("UTC").dt.strftime("%Y-%m-%dT%H:%M:%S%.f%:z")
-            if isinstance(frame.collect_schema()[c], pl.Datetime)
-            and frame.collect_schema()[c].time_zone  # type: ignore[union-attr]
+            if isinstance(dtype := frame.collect_schema()[c], pl.Datetime) and dtype.time_zone
             else pl.col(c).cast(pl.String)
             for c in ("timestamp", "user_id", "department", "text", "tool")
         ]

@@ -19,10 +19,10 @@ import polars as pl
 from schemas.raw import raw_prompt_schema
 
 RECORD_COLUMNS = ("prompt_id", "timestamp", "user_id", "department", "text", "tool")
-QUARANTINE_SCHEMA = {
-    "source_row": pl.Int64,
-    "prompt_id": pl.String,
-    "record": pl.String,
+QUARANTINE_SCHEMA: dict[str, pl.DataType] = {
+    "source_row": pl.Int64(),
+    "prompt_id": pl.String(),
+    "record": pl.String(),
     "failed_checks": pl.List(pl.String),
 }
 

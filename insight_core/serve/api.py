@@ -334,7 +334,7 @@ def create_app(
     predict_lock = threading.Lock()
 
     @asynccontextmanager
-    async def lifespan(_: FastAPI):  # type: ignore[no-untyped-def]
+    async def lifespan(_: FastAPI):
         holder.load()
         yield
 

@@ -53,16 +53,16 @@ def render() -> None:
     stored = st.session_state.get("batch_result")
     if not stored or stored[0] != key:
         return
-    result: pl.DataFrame = stored[1]
+    shown: pl.DataFrame = stored[1]
     with st.container(key="batch_result"):
-        st.success(f"Classified {result.height:,} rows.")
-        counts = result.group_by("category").len("prompts").sort("prompts", descending=True)
+        st.success(f"Classified {shown.height:,} rows.")
+        counts = shown.group_by("category").len("prompts").sort("prompts", descending=True)
         st.bar_chart(counts, x="category", y="prompts", horizontal=True, sort="-prompts")
-        st.markdown(f"**Preview** (first {min(PREVIEW_ROWS, result.height)} rows)")
-        st.dataframe(result.head(PREVIEW_ROWS), hide_index=True)
+        st.markdown(f"**Preview** (first {min(PREVIEW_ROWS, shown.height)} rows)")
+        st.dataframe(shown.head(PREVIEW_ROWS), hide_index=True)
         st.download_button(
             "Download classified CSV",
-            data=result.write_csv(),
+            data=shown.write_csv(),
             file_name=f"{Path(uploaded.name).stem}-classified.csv",
             mime="text/csv",
             type="primary",
