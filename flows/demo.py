@@ -5,12 +5,12 @@ from __future__ import annotations
 
 from datetime import date
 
+from insight_core.nightly.summary import RunSummary
 from prefect import flow
 
 from flows.models import refit
 from flows.nightly import nightly
 from flows.runners import configured
-from insight_core.nightly.summary import RunSummary
 from insight_core.settings import InsightSettings
 from tasks import demo as t
 

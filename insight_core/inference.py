@@ -15,6 +15,7 @@ from insight_core.nlp.decision import decide_categories, embed_views
 from insight_core.nlp.embed import EmbeddingCache, embed_with_cache
 from insight_core.nlp.rules import RuleSet
 from insight_core.nlp.taxonomy import Taxonomy
+from insight_core.nlp.topics import OUTLIER_LABEL
 from insight_core.prep.redact import redact_text
 from insight_core.runtime import (
     get_embedder,
@@ -88,7 +89,7 @@ class Classifier:
                 "matched_phrase": [d.matched_phrase for d in decisions],
                 "topic_id": [int(t) for t in topic_ids],
                 "topic_label": [
-                    lookup.get(int(t), ("unclustered", "", None))[0] for t in topic_ids
+                    lookup.get(int(t), (OUTLIER_LABEL, "", None))[0] for t in topic_ids
                 ],
                 "topic_words": [lookup.get(int(t), ("", "", None))[1] for t in topic_ids],
             },

@@ -14,6 +14,8 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+from insight_core.settings import InsightSettings
+
 log = logging.getLogger(__name__)
 
 MAX_PARAM_CHARS = 6000
@@ -84,12 +86,15 @@ class Tracker:
     def end_run(self, run_id: str, succeeded: bool) -> None:
         self.client.set_terminated(run_id, status="FINISHED" if succeeded else "FAILED")
 
-    def run_url(self, run_id: str) -> str:
-        """Where to find the run: a UI link for a server, the store otherwise."""
-        if self.tracking_uri.startswith("http"):
-            base = self.tracking_uri.rstrip("/")
-            return f"{base}/#/experiments/{self.experiment_id}/runs/{run_id}"
-        return f"{self.tracking_uri} (experiment {self.experiment_id}, run {run_id})"
+
+def open_tracker(settings: InsightSettings) -> Tracker:
+    """The tracker of the configured tracking URI, experiment and artifact folder."""
+    return Tracker(settings.tracking_uri, settings.mlflow_experiment, settings.mlflow_artifact_dir)
+
+
+def open_registry(settings: InsightSettings) -> ModelRegistry:
+    """The registered model named by settings, on the configured tracking server."""
+    return ModelRegistry(settings.tracking_uri, settings.model_registry_name)
 
 
 CHAMPION_ALIAS = "champion"

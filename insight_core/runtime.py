@@ -15,7 +15,7 @@ from insight_core.modelling.bundle import ModelBundle, load_bundle
 from insight_core.nlp.embed import Embedder, EmbeddingCache, load_embedder
 from insight_core.nlp.rules import RuleSet, load_rules
 from insight_core.nlp.taxonomy import Taxonomy, load_taxonomy
-from insight_core.registry import ModelRegistry
+from insight_core.registry import open_registry
 from insight_core.settings import InsightSettings
 
 log = logging.getLogger(__name__)
@@ -47,11 +47,6 @@ def load_model_bundle(settings: InsightSettings, version: str) -> ModelBundle:
     return _cached_bundle(
         settings.models_dir / version, settings.embedding_model, settings.embedding_batch_size
     )
-
-
-def open_registry(settings: InsightSettings) -> ModelRegistry:
-    """The registered model named by settings, on the configured tracking server."""
-    return ModelRegistry(settings.tracking_uri, settings.model_registry_name)
 
 
 def champion_bundle_version(settings: InsightSettings) -> tuple[str, str] | None:

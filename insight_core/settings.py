@@ -260,8 +260,3 @@ class InsightSettings(BaseSettings):
     def min_group_for(self, category: str) -> int:
         """Smallest number of distinct users a published cell of ``category`` may show."""
         return max(self.min_group_size, self.min_group_size_by_category.get(category, 0))
-
-
-def load_settings(**overrides: object) -> InsightSettings:
-    """Build settings from the environment, with explicit overrides taking precedence."""
-    return InsightSettings(**overrides)  # type: ignore[arg-type]

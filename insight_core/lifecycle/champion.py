@@ -11,8 +11,8 @@ from insight_core.errors import InsightError, ModelNotFoundError
 from insight_core.lifecycle.pyfunc import InsightCategoryModel
 from insight_core.lifecycle.train import fit_on_window
 from insight_core.modelling.bundle import ModelBundle
-from insight_core.registry import Tracker
-from insight_core.runtime import champion_bundle_version, open_registry
+from insight_core.registry import open_registry, open_tracker
+from insight_core.runtime import champion_bundle_version
 from insight_core.settings import InsightSettings
 
 
@@ -23,9 +23,7 @@ def register_bundle(
     role: str = "challenger",
 ) -> str:
     """Log ``bundle`` as an MLflow pyfunc model and register it; returns the version."""
-    tracker = Tracker(
-        settings.tracking_uri, settings.mlflow_experiment, settings.mlflow_artifact_dir
-    )
+    tracker = open_tracker(settings)
     own_run = run_id is None
     if own_run:
         run_id = tracker.start_run(

@@ -21,7 +21,7 @@ from insight_core.modelling.metrics import (
 )
 from insight_core.nlp.decision import embed_views
 from insight_core.nlp.embed import embed_with_cache
-from insight_core.registry import Tracker
+from insight_core.registry import open_tracker
 from insight_core.runtime import (
     champion_bundle_version,
     get_embedder,
@@ -95,9 +95,7 @@ def log_evaluation(
 ) -> str:
     """Log metrics, confusion-matrix pictures and mistakes to one MLflow run; returns its id."""
 
-    tracker = Tracker(
-        settings.tracking_uri, settings.mlflow_experiment, settings.mlflow_artifact_dir
-    )
+    tracker = open_tracker(settings)
     run_id = tracker.start_run(f"evaluate-{labeled_file.stem}", tags={"insight.kind": "evaluation"})
     tracker.log_params(
         run_id,

@@ -16,12 +16,12 @@ from dataclasses import dataclass, field
 from insight_core.modelling.bundle import ModelBundle
 from insight_core.modelling.topic_quality import TopicQuality, topic_quality
 from insight_core.nlp.embed import embed_with_cache
+from insight_core.registry import open_registry
 from insight_core.runtime import (
     champion_bundle_version,
     get_embedder,
     load_model_bundle,
     open_embedding_cache,
-    open_registry,
 )
 from insight_core.settings import InsightSettings
 

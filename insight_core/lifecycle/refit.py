@@ -9,7 +9,7 @@ from insight_core.errors import InsightError
 from insight_core.lifecycle.champion import register_bundle
 from insight_core.lifecycle.promotion import PromotionDecision, evaluate_challenger
 from insight_core.lifecycle.train import fit_on_window, stored_texts, training_window
-from insight_core.registry import Tracker
+from insight_core.registry import open_tracker
 from insight_core.runtime import load_model_bundle
 from insight_core.settings import InsightSettings
 
@@ -68,9 +68,7 @@ def refit_and_track(
     flow_run_id: str | None = None,
 ) -> RefitResult:
     """:func:`refit` inside an MLflow run of its own, with the comparison logged."""
-    tracker = Tracker(
-        settings.tracking_uri, settings.mlflow_experiment, settings.mlflow_artifact_dir
-    )
+    tracker = open_tracker(settings)
     run_id = tracker.start_run(
         "refit", tags={"insight.kind": "refit", "prefect.flow_run_id": flow_run_id or ""}
     )

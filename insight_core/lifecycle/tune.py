@@ -25,7 +25,7 @@ from insight_core.lifecycle.train import stored_texts, training_window
 from insight_core.modelling.topic_quality import topic_quality
 from insight_core.nlp.embed import embed_with_cache
 from insight_core.nlp.topics import TopicIndex, fit_topic_model, topic_labels
-from insight_core.registry import Tracker
+from insight_core.registry import open_tracker
 from insight_core.runtime import get_embedder, open_embedding_cache
 from insight_core.settings import InsightSettings
 
@@ -165,9 +165,7 @@ def tune_and_track(
     flow_run_id: str | None = None,
 ) -> TuneResult:
     """:func:`tune_topics` with one MLflow parent run and a nested run per trial."""
-    tracker = Tracker(
-        settings.tracking_uri, settings.mlflow_experiment, settings.mlflow_artifact_dir
-    )
+    tracker = open_tracker(settings)
     parent = tracker.start_run(
         "tune", tags={"insight.kind": "tune", "prefect.flow_run_id": flow_run_id or ""}
     )

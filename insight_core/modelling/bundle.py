@@ -55,12 +55,6 @@ def write_manifest(directory: Path, manifest: dict[str, Any]) -> None:
     (directory / "manifest.json").write_text(json.dumps(manifest, indent=2, default=str))
 
 
-def list_versions(models_dir: Path) -> list[str]:
-    if not models_dir.exists():
-        return []
-    return sorted(p.name for p in models_dir.iterdir() if (p / "manifest.json").exists())
-
-
 def load_bundle(directory: Path, embedder: Embedder | None = None) -> ModelBundle:
     """Load a bundle folder; the embedder is attached to BERTopic for word-level calls."""
     manifest_file = directory / "manifest.json"

@@ -30,11 +30,12 @@ from insight_core.lifecycle.champion import train_champion
 from insight_core.nlp.decision import decide_categories, embed_views
 from insight_core.nlp.embed import embed_with_cache
 from insight_core.nlp.taxonomy import load_taxonomy
+from insight_core.nlp.topics import OUTLIER_LABEL
 from insight_core.prep.ingest import ColumnDefaults, chunk_bounds, parse_timestamps, read_chunk
 from insight_core.prep.ingest import stage_source as stage_source_file
 from insight_core.prep.redact import hash_user_id, redact_frame, redact_text, resolve_hash_secret
 from insight_core.prep.validate import find_duplicates, validate_chunk
-from insight_core.registry import Tracker
+from insight_core.registry import open_tracker
 from insight_core.runtime import (
     champion_bundle_version,
     get_embedder,
@@ -373,7 +374,7 @@ def categorize(
             pl.Series("topic_id", topic_ids, dtype=pl.Int64),
             pl.Series(
                 "topic_label",
-                [lookup.get(t, ("unclustered", "", None))[0] for t in topic_ids],
+                [lookup.get(t, (OUTLIER_LABEL, "", None))[0] for t in topic_ids],
                 dtype=pl.String,
             ),
             pl.Series(
@@ -710,11 +711,6 @@ def fail_run(ctx: RunContext, error: BaseException) -> RunSummary:
 def cleanup(ctx: RunContext) -> None:
     """Delete the run's work folder (it held unredacted input)."""
     shutil.rmtree(ctx.work_dir, ignore_errors=True)
-
-
-def open_tracker(settings: InsightSettings) -> Tracker:
-    """The MLflow tracker for the configured tracking URI and experiment."""
-    return Tracker(settings.tracking_uri, settings.mlflow_experiment, settings.mlflow_artifact_dir)
 
 
 def begin_tracking(ctx: RunContext) -> RunContext:

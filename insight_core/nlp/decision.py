@@ -92,6 +92,24 @@ def embed_views(
     return out
 
 
+def most_confident_probabilities(
+    head: CategoryHead, embeddings: np.ndarray, views: Sequence[np.ndarray] | None = None
+) -> np.ndarray:
+    """The head's class probabilities per text, from whichever view it is most confident about.
+
+    Row ``i`` reads the whole prompt (``embeddings[i]``) and each of its instruction views
+    (``views[i]``, possibly empty) and keeps the distribution with the highest maximum.
+    """
+    if not len(embeddings):
+        return np.zeros((0, len(head.classes)))
+    probabilities = head.predict_proba(embeddings)
+    for index, extra in enumerate(views or []):
+        if len(extra):
+            candidates = np.vstack([probabilities[index], head.predict_proba(extra)])
+            probabilities[index] = candidates[candidates.max(axis=1).argmax()]
+    return probabilities
+
+
 def decide_categories(
     texts: Sequence[str],
     embeddings: np.ndarray,
@@ -107,13 +125,7 @@ def decide_categories(
     decides from whichever view of the prompt it is most confident about.
     """
     matches: list[RuleMatch | None] = rules.decide_many(texts)
-    probabilities = head.predict_proba(embeddings) if len(texts) else np.zeros((0, 0))
-    if views is not None:
-        probabilities = probabilities.copy()
-        for index, extra in enumerate(views):
-            if len(extra):
-                candidates = np.vstack([probabilities[index], head.predict_proba(extra)])
-                probabilities[index] = candidates[candidates.max(axis=1).argmax()]
+    probabilities = most_confident_probabilities(head, embeddings, views)
     decisions = []
     for index, match in enumerate(matches):
         if match is not None:

@@ -24,7 +24,6 @@ from insight_core.errors import ConfigError
 
 log = logging.getLogger(__name__)
 
-BUNDLED_PREFIX = "bundled:"
 BUNDLED_ALIASES = {
     "bundled:all-minilm-l6-v2",
     "all-minilm-l6-v2",

@@ -13,14 +13,13 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-import numpy as np
 import polars as pl
 import yaml
 
 from insight_core import warehouse
 from insight_core.errors import ConfigError, InsightError, SourceError
 from insight_core.inference import Classifier
-from insight_core.nlp.decision import embed_views
+from insight_core.nlp.decision import embed_views, most_confident_probabilities
 from insight_core.nlp.embed import embed_with_cache
 from insight_core.prep.redact import redact_text
 from insight_core.runtime import get_embedder
@@ -58,11 +57,8 @@ def category_probabilities(classifier: Classifier, texts: list[str]) -> pl.DataF
     embedder = get_embedder(classifier.settings)
     vectors, _ = embed_with_cache(redacted, embedder, None)
     head = classifier.bundle.head
-    probabilities = head.predict_proba(vectors) if texts else np.zeros((0, len(head.classes)))
-    for index, extra in enumerate(embed_views(redacted, embedder, None) if texts else []):
-        if len(extra):
-            candidates = np.vstack([probabilities[index], head.predict_proba(extra)])
-            probabilities[index] = candidates[candidates.max(axis=1).argmax()]
+    views = embed_views(redacted, embedder, None) if texts else []
+    probabilities = most_confident_probabilities(head, vectors, views)
     return pl.DataFrame(
         {
             "row": [r for r in range(len(texts)) for _ in head.classes],
