@@ -139,7 +139,11 @@ def _load_dataset(location: str, split: str | None) -> pl.LazyFrame:
 
 
 def _source_files(location: str) -> list[Path] | None:
-    """The files of a file or folder source; None for a ``datasets`` source."""
+    """The files of a file or folder source; None for a ``datasets`` source.
+
+    Only ``hf://owner/name`` reaches the hub; any other location that does not exist (a
+    relative ``dir/name`` included) is "source not found".
+    """
     if location.startswith(HUB_PREFIX):
         return None
     path = Path(location)
@@ -168,18 +172,6 @@ def _concat(frames: list[pl.LazyFrame]) -> pl.LazyFrame:
         [f.with_columns(pl.all().exclude(LINE_TAG).cast(pl.String)) for f in frames],
         how="diagonal_relaxed",
     )
-
-
-def scan_source(location: str, dataset_split: str | None = None) -> pl.LazyFrame:
-    """Lazily open a source; raises :class:`SourceError` with a clear message if it can't.
-
-    Only ``hf://owner/name`` reaches the hub; any other location that does not exist is
-    "source not found".
-    """
-    files = _source_files(location)
-    if files is None:
-        return _load_dataset(location, dataset_split)
-    return _concat([_scan_file(f) for f in files])
 
 
 def _synthetic_prompt_id(location: str) -> pl.Expr:
@@ -408,7 +400,7 @@ def _stage_file_by_file(
         except (pl.exceptions.PolarsError, OSError) as exc:
             part.unlink(missing_ok=True)
             problem = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-            log.warning("%s does not parse as a whole (%s): reading it line by line", file, problem)
+            log.warning("%s does not parse as a whole: %s", file, problem)
         if kind == "parquet":
             staged.rejected.append(
                 RejectedInput(str(file), None, "source:unreadable_file", problem)
