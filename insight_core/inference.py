@@ -9,6 +9,7 @@ from pathlib import Path
 
 import polars as pl
 
+from insight_core.csv_output import write_safe_csv
 from insight_core.errors import SourceError
 from insight_core.modelling.bundle import ModelBundle, load_bundle
 from insight_core.nlp.decision import decide_categories, embed_views
@@ -154,7 +155,7 @@ def classify_file(
     )
     destination.parent.mkdir(parents=True, exist_ok=True)
     if destination.suffix.lower() == ".csv":
-        result.write_csv(destination)
+        write_safe_csv(result, destination)
     else:
         result.write_parquet(destination)
     return result.height

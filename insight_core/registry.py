@@ -198,13 +198,19 @@ class ModelRegistry:
 
         try:
             found = self.client.search_model_versions(f"name = '{self.name}'")
+            # search_model_versions leaves ``aliases`` empty (MLflow fills it only on single
+            # lookups): take them from the registered model, alias -> version.
+            registered_aliases = self.client.get_registered_model(self.name).aliases or {}
         except MlflowException:
             return []
+        aliases: dict[str, list[str]] = {}
+        for alias, version in sorted(registered_aliases.items()):
+            aliases.setdefault(str(version), []).append(alias)
         return sorted(
             (
                 {
                     "version": str(v.version),
-                    "aliases": list(v.aliases or []),
+                    "aliases": aliases.get(str(v.version), []),
                     "tags": dict(v.tags),
                     "created": v.creation_timestamp,
                     "run_id": v.run_id,

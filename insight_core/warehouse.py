@@ -196,22 +196,29 @@ def connect_read_only(published: Path) -> duckdb.DuckDBPyConnection:
 
 def loaded_elsewhere(published: Path, prompt_ids: Sequence[str], run_date: date) -> set[str]:
     """Which ``prompt_ids`` are already loaded for a date other than ``run_date``."""
+    return set(loaded_dates_elsewhere(published, prompt_ids, run_date))
+
+
+def loaded_dates_elsewhere(
+    published: Path, prompt_ids: Sequence[str], run_date: date
+) -> dict[str, date]:
+    """``prompt_ids`` already loaded for a date other than ``run_date``, with that date."""
     if not published.exists() or not prompt_ids:
-        return set()
+        return {}
     with duckdb.connect(str(published), read_only=True) as con:
         has_table = con.execute(
             "SELECT count(*) FROM information_schema.tables "
             "WHERE table_schema = 'core' AND table_name = 'classifications'"
         ).fetchone()
         if not has_table or not has_table[0]:
-            return set()
+            return {}
         ids = pl.DataFrame({"prompt_id": list(prompt_ids)})  # noqa: F841 - read by DuckDB
         rows = con.execute(
-            "SELECT c.prompt_id FROM core.classifications c JOIN ids USING (prompt_id) "
+            "SELECT c.prompt_id, c.run_date FROM core.classifications c JOIN ids USING (prompt_id) "
             "WHERE c.run_date <> ?",
             [run_date],
         ).fetchall()
-    return {row[0] for row in rows}
+    return {row[0]: row[1] for row in rows}
 
 
 def _insert_run(con: duckdb.DuckDBPyConnection, record: Mapping[str, Any]) -> None:
@@ -325,7 +332,8 @@ def publish_run(
                 files = [str(p) for p in request.quarantine_files]
                 con.execute(
                     "INSERT INTO ops.quarantine BY NAME SELECT ? AS run_id, ? AS run_date, "
-                    "source_row, prompt_id, record::JSON AS record, failed_checks "
+                    "source_row, prompt_id, record::JSON AS record, failed_checks, "
+                    "source_file, source_line "
                     "FROM read_parquet(?)",
                     [request.run_id, request.run_date, files],
                 )

@@ -7,10 +7,17 @@ from datetime import datetime
 import pandera.polars as pa
 import polars as pl
 
+# Characters that leave nothing to read: whitespace and separators, control characters (NUL
+# included) and invisible format characters (zero-width space/joiners, BOM, bidi marks).
+INVISIBLE = r"[\s\p{Z}\p{Cc}\p{Cf}]"
+
 
 def _not_blank(column: str) -> pa.Check:
+    """Something visible is left once whitespace, control and zero-width characters go."""
     return pa.Check(
-        lambda data: data.lazyframe.select(pl.col(data.key).str.strip_chars().str.len_chars() > 0),
+        lambda data: data.lazyframe.select(
+            pl.col(data.key).str.replace_all(INVISIBLE, "").str.len_chars() > 0
+        ),
         name="not_blank",
     )
 

@@ -107,6 +107,8 @@ def _print_summary(summary) -> None:
     console.print(table)
     top = sorted(summary.category_counts.items(), key=lambda kv: -kv[1])[:5]
     console.print("top categories: " + ", ".join(f"{c} {n}" for c, n in top))
+    for warning in summary.warnings:
+        console.print(f"[bold yellow]warning:[/] {warning}")
     for alert in summary.new_alerts:
         console.print(f"[bold yellow]new alert:[/] {alert.get('headline')}")
 
@@ -431,7 +433,9 @@ def sql(
 
         frame = warehouse.query(InsightSettings().warehouse_file, query)
         if output_format == "csv":
-            sys.stdout.write(frame.write_csv())
+            from insight_core.csv_output import safe_csv
+
+            sys.stdout.write(safe_csv(frame))
         elif output_format == "json":
             sys.stdout.write(frame.write_json() + "\n")
         elif output_format == "table":

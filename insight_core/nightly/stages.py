@@ -15,7 +15,7 @@ import threading
 import time
 import uuid
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, field, replace
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
@@ -31,10 +31,21 @@ from insight_core.nlp.decision import decide_categories, embed_views
 from insight_core.nlp.embed import embed_with_cache
 from insight_core.nlp.taxonomy import load_taxonomy
 from insight_core.nlp.topics import OUTLIER_LABEL
-from insight_core.prep.ingest import ColumnDefaults, chunk_bounds, parse_timestamps, read_chunk
+from insight_core.prep.ingest import (
+    ColumnDefaults,
+    chunk_bounds,
+    parse_timestamps,
+    read_chunk,
+    rejected_frame,
+)
 from insight_core.prep.ingest import stage_source as stage_source_file
 from insight_core.prep.redact import hash_user_id, redact_frame, redact_text, resolve_hash_secret
-from insight_core.prep.validate import find_duplicates, validate_chunk
+from insight_core.prep.validate import (
+    CONFLICTING_DUPLICATE,
+    classify_repeats,
+    quarantine_rows,
+    validate_chunk,
+)
 from insight_core.registry import open_tracker
 from insight_core.runtime import (
     champion_bundle_version,
@@ -91,9 +102,14 @@ class ChunkFile:
 @dataclass(frozen=True)
 class IngestResult:
     staged_file: Path
-    rows_read: int
+    rows_read: int  # rows staged + lines/files rejected as unreadable
     bounds: list[tuple[int, int]]
     seconds: float
+    # Unreadable lines/files, as quarantine records (counted as read and quarantined).
+    rejected_file: Path | None = None
+    rows_rejected: int = 0
+    lines_bytes_replaced: int = 0
+    warnings: list[str] = field(default_factory=list)
 
 
 def _hash_secret(settings: InsightSettings) -> str:
@@ -146,7 +162,7 @@ def ingest(ctx: RunContext) -> IngestResult:
     started = time.perf_counter()
     settings = ctx.settings
     staged = ctx.path("staged.parquet")
-    rows = stage_source_file(
+    outcome = stage_source_file(
         ctx.source,
         ctx.run_date,
         staged,
@@ -157,9 +173,18 @@ def ingest(ctx: RunContext) -> IngestResult:
         settings.timezone,
         settings.chunk_size,
     )
-    log.info("read %d rows from %s", rows, ctx.source)
+    log.info("read %d rows from %s", outcome.rows_read, ctx.source)
+    rejected_file = ctx.path("ingest.quarantine.parquet")
+    rejected_frame(outcome.rejected).write_parquet(rejected_file)
     return IngestResult(
-        staged, rows, chunk_bounds(rows, settings.chunk_size), time.perf_counter() - started
+        staged,
+        outcome.rows_read,
+        chunk_bounds(outcome.rows_staged, settings.chunk_size),
+        time.perf_counter() - started,
+        rejected_file=rejected_file,
+        rows_rejected=len(outcome.rejected),
+        lines_bytes_replaced=outcome.lines_bytes_replaced,
+        warnings=list(outcome.warnings),
     )
 
 
@@ -202,17 +227,70 @@ def validate(ctx: RunContext, staged: IngestResult, index: int) -> ChunkFile:
     )
 
 
+def _loaded_text_differs(
+    ctx: RunContext, frame: pl.DataFrame, loaded: Mapping[str, date]
+) -> dict[str, bool]:
+    """For ids loaded on another date: does this row's (redacted) text differ from theirs?
+
+    Only redacted texts are kept (``texts_dir``), so the new text is redacted the same way
+    before comparing. Where the stored text is gone, the row counts as the same (duplicate).
+    """
+    if not loaded:
+        return {}
+    new_texts = dict(
+        frame.filter(pl.col("prompt_id").is_in(list(loaded)))
+        .select("prompt_id", "text")
+        .iter_rows()
+    )
+    stored: dict[str, str] = {}
+    for day in sorted(set(loaded.values())):
+        path = ctx.settings.texts_dir / f"{day:%Y-%m-%d}.parquet"
+        if path.exists():
+            ids = [i for i, d in loaded.items() if d == day]
+            found = pl.scan_parquet(path).filter(pl.col("prompt_id").is_in(ids)).collect()
+            stored.update(dict(found.select("prompt_id", "text").iter_rows()))
+    return {
+        prompt_id: prompt_id in stored
+        and redact_text(new_texts.get(prompt_id) or "") != stored[prompt_id]
+        for prompt_id in loaded
+    }
+
+
 def deduplicate(ctx: RunContext, chunks: Sequence[ChunkFile]) -> list[ChunkFile]:
-    """Stage 2b: skip ids seen earlier in the batch or already loaded on another date."""
-    seen: set[str] = set()
+    """Stage 2b: skip ids seen earlier in the batch or already loaded on another date.
+
+    A repeated id with a different text is a conflict, not a duplicate: it is quarantined
+    (``prompt_id:conflicting_duplicate_id``) and the first occurrence stands.
+    """
+    seen: dict[str, str] = {}
     result = []
     for chunk in sorted(chunks, key=lambda c: c.index):
         started = time.perf_counter()
         frame = pl.read_parquet(chunk.path)
         ids = frame.get_column("prompt_id").to_list()
-        loaded = warehouse.loaded_elsewhere(ctx.settings.warehouse_file, ids, ctx.run_date)
-        flags = find_duplicates(ids, seen, loaded)
-        kept = frame.filter(~pl.Series(flags, dtype=pl.Boolean))
+        loaded = warehouse.loaded_dates_elsewhere(ctx.settings.warehouse_file, ids, ctx.run_date)
+        kinds = pl.Series(
+            classify_repeats(
+                ids,
+                frame.get_column("text").to_list(),
+                seen,
+                _loaded_text_differs(ctx, frame, loaded),
+            )
+        )
+        kept = frame.filter(kinds == "new")
+        conflicts = frame.filter(kinds == "conflict")
+        if conflicts.height:
+            log.warning("chunk %d: %d conflicting duplicate ids", chunk.index, conflicts.height)
+        # A file of its own (not appended to the validation quarantine) so a retry is harmless.
+        conflict_file = ctx.path(f"chunk-{chunk.index:04d}.conflicts.parquet")
+        _redacted_quarantine(
+            quarantine_rows(conflicts, CONFLICTING_DUPLICATE), _hash_secret(ctx.settings)
+        ).write_parquet(conflict_file)
+        extra = {
+            **chunk.extra,
+            "conflict_file": str(conflict_file),
+            "rows_quarantined": int(chunk.extra["rows_quarantined"]) + conflicts.height,
+        }
         path = ctx.path(f"chunk-{chunk.index:04d}.unique.parquet")
         kept.write_parquet(path)
         result.append(
@@ -222,7 +300,7 @@ def deduplicate(ctx: RunContext, chunks: Sequence[ChunkFile]) -> list[ChunkFile]
                 kept.height,
                 chunk.seconds + time.perf_counter() - started,
                 "validate",
-                {**chunk.extra, "rows_duplicate": frame.height - kept.height},
+                {**extra, "rows_duplicate": int((kinds == "duplicate").sum())},
             )
         )
     return result
@@ -443,6 +521,10 @@ class RunSummary:
     mlflow_run_id: str | None = None
     quarantine_reasons: dict[str, int] = field(default_factory=dict)
     error: str | None = None
+    # Lines whose invalid UTF-8 bytes were replaced (rows kept) and what the operator should
+    # know although the run succeeded (no rows, unreadable lines or files).
+    lines_bytes_replaced: int = 0
+    warnings: list[str] = field(default_factory=list)
     # Alerts this run raised for the first time (rows of analytics.alerts, JSON-ready).
     new_alerts: list[dict[str, Any]] = field(default_factory=list)
 
@@ -477,6 +559,8 @@ class RunSummary:
                 for c, n in sorted(self.category_counts.items(), key=lambda kv: -kv[1])
             ],
         ]
+        if self.warnings:
+            lines += ["", "Warnings:", "", *[f"- {w}" for w in self.warnings]]
         if self.quarantine_reasons:
             lines += [
                 "",
@@ -530,7 +614,11 @@ def aggregate(
     settings = ctx.settings
     taxonomy = load_taxonomy(settings.taxonomy_file)
     bundle = load_model_bundle(settings, model.version)
-    quarantine_files = [Path(c.extra["quarantine_file"]) for c in validated]
+    quarantine_files = [Path(c.extra["quarantine_file"]) for c in validated] + [
+        Path(c.extra["conflict_file"]) for c in validated if "conflict_file" in c.extra
+    ]
+    if staged.rejected_file is not None:
+        quarantine_files.append(staged.rejected_file)
     quarantine = (
         pl.concat([pl.read_parquet(p) for p in quarantine_files])
         if quarantine_files
@@ -540,7 +628,9 @@ def aggregate(
         r for checks in quarantine.get_column("failed_checks").to_list() for r in checks
     )
     rows_loaded = sum(c.rows for c in classified)
-    rows_quarantined = sum(int(c.extra["rows_quarantined"]) for c in validated)
+    rows_quarantined = staged.rows_rejected + sum(
+        int(c.extra["rows_quarantined"]) for c in validated
+    )
     rows_duplicate = sum(int(c.extra["rows_duplicate"]) for c in validated)
     if staged.rows_read != rows_loaded + rows_quarantined + rows_duplicate:
         raise InsightError(
@@ -648,6 +738,8 @@ def aggregate(
         mlflow_run_id=ctx.mlflow_run_id,
         quarantine_reasons=dict(reasons),
         new_alerts=list(published.get("new_alerts", [])),
+        lines_bytes_replaced=staged.lines_bytes_replaced,
+        warnings=list(staged.warnings),
     )
 
 
@@ -764,6 +856,7 @@ def track(ctx: RunContext, summary: RunSummary) -> RunSummary:
         "rows_loaded": summary.rows_loaded,
         "rows_quarantined": summary.rows_quarantined,
         "rows_duplicate": summary.rows_duplicate,
+        "lines_bytes_replaced": summary.lines_bytes_replaced,
         "rows_pii_redacted": summary.rows_pii_redacted,
         "rows_embedded_new": summary.rows_embedded_new,
         "outlier_share": summary.outlier_share,

@@ -2,13 +2,16 @@
 
 A bad row never fails the run: it is returned with every failed check so it can be
 quarantined. Duplicates are valid rows whose ``prompt_id`` was seen earlier in the batch or was
-already loaded on another date; they are counted and skipped.
+already loaded on another date, with the same text; they are counted and skipped. The same
+``prompt_id`` with a different text is no duplicate but a conflict, quarantined as
+``prompt_id:conflicting_duplicate_id`` (the first occurrence, or the loaded row, stands).
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
-from collections.abc import Iterable
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
@@ -24,7 +27,10 @@ QUARANTINE_SCHEMA: dict[str, pl.DataType] = {
     "prompt_id": pl.String(),
     "record": pl.String(),
     "failed_checks": pl.List(pl.String),
+    "source_file": pl.String(),
+    "source_line": pl.Int64(),
 }
+CONFLICTING_DUPLICATE = "prompt_id:conflicting_duplicate_id"
 
 
 @dataclass(frozen=True)
@@ -71,15 +77,28 @@ def _quarantine_frame(raw: pl.DataFrame, failures: dict[int, list[str]]) -> pl.D
         json.dumps({k: row.get(k) for k in RECORD_COLUMNS}, ensure_ascii=False, default=str)
         for row in bad.iter_rows(named=True)
     ]
+
+    def origin(column: str) -> pl.Series:
+        if column in bad.columns:
+            return bad.get_column(column).cast(QUARANTINE_SCHEMA[column])
+        return pl.Series(column, [None] * bad.height, dtype=QUARANTINE_SCHEMA[column])
+
     return pl.DataFrame(
         {
             "source_row": bad.get_column("source_row").cast(pl.Int64),
             "prompt_id": bad.get_column("prompt_id"),
             "record": records,
             "failed_checks": [failures[i] for i in indices],
+            "source_file": origin("source_file"),
+            "source_line": origin("source_line"),
         },
         schema=QUARANTINE_SCHEMA,
     )
+
+
+def quarantine_rows(rows: pl.DataFrame, check: str) -> pl.DataFrame:
+    """Quarantine records (``QUARANTINE_SCHEMA``) for every row of ``rows``, all for ``check``."""
+    return _quarantine_frame(rows, {i: [check] for i in range(rows.height)})
 
 
 def validate_chunk(
@@ -115,16 +134,34 @@ def validate_chunk(
     return ValidationOutcome(valid=valid, quarantine=_quarantine_frame(raw, failures))
 
 
-def find_duplicates(
-    prompt_ids: Iterable[str], seen_in_batch: set[str], already_loaded: set[str]
-) -> list[bool]:
-    """Flag ids already seen earlier in the batch or loaded on another date.
+def text_fingerprint(text: str | None) -> str:
+    """A short digest of a text, to compare rows without keeping their texts around."""
+    return hashlib.blake2b((text or "").encode("utf-8", "replace"), digest_size=16).hexdigest()
 
-    ``seen_in_batch`` is updated in place so chunks can be processed one after another.
+
+def classify_repeats(
+    prompt_ids: Sequence[str],
+    texts: Sequence[str | None],
+    seen_in_batch: dict[str, str],
+    loaded_elsewhere: Mapping[str, bool],
+) -> list[str]:
+    """``"new"``, ``"duplicate"`` or ``"conflict"`` for each row, in order.
+
+    A row repeats an id seen earlier in the batch (``seen_in_batch``: id -> text fingerprint,
+    updated in place so chunks can be processed one after another) or already loaded on
+    another date (``loaded_elsewhere``: id -> whether the loaded row's text differs). Same
+    text: a duplicate, skipped; different text: a conflict, quarantined. The first occurrence
+    in the batch, or the row loaded before, stands.
     """
-    flags = []
-    for prompt_id in prompt_ids:
-        duplicate = prompt_id in seen_in_batch or prompt_id in already_loaded
-        seen_in_batch.add(prompt_id)
-        flags.append(duplicate)
-    return flags
+    kinds = []
+    for prompt_id, text in zip(prompt_ids, texts, strict=True):
+        fingerprint = text_fingerprint(text)
+        if prompt_id in loaded_elsewhere:
+            kinds.append("conflict" if loaded_elsewhere[prompt_id] else "duplicate")
+        elif prompt_id in seen_in_batch:
+            same = seen_in_batch[prompt_id] == fingerprint
+            kinds.append("duplicate" if same else "conflict")
+        else:
+            kinds.append("new")
+        seen_in_batch.setdefault(prompt_id, fingerprint)
+    return kinds

@@ -41,11 +41,11 @@ ROWS = [
 
 def _stage(source: Path | str, tmp_path: Path, **kwargs: object) -> pl.DataFrame:
     out = tmp_path / "staged.parquet"
-    rows = stage_source(
+    staged = stage_source(
         str(source), DAY, out, kwargs.get("mapping", {}), ColumnDefaults(), "UTC", chunk_size=1
     )
     frame = pl.read_parquet(out)
-    assert frame.height == rows
+    assert frame.height == staged.rows_staged == staged.rows_read
     return frame
 
 
@@ -54,10 +54,11 @@ def test_csv_parquet_and_jsonl_read_the_same(tmp_path: Path) -> None:
     frame.write_csv(tmp_path / "in.csv")
     frame.write_parquet(tmp_path / "in.parquet")
     (tmp_path / "in.jsonl").write_text("\n".join(json.dumps(r) for r in ROWS))
-    staged = [
-        _stage(tmp_path / f"in.{ext}", tmp_path).drop("source_row")
-        for ext in ("csv", "parquet", "jsonl")
-    ]
+    staged = [_stage(tmp_path / f"in.{ext}", tmp_path) for ext in ("csv", "parquet", "jsonl")]
+    # every row knows its file and line (a CSV file's first record is on line 2)
+    assert staged[0].get_column("source_file").to_list() == [str(tmp_path / "in.csv")] * 2
+    assert [s.get_column("source_line").to_list() for s in staged] == [[2, 3], [1, 2], [1, 2]]
+    staged = [s.drop("source_row", "source_file", "source_line") for s in staged]
     assert staged[0].get_column("prompt_id").to_list() == ["a", "b"]
     assert staged[0].equals(staged[1]) and staged[1].equals(staged[2])
 

@@ -6,7 +6,7 @@ import polars as pl
 import pytest
 
 from insight_core.prep.ingest import parse_timestamps
-from insight_core.prep.validate import find_duplicates, validate_chunk
+from insight_core.prep.validate import classify_repeats, validate_chunk
 
 pytestmark = pytest.mark.unit
 
@@ -82,6 +82,45 @@ def test_run_window_follows_the_configured_timezone() -> None:
 
 
 def test_duplicates_within_batch_and_already_loaded() -> None:
-    seen: set[str] = set()
-    assert find_duplicates(["a", "b", "a"], seen, {"z"}) == [False, False, True]
-    assert find_duplicates(["b", "z", "c"], seen, {"z"}) == [True, True, False]
+    seen: dict[str, str] = {}
+    texts = ["x", "y", "x"]
+    assert classify_repeats(["a", "b", "a"], texts, seen, {"z": False}) == [
+        "new",
+        "new",
+        "duplicate",
+    ]
+    assert classify_repeats(["b", "z", "c"], ["y", "q", "r"], seen, {"z": False}) == [
+        "duplicate",
+        "duplicate",
+        "new",
+    ]
+
+
+def test_same_id_with_another_text_is_a_conflict_not_a_duplicate() -> None:
+    seen: dict[str, str] = {}
+    kinds = classify_repeats(
+        ["a", "a", "a", "z", "y"],
+        ["first", "first", "changed", "anything", "same as loaded"],
+        seen,
+        {"z": True, "y": False},
+    )
+    assert kinds == ["new", "duplicate", "conflict", "conflict", "duplicate"]
+    # the first occurrence stands: a later chunk repeating it is a duplicate again
+    assert classify_repeats(["a"], ["first"], seen, {}) == ["duplicate"]
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["\x00", "\x00\x00\x00", "\u200b", "\u200b\u200c\u200d\ufeff", " \t\r\n\x0b", "\u00a0\u2060"],
+    ids=["nul", "nuls", "zero-width-space", "zero-width-mix", "whitespace-control", "nbsp-wj"],
+)
+def test_text_empty_after_normalisation_is_rejected(text: str) -> None:
+    raw = _raw([_row(prompt_id="ok"), _row(prompt_id="empty", text=text)])
+    outcome = validate_chunk(raw, date(2026, 10, 5), "UTC", 100, PATTERN)
+    assert outcome.valid.get_column("prompt_id").to_list() == ["ok"]
+    assert outcome.quarantine.get_column("failed_checks").to_list() == [["text:not_blank"]]
+
+
+def test_visible_text_around_invisible_characters_is_kept() -> None:
+    raw = _raw([_row(prompt_id="ok", text="\u200bsummarise this\x00")])
+    assert validate_chunk(raw, date(2026, 10, 5), "UTC", 100, PATTERN).valid.height == 1

@@ -1,0 +1,250 @@
+"""Bad input never sinks good rows: a corpus of broken lines, bytes and files.
+
+Each case checks what is staged (the good rows), what is rejected (with file and line) and
+that the counts reconcile: read = staged + rejected.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from datetime import date
+from pathlib import Path
+
+import duckdb
+import polars as pl
+import pytest
+from typer.testing import CliRunner
+
+from insight_core.csv_output import neutralise_formulas, safe_csv
+from insight_core.errors import SourceError
+from insight_core.prep.ingest import ColumnDefaults, StagedSource, rejected_frame, stage_source
+
+pytestmark = pytest.mark.unit
+
+DAY = date(2026, 10, 5)
+
+
+def _record(prompt_id: str, text: str = "how do I reset my password") -> dict[str, str]:
+    return {
+        "prompt_id": prompt_id,
+        "timestamp": "2026-10-05T09:00:00Z",
+        "user_id": "u1",
+        "department": "Sales",
+        "text": text,
+    }
+
+
+def _line(prompt_id: str, text: str = "how do I reset my password") -> bytes:
+    return json.dumps(_record(prompt_id, text)).encode() + b"\n"
+
+
+def _stage(
+    source: Path | str, tmp_path: Path, chunk_size: int = 2
+) -> tuple[StagedSource, pl.DataFrame]:
+    out = tmp_path / "work" / "staged.parquet"
+    staged = stage_source(str(source), DAY, out, {}, ColumnDefaults(), "UTC", chunk_size)
+    frame = pl.read_parquet(out)
+    assert frame.height == staged.rows_staged
+    assert staged.rows_read == staged.rows_staged + len(staged.rejected)
+    return staged, frame
+
+
+def test_bad_json_line_is_rejected_with_file_and_line_and_the_rest_loads(tmp_path: Path) -> None:
+    source = tmp_path / "night.jsonl"
+    source.write_bytes(
+        _line("a") + b"{not json at all\n" + _line("b") + b"\n" + b"[1, 2]\n" + _line("c")
+    )
+    staged, frame = _stage(source, tmp_path)
+    assert frame.get_column("prompt_id").to_list() == ["a", "b", "c"]
+    # the blank line is no record; every other line is read exactly once
+    assert staged.rows_read == 5
+    assert [(r.file, r.line, r.check) for r in staged.rejected] == [
+        (str(source), 2, "source:unparseable_json"),
+        (str(source), 5, "source:not_a_json_object"),
+    ]
+    # good rows keep their exact line too
+    assert frame.get_column("source_line").to_list() == [1, 3, 6]
+    assert any("2 unreadable lines/files quarantined" in w for w in staged.warnings)
+
+
+def test_rejected_record_names_file_and_line_but_not_the_content(tmp_path: Path) -> None:
+    source = tmp_path / "night.jsonl"
+    source.write_bytes(_line("a") + b'{"user_id": "jane.doe", "text": "secret\n')
+    staged, _ = _stage(source, tmp_path)
+    quarantine = rejected_frame(staged.rejected)
+    assert quarantine.height == 1
+    row = quarantine.row(0, named=True)
+    assert (row["source_file"], row["source_line"]) == (str(source), 2)
+    assert row["failed_checks"] == ["source:unparseable_json"]
+    record = json.loads(row["record"])
+    assert record["source_file"] == str(source) and record["source_line"] == 2
+    assert "jane.doe" not in row["record"] and "secret" not in row["record"]
+
+
+def test_invalid_utf8_byte_is_replaced_and_counted(tmp_path: Path) -> None:
+    source = tmp_path / "night.jsonl"
+    source.write_bytes(
+        _line("a") + _line("b", "caf\udce9").replace(b"\\udce9", b"\xe9") + _line("c")
+    )
+    staged, frame = _stage(source, tmp_path)
+    assert frame.get_column("prompt_id").to_list() == ["a", "b", "c"]
+    assert frame.filter(pl.col("prompt_id") == "b").item(0, "text") == "caf\ufffd"
+    assert staged.lines_bytes_replaced == 1 and not staged.rejected
+    assert any("U+FFFD on 1 lines" in w for w in staged.warnings)
+
+
+def test_latin1_csv_is_read_with_replacement(tmp_path: Path) -> None:
+    source = tmp_path / "night.csv"
+    text = "prompt_id,timestamp,user_id,department,text\n"
+    text += "a,2026-10-05T09:00:00Z,u1,Sales,résumé tips for a café job\n"
+    text += "b,2026-10-05T09:00:00Z,u2,Sales,plain ascii\n"
+    source.write_bytes(text.encode("latin-1"))
+    staged, frame = _stage(source, tmp_path)
+    assert frame.get_column("text").to_list() == [
+        "r\ufffdsum\ufffd tips for a caf\ufffd job",
+        "plain ascii",
+    ]
+    assert frame.get_column("source_line").to_list() == [2, 3]
+    assert staged.lines_bytes_replaced == 1 and staged.rows_read == 2
+
+
+def test_ragged_csv_line_is_rejected_and_short_lines_are_padded(tmp_path: Path) -> None:
+    source = tmp_path / "night.csv"
+    source.write_text(
+        "prompt_id,text,tool\n"
+        "a,first,chat\n"
+        "b,second,chat,surplus\n"  # more fields than the header
+        '"c","multi\nline text",chat\n'  # a quoted line break: one record on lines 4-5
+        "d,short\n"  # fewer fields: the missing tool is null, as on the fast path
+    )
+    staged, frame = _stage(source, tmp_path)
+    assert frame.get_column("prompt_id").to_list() == ["a", "c", "d"]
+    assert frame.get_column("source_line").to_list() == [2, 4, 6]
+    assert frame.filter(pl.col("prompt_id") == "d").item(0, "tool") is None
+    assert [(r.line, r.check) for r in staged.rejected] == [(3, "source:ragged_line")]
+    assert "4 fields where the header has 3" in staged.rejected[0].detail
+
+
+def test_one_unreadable_file_in_a_folder_of_good_files(tmp_path: Path) -> None:
+    folder = tmp_path / "drop"
+    folder.mkdir()
+    pl.DataFrame([_record("a"), _record("b")]).write_parquet(folder / "part1.parquet")
+    (folder / "part2.parquet").write_bytes(b"PAR1 this is not parquet PAR1")
+    (folder / "part3.jsonl").write_bytes(_line("c") + b"oops\n" + _line("d"))
+    pl.DataFrame([_record("e")]).write_csv(folder / "part4.csv")
+    staged, frame = _stage(folder, tmp_path)
+    assert sorted(frame.get_column("prompt_id").to_list()) == ["a", "b", "c", "d", "e"]
+    rejected = {(Path(r.file).name, r.line, r.check) for r in staged.rejected}
+    assert rejected == {
+        ("part2.parquet", None, "source:unreadable_file"),
+        ("part3.jsonl", 2, "source:unparseable_json"),
+    }
+    # an unreadable file counts as one row read and one quarantined
+    assert staged.rows_read == 5 + 2
+    by_id = dict(zip(frame["prompt_id"], frame["source_file"], strict=True))
+    assert Path(by_id["e"]).name == "part4.csv" and Path(by_id["c"]).name == "part3.jsonl"
+
+
+def test_careful_reader_keeps_memory_flat_in_chunks(tmp_path: Path) -> None:
+    source = tmp_path / "night.jsonl"
+    lines = [_line(f"p{i}") for i in range(25)]
+    lines[10] = b"\x00\x01 binary junk\n"
+    source.write_bytes(b"".join(lines))
+    out = tmp_path / "work" / "staged.parquet"
+    staged = stage_source(str(source), DAY, out, {}, ColumnDefaults(), "UTC", chunk_size=4)
+    assert staged.rows_staged == 24 and [r.line for r in staged.rejected] == [11]
+    assert pl.read_parquet_schema(out)["source_line"] == pl.Int64
+    # staging parts are cleaned up; only the staged file is left
+    assert sorted(p.name for p in out.parent.iterdir()) == ["staged.parquet"]
+
+
+@pytest.mark.parametrize("content", [b"prompt_id,text\n", b""], ids=["header-only", "zero-bytes"])
+def test_file_without_rows_is_a_valid_night_that_says_so(tmp_path: Path, content: bytes) -> None:
+    source = tmp_path / "night.csv"
+    source.write_bytes(content)
+    staged, frame = _stage(source, tmp_path)
+    assert staged.rows_read == 0 and frame.height == 0
+    assert f"source had no rows: {source}" in staged.warnings
+
+
+@pytest.mark.parametrize(
+    "location",
+    ["logs/night", "./night", "~/nowhere/night", "night.csv", "night.jsonl", "night.parquet"],
+)
+def test_missing_path_is_source_not_found_not_a_hub_id(tmp_path: Path, location: str) -> None:
+    with pytest.raises(SourceError, match=f"source not found: {location}"):
+        _stage(location, tmp_path)
+
+
+def test_bare_owner_name_hints_at_the_explicit_hub_form(tmp_path: Path) -> None:
+    with pytest.raises(SourceError, match=r"source not found: owner/name .*hf://owner/name"):
+        _stage("owner/name", tmp_path)
+
+
+def test_only_the_hf_prefix_reaches_the_hub(tmp_path: Path) -> None:
+    # HF_HUB_OFFLINE is set for tests: the hub loader is tried and fails offline.
+    with pytest.raises(SourceError, match="cannot load dataset 'hf://owner/name'"):
+        _stage("hf://owner/name", tmp_path)
+
+
+def test_formula_cells_are_neutralised_and_numbers_stay_numbers() -> None:
+    frame = pl.DataFrame(
+        {
+            "text": ['=HYPERLINK("http://x","y")', "+1 555 call", "-2", "@SUM(A1)", "\tx", "ok"],
+            "n": [-1, 2, 3, 4, 5, 6],
+            "share": [-0.5, 0.1, 0.2, 0.3, 0.4, 0.5],
+        }
+    )
+    safe = neutralise_formulas(frame)
+    assert safe.get_column("text").to_list() == [
+        '\'=HYPERLINK("http://x","y")',
+        "'+1 555 call",
+        "-2",
+        "'@SUM(A1)",
+        "'\tx",
+        "ok",
+    ]
+    assert safe.get_column("n").to_list() == [-1, 2, 3, 4, 5, 6]
+    csv_text = safe_csv(frame)
+    assert ",-1,-0.5\n" in csv_text and "\n-2,3,0.2\n" in csv_text and "\n=" not in csv_text
+
+
+def test_sql_csv_output_escapes_formulas(tmp_path: Path) -> None:
+    from flows.cli import app
+
+    home = tmp_path / "home"
+    home.mkdir(parents=True, exist_ok=True)
+    with duckdb.connect(str(home / "warehouse.duckdb")) as con:
+        con.execute(
+            "CREATE TABLE t AS SELECT '=HYPERLINK(''http://evil'',''x'')' AS label, -3 AS n"
+        )
+    result = CliRunner().invoke(
+        app, ["--home", str(home), "sql", "SELECT label, n FROM t", "--format", "csv"]
+    )
+    assert result.exit_code == 0, result.output
+    cells = list(csv.reader(io.StringIO(result.output)))
+    assert cells == [["label", "n"], ["'=HYPERLINK('http://evil','x')", "-3"]]
+
+
+def test_model_list_shows_the_champion_alias(tmp_path: Path) -> None:
+    from flows.cli import app
+    from insight_core.lifecycle.promotion import open_registry
+    from insight_core.settings import InsightSettings
+
+    home = tmp_path / "home"
+    registry = open_registry(InsightSettings(home=home))
+    registry.client.create_registered_model(registry.name)
+    for source in ("bundle-a", "bundle-b"):
+        registry.client.create_model_version(
+            registry.name, source=str(tmp_path / source), tags={"bundle_version": source}
+        )
+    registry.set_champion("1", "first model")
+    versions = {v["version"]: v["aliases"] for v in registry.versions()}
+    assert versions == {"2": [], "1": ["champion"]}
+    result = CliRunner().invoke(app, ["--home", str(home), "model", "list"])
+    assert result.exit_code == 0, result.output
+    rows = [line for line in result.output.splitlines() if "bundle-" in line]
+    assert "champion" in next(r for r in rows if "bundle-a" in r)
+    assert "champion" not in next(r for r in rows if "bundle-b" in r)
