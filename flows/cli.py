@@ -300,7 +300,11 @@ def classify(
     output: Annotated[Path, typer.Option("-o", "--output", help="Where to write the result.")],
     text_column: Annotated[str, typer.Option(help="Column holding the prompt text.")] = "text",
 ) -> None:
-    """Add category, decided_by, confidence, topic_id and topic_label to each row of a file."""
+    """Add category, decided_by, confidence, topic_id and topic_label to each row of a file.
+
+    Uses the champion model; on a home without one, the category head trained (once, then
+    cached) from the shipped examples, with no topics.
+    """
     with _clear_errors():
         settings = _settings()
         from insight_core.classify import classify_file
@@ -317,7 +321,12 @@ def classify(
             def advance(done: int, total: int) -> None:
                 progress.update(task, completed=done, total=total)
 
-            rows = classify_file(settings, input_file, output, text_column, advance)
+            notices: list[str] = []
+            rows = classify_file(
+                settings, input_file, output, text_column, advance, notice=notices.append
+            )
+        for notice in notices:
+            err_console.print(f"[yellow]note:[/] {notice}")
         console.print(f"classified {rows} rows -> {output}")
 
 
