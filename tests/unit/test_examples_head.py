@@ -30,8 +30,38 @@ TEXTS = [
 ]
 
 
+# A small invented example set: the head's fit is then quick (the shipped set's calibrated fit
+# takes tens of seconds on a busy machine); quality is not what these tests check.
+SMALL_EXAMPLES = {
+    "coding": ["fix this python traceback", "write a sql query joining two tables"],
+    "it_support": ["my laptop will not turn on", "printer shows a paper jam error"],
+    "hr_employment": ["how many vacation days do I have", "update my bank details for payroll"],
+    "wellbeing": ["I feel stressed and cannot sleep", "tips to handle burnout at work"],
+    "legal_compliance": ["is this contract clause enforceable", "gdpr rules for customer data"],
+    "finance": ["how do I file an expense report", "what is our travel budget policy"],
+    "learning_development": ["explain p-values simply", "recommend a course on negotiation"],
+    "writing_communication": ["make this email more polite", "summarise these meeting notes"],
+    "creative_writing": ["write a poem about autumn", "a short story about a lost robot"],
+    "other": ["what is the capital of peru", "good morning how are you"],
+}
+
+
+def _examples_folder(root: Path) -> Path:
+    folder = root / "examples"
+    folder.mkdir(parents=True, exist_ok=True)
+    for category, texts in SMALL_EXAMPLES.items():
+        lines = "".join(f"  - {text}\n" for text in texts)
+        (folder / f"{category}.yaml").write_text(f"category: {category}\nexamples:\n{lines}")
+    return folder
+
+
 def _settings(home: Path, **overrides: object) -> InsightSettings:
-    return InsightSettings(home=home, embedding_model="hashing-64", **overrides)  # type: ignore[arg-type]
+    return InsightSettings(
+        home=home,
+        embedding_model="hashing-64",
+        examples_path=_examples_folder(home.parent),
+        **overrides,  # type: ignore[arg-type]
+    )
 
 
 def _head_dirs(settings: InsightSettings) -> list[Path]:
@@ -53,6 +83,7 @@ def test_examples_classifier_trains_once_and_classifies_without_topics(tmp_path:
     assert set(frame.get_column("category").to_list()) <= set(classifier.taxonomy.categories)
     # The VPN rule still decides: rules need no topic model.
     assert frame.row(0, named=True)["rule_id"] == "it_vpn"
+    assert classifier.bundle.manifest["n_examples"] == 20
 
     manifest = json.loads((folder / "manifest.json").read_text())
     again = Classifier.from_examples(settings)
@@ -72,7 +103,7 @@ def test_the_cache_key_follows_the_examples_and_the_embedding_model(tmp_path: Pa
     extra.write_text("category: other\nexamples:\n  - Please book the team offsite venue\n")
     with_extra = _settings(home, extra_examples_paths=[extra])
     assert examples_head.examples_head_key(with_extra, taxonomy, rules) != key
-    other_model = InsightSettings(home=home, embedding_model="hashing-32")
+    other_model = settings.model_copy(update={"embedding_model": "hashing-32"})
     assert examples_head.examples_head_key(other_model, taxonomy, rules) != key
 
 
