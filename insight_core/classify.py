@@ -67,7 +67,7 @@ class Classifier:
         """
         from insight_core.lifecycle import champion_bundle_version
 
-        champion = champion_bundle_version(settings)
+        champion = champion_bundle_version(settings) if _registry_exists(settings) else None
         if champion is not None:
             return cls.load(settings, champion[1])
         return cls.from_examples(settings)
@@ -143,6 +143,18 @@ class Classifier:
                 "topic_words": pl.String,
             },
         )
+
+
+def _registry_exists(settings: InsightSettings) -> bool:
+    """False when the registry is a SQLite file that does not exist yet (so has no champion).
+
+    Asking it anyway would create it: MLflow runs its schema migrations on first contact, and
+    two processes doing that at once on a new home (say the API and ``insight classify``)
+    collide. A tracking server or an existing file is asked.
+    """
+    prefix = "sqlite:///"
+    uri = settings.tracking_uri
+    return not uri.startswith(prefix) or Path(uri.removeprefix(prefix)).exists()
 
 
 def read_table(path: Path) -> pl.DataFrame:

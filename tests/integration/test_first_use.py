@@ -88,7 +88,7 @@ def test_fresh_home_classify_and_api_work_before_any_nightly_run(tmp_path: Path)
             assert api.poll() is None, api_log.read_text()
             time.sleep(1)
             health = httpx.get(f"{base}/health", timeout=10).json()
-        assert health["model_status"] == "ready", health
+        assert health["model_status"] == "ready", f"{health}\n{api_log.read_text()}"
         assert health["model_version"].startswith("examples-head-")
         assert health["topics_available"] is False and "nightly run" in health["model_note"]
         answer = httpx.post(f"{base}/predict/batch", json={"texts": PROMPTS}, timeout=120)

@@ -230,3 +230,35 @@ def test_api_reports_a_failed_load_without_a_traceback(tmp_path: Path) -> None:
             "model_status": "failed",
         }
         assert "Traceback" not in refused.text
+
+
+# ---- the web app on a new home --------------------------------------------------------------
+
+
+def test_web_app_classifies_on_a_new_home_and_says_topics_are_unavailable(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import streamlit as st
+    from streamlit.testing.v1 import AppTest
+
+    from insight_core.webapp import APP_SCRIPT
+
+    settings = _settings(tmp_path / "home")
+    monkeypatch.setenv("INSIGHT_HOME", str(settings.home))
+    monkeypatch.setenv("INSIGHT_EMBEDDING_MODEL", settings.embedding_model)
+    monkeypatch.setenv("INSIGHT_EXAMPLES_PATH", str(settings.examples_file))
+    st.cache_resource.clear()  # settings and classifier are cached per process
+    try:
+        app = AppTest.from_file(str(APP_SCRIPT), default_timeout=120).run()
+        assert not app.exception and not app.error
+        assert any("topics are unavailable" in info.value for info in app.info)
+        app.text_area[0].input(TEXTS[0])
+        app.button[0].click().run()
+        assert not app.exception and not app.error
+        metrics = {metric.label: metric.value for metric in app.metric}
+        assert metrics["Category"] == "it_support" and metrics["Decided by"] == "rule"
+        assert any(md.value == "**Topic -1:** unclustered" for md in app.markdown)
+        model = [c.value for c in app.sidebar.caption if c.value.startswith("Model:")]
+        assert model == [f"Model: `{_head_dirs(settings)[0].name}` (category head only, no topics)"]
+    finally:
+        st.cache_resource.clear()
