@@ -77,7 +77,7 @@ class Classifier:
         """The head-only classifier of the shipped examples (no topics), cached under the home."""
         taxonomy, rules = load_decision_config(settings)
         directory = ensure_examples_head(settings, taxonomy, rules, get_embedder(settings))
-        log.info("no champion model yet: serving %s (no topics)", directory.name)
+        log.debug("no champion model yet: serving %s (no topics)", directory.name)
         return cls(settings, load_examples_head(directory), rules, taxonomy)
 
     @property
