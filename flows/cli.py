@@ -310,16 +310,17 @@ def classify(
         from insight_core.classify import classify_file
 
         with Progress(
-            TextColumn("classifying"),
+            TextColumn("{task.description}"),
             BarColumn(),
             MofNCompleteColumn(),
             TimeElapsedColumn(),
             console=err_console,
         ) as progress:
-            task = progress.add_task("classify", total=None)
+            # On a new home loading includes the first-use fit of the head (about a minute).
+            task = progress.add_task("loading the model", total=None)
 
             def advance(done: int, total: int) -> None:
-                progress.update(task, completed=done, total=total)
+                progress.update(task, description="classifying", completed=done, total=total)
 
             notices: list[str] = []
             rows = classify_file(
