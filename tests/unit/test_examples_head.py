@@ -11,12 +11,13 @@ import threading
 import time
 from pathlib import Path
 
+import polars as pl
 import pytest
 from fastapi.testclient import TestClient
 
 from insight_core import examples_head
 from insight_core.api import LOADING_RETRY_SECONDS, create_app
-from insight_core.classify import OUTPUT_COLUMNS, Classifier
+from insight_core.classify import OUTPUT_COLUMNS, Classifier, classify_file
 from insight_core.errors import ConfigError
 from insight_core.settings import InsightSettings
 from insight_core.training import get_embedder, load_decision_config
@@ -91,6 +92,23 @@ def test_examples_classifier_trains_once_and_classifies_without_topics(tmp_path:
     assert again.bundle.version == classifier.bundle.version
     assert again.classify(TEXTS).equals(frame)
     assert [p.name for p in settings.models_dir.iterdir() if p.name.startswith(".")] == []
+
+
+def test_classify_file_on_a_new_home_writes_categories_and_says_topics_are_missing(
+    tmp_path: Path,
+) -> None:
+    settings = _settings(tmp_path / "home")
+    source, destination = tmp_path / "in.csv", tmp_path / "out.csv"
+    pl.DataFrame({"id": [1, 2, 3], "text": TEXTS}).write_csv(source)
+    notices: list[str] = []
+    assert classify_file(settings, source, destination, notice=notices.append) == len(TEXTS)
+    result = pl.read_csv(destination)
+    assert result.columns == ["id", "text", *OUTPUT_COLUMNS]
+    assert result.get_column("category").null_count() == 0
+    assert result.get_column("topic_id").to_list() == [-1, -1, -1]
+    assert notices == [examples_head.TOPICS_UNAVAILABLE]
+    # Looking for a champion did not create the MLflow database (a read must not migrate it).
+    assert not (settings.home / "mlflow").exists()
 
 
 def test_the_cache_key_follows_the_examples_and_the_embedding_model(tmp_path: Path) -> None:
