@@ -1,8 +1,14 @@
-"""Ad-hoc classification of a file or of single texts, without touching the warehouse."""
+"""Ad-hoc classification of a file or of single texts, without touching the warehouse.
+
+:meth:`Classifier.load_serving` is what ``insight classify``, the API and the web app use: the
+registry's champion when there is one, otherwise the head-only model trained on first use from
+the shipped examples (see :mod:`insight_core.examples_head`).
+"""
 
 from __future__ import annotations
 
 import json
+import logging
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -11,6 +17,12 @@ import polars as pl
 
 from insight_core.csv_output import write_safe_csv
 from insight_core.errors import SourceError
+from insight_core.examples_head import (
+    TOPICS_UNAVAILABLE,
+    ensure_examples_head,
+    is_examples_head,
+    load_examples_head,
+)
 from insight_core.modelling.bundle import ModelBundle, load_bundle
 from insight_core.nlp.decision import decide_categories, embed_views
 from insight_core.nlp.embed import EmbeddingCache, embed_with_cache
@@ -26,6 +38,8 @@ from insight_core.runtime import (
     require_champion,
 )
 from insight_core.settings import InsightSettings
+
+log = logging.getLogger(__name__)
 
 OUTPUT_COLUMNS = ("category", "decided_by", "confidence", "topic_id", "topic_label")
 
@@ -46,6 +60,31 @@ class Classifier:
             version = require_champion(settings)[1]
         taxonomy, rules = load_decision_config(settings)
         return cls(settings, load_model_bundle(settings, version), rules, taxonomy)
+
+    @classmethod
+    def load_serving(cls, settings: InsightSettings) -> Classifier:
+        """The champion's classifier, or on a home without a champion the head-only classifier
+        trained from the shipped examples (trained on first use, then cached under the home).
+        """
+        from insight_core.runtime import champion_bundle_version
+
+        champion = champion_bundle_version(settings) if _registry_exists(settings) else None
+        if champion is not None:
+            return cls.load(settings, champion[1])
+        return cls.from_examples(settings)
+
+    @classmethod
+    def from_examples(cls, settings: InsightSettings) -> Classifier:
+        """The head-only classifier of the shipped examples (no topics), cached under the home."""
+        taxonomy, rules = load_decision_config(settings)
+        directory = ensure_examples_head(settings, taxonomy, rules, get_embedder(settings))
+        log.debug("no champion model yet: serving %s (no topics)", directory.name)
+        return cls(settings, load_examples_head(directory), rules, taxonomy)
+
+    @property
+    def topics_available(self) -> bool:
+        """False for the head-only examples model, whose topic is always -1 (unclustered)."""
+        return not is_examples_head(self.bundle)
 
     @classmethod
     def from_bundle_dir(cls, directory: Path) -> Classifier:
@@ -107,6 +146,18 @@ class Classifier:
         )
 
 
+def _registry_exists(settings: InsightSettings) -> bool:
+    """False when the registry is a SQLite file that does not exist yet (so has no champion).
+
+    Asking it anyway would create it: MLflow runs its schema migrations on first contact, and
+    two processes doing that at once on a new home (say the API and ``insight classify``)
+    collide. A tracking server or an existing file is asked.
+    """
+    prefix = "sqlite:///"
+    uri = settings.tracking_uri
+    return not uri.startswith(prefix) or Path(uri.removeprefix(prefix)).exists()
+
+
 def read_table(path: Path) -> pl.DataFrame:
     """Read a CSV or Parquet file the user hands us."""
     if not path.exists():
@@ -128,8 +179,13 @@ def classify_file(
     destination: Path,
     text_column: str = "text",
     progress: Callable[[int, int], None] | None = None,
+    notice: Callable[[str], None] | None = None,
 ) -> int:
-    """Add category, decided_by, confidence, topic_id and topic_label to every row."""
+    """Add category, decided_by, confidence, topic_id and topic_label to every row.
+
+    Without a champion the head-only examples model answers (trained on first use), and
+    ``notice`` hears that topics are unavailable.
+    """
     frame = read_table(source)
     if text_column not in frame.columns:
         raise SourceError(
@@ -138,7 +194,9 @@ def classify_file(
         )
     if destination.suffix.lower() not in {".csv", ".parquet"}:
         raise SourceError(f"unsupported output type '{destination.suffix}' (use .csv or .parquet)")
-    classifier = Classifier.load(settings)
+    classifier = Classifier.load_serving(settings)
+    if not classifier.topics_available and notice is not None:
+        notice(TOPICS_UNAVAILABLE)
     texts = frame.get_column(text_column).cast(pl.String).fill_null("").to_list()
     cache = open_embedding_cache(settings)
     parts = []

@@ -302,24 +302,34 @@ def classify(
     output: Annotated[Path, typer.Option("-o", "--output", help="Where to write the result.")],
     text_column: Annotated[str, typer.Option(help="Column holding the prompt text.")] = "text",
 ) -> None:
-    """Add category, decided_by, confidence, topic_id and topic_label to each row of a file."""
+    """Add category, decided_by, confidence, topic_id and topic_label to each row of a file.
+
+    Uses the champion model; on a home without one, the category head trained (once, then
+    cached) from the shipped examples, with no topics.
+    """
     with _clear_errors():
         settings = _settings()
         from insight_core.inference import classify_file
 
         with Progress(
-            TextColumn("classifying"),
+            TextColumn("{task.description}"),
             BarColumn(),
             MofNCompleteColumn(),
             TimeElapsedColumn(),
             console=err_console,
         ) as progress:
-            task = progress.add_task("classify", total=None)
+            # On a new home loading includes the first-use fit of the head (about a minute).
+            task = progress.add_task("loading the model", total=None)
 
             def advance(done: int, total: int) -> None:
-                progress.update(task, completed=done, total=total)
+                progress.update(task, description="classifying", completed=done, total=total)
 
-            rows = classify_file(settings, input_file, output, text_column, advance)
+            notices: list[str] = []
+            rows = classify_file(
+                settings, input_file, output, text_column, advance, notice=notices.append
+            )
+        for notice in notices:
+            err_console.print(f"[yellow]note:[/] {notice}")
         console.print(f"classified {rows} rows -> {output}")
 
 

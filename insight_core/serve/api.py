@@ -1,9 +1,12 @@
 """The prediction API: classify single prompts or small batches with the champion model.
 
 ``create_app(settings)`` builds the FastAPI application; ``insight api`` serves it with uvicorn.
-The classifier is loaded once at start-up through :meth:`Classifier.load`. When that fails
-(no model trained yet, unreadable bundle), ``/health`` says why and the predict endpoints
-answer 503; a new load is attempted at most every ``retry_seconds`` until one succeeds.
+The server listens at once; the classifier is loaded in a background thread through
+:meth:`Classifier.load_serving` (the champion, or on a home without one the head-only model
+trained on first use from the shipped examples, with no topics). While it loads, the predict
+endpoints answer 503 with ``Retry-After`` and ``/health`` says ``loading``. When a load fails
+(unreadable bundle, broken configuration), ``/health`` says why, the predict endpoints answer
+503, and a new load is attempted at most every ``retry_seconds`` until one succeeds.
 
 Privacy: prompt text is never logged. The request log names the route template, status and
 duration only; validation errors are answered without echoing the submitted text; a failure
@@ -34,6 +37,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from insight_core import warehouse
 from insight_core.errors import InsightError
+from insight_core.examples_head import TOPICS_UNAVAILABLE
 from insight_core.inference import Classifier
 from insight_core.settings import InsightSettings
 
@@ -41,6 +45,8 @@ log = logging.getLogger(__name__)
 
 TOO_MANY_TEXTS = "too_many_texts"
 DEFAULT_RETRY_SECONDS = 30.0
+# What a client is asked to wait while the model loads (a load takes tens of seconds).
+LOADING_RETRY_SECONDS = 5
 
 
 # ---- model holder -------------------------------------------------------------------------
@@ -54,44 +60,106 @@ def describe_error(exc: BaseException) -> str:
     return f"{type(exc).__name__}: {first}" if first else type(exc).__name__
 
 
+ModelStatus = Literal["loading", "ready", "failed"]
+
+
 class ModelHolder:
-    """The classifier of the API, loaded once; a failed load is retried at most every
-    ``retry_seconds`` so that a model trained after start-up is picked up without a restart."""
+    """The classifier of the API, loaded in a background thread so that the server listens at
+    once and answers 503 while the model loads.
+
+    ``loader`` defaults to :meth:`Classifier.load_serving`: the champion, or on a home without
+    one the head-only examples model (trained on first use). A failed load is retried in the
+    background at most every ``retry_seconds``; while the head-only model serves, the champion is
+    looked for as often, so the first nightly model is picked up without a restart.
+    """
 
     def __init__(
         self,
         settings: InsightSettings,
         retry_seconds: float = DEFAULT_RETRY_SECONDS,
-        loader: Callable[[InsightSettings], Classifier] = Classifier.load,
+        loader: Callable[[InsightSettings], Classifier] = Classifier.load_serving,
     ) -> None:
         self.settings = settings
         self.retry_seconds = retry_seconds
         self._loader = loader
         self._lock = threading.Lock()
+        self._thread: threading.Thread | None = None
         self._last_attempt = -math.inf
+        self._loading_since: float | None = None
         self.classifier: Classifier | None = None
-        self.error: str | None = "the model has not been loaded yet"
+        self.error: str | None = None
+
+    @property
+    def loading(self) -> bool:
+        """Whether a load runs in the background right now."""
+        thread = self._thread
+        return thread is not None and thread.is_alive()
+
+    @property
+    def status(self) -> ModelStatus:
+        """``ready`` with a classifier; ``failed`` after a failed load until the next attempt;
+        ``loading`` otherwise (also before the first attempt has started)."""
+        if self.classifier is not None:
+            return "ready"
+        if self.error is not None and not self.loading:
+            return "failed"
+        return "loading"
+
+    @property
+    def loading_seconds(self) -> float | None:
+        """How long the current first load has been running."""
+        if self.status != "loading" or self._loading_since is None:
+            return None
+        return time.monotonic() - self._loading_since
+
+    def start(self) -> bool:
+        """Start a background load unless one is running; True when one was started."""
+        with self._lock:
+            if self.loading:
+                return False
+            self._last_attempt = time.monotonic()
+            if self.classifier is None:
+                self._loading_since = self._last_attempt
+            self._thread = threading.Thread(target=self._load, name="model-loader", daemon=True)
+            self._thread.start()
+            return True
+
+    def _load(self) -> None:
+        try:
+            classifier = self._loader(self.settings)
+        except Exception as exc:
+            error = describe_error(exc)
+            if self.classifier is None:
+                self.error = error
+                log.warning("model not loaded: %s", error)
+            else:
+                log.warning("kept model %s: %s", self.classifier.bundle.version, error)
+            return
+        previous = self.classifier
+        self.classifier, self.error = classifier, None
+        if previous is None or previous.bundle.version != classifier.bundle.version:
+            log.info("loaded model %s", classifier.bundle.version)
+            if not classifier.topics_available:
+                log.warning("%s", TOPICS_UNAVAILABLE)
 
     def load(self) -> Classifier | None:
-        """Try to load the classifier now; remembers the reason when it cannot."""
-        with self._lock:
-            if self.classifier is not None:
-                return self.classifier
-            self._last_attempt = time.monotonic()
-            try:
-                self.classifier = self._loader(self.settings)
-            except Exception as exc:
-                self.error = describe_error(exc)
-                log.warning("model not loaded: %s", self.error)
-                return None
-            self.error = None
-            log.info("loaded model %s", self.classifier.bundle.version)
-            return self.classifier
+        """Load in the background and wait for the result (for scripts and tests)."""
+        self.start()
+        thread = self._thread
+        if thread is not None:
+            thread.join()
+        return self.classifier
 
     def get(self) -> Classifier | None:
-        """The loaded classifier, retrying a failed load once ``retry_seconds`` have passed."""
-        if self.classifier is None and time.monotonic() - self._last_attempt >= self.retry_seconds:
-            return self.load()
+        """The classifier to answer with, or None while loading or after a failure.
+
+        Once ``retry_seconds`` have passed since the last attempt, starts a background retry of
+        a failed load, or a look for the champion while the head-only model serves.
+        """
+        classifier = self.classifier
+        due = time.monotonic() - self._last_attempt >= self.retry_seconds
+        if due and (classifier is None or not classifier.topics_available):
+            self.start()
         return self.classifier
 
 
@@ -203,10 +271,22 @@ class Limits(BaseModel):
 class Health(BaseModel):
     """Liveness and readiness in one answer (always HTTP 200 while the process serves)."""
 
-    status: Literal["ok", "degraded"]
+    status: Literal["ok", "loading", "degraded"] = Field(
+        description="'loading' while the model loads; 'ok' with a model and a readable "
+        "warehouse; 'degraded' otherwise."
+    )
+    model_status: ModelStatus
     model_loaded: bool
     model_version: str | None
     model_error: str | None = Field(description="Why the model is not loaded, when it is not.")
+    loading_seconds: float | None = Field(
+        default=None, description="How long the model has been loading, while it loads."
+    )
+    topics_available: bool | None = Field(
+        default=None,
+        description="False while the head-only examples model serves (no nightly model yet).",
+    )
+    model_note: str | None = Field(default=None, description="What the served model cannot do.")
     warehouse: WarehouseFreshness
     limits: Limits
 
@@ -317,16 +397,43 @@ class _BodyTooLargeError(Exception):
     pass
 
 
+class ModelUnavailableError(Exception):
+    """No classifier to answer with: the model is loading or its load failed."""
+
+    def __init__(self, holder: ModelHolder) -> None:
+        self.status = holder.status
+        if self.status == "failed":
+            self.detail = f"model not loaded: {holder.error}"
+            self.retry_after = max(1, round(holder.retry_seconds))
+        else:
+            waited = holder.loading_seconds or 0.0
+            self.detail = (
+                f"the model is loading ({waited:.0f} s so far); retry in {LOADING_RETRY_SECONDS} s"
+            )
+            self.retry_after = LOADING_RETRY_SECONDS
+        super().__init__(self.detail)
+
+    def response(self) -> JSONResponse:
+        """503 with ``Retry-After`` in seconds and a body that says why."""
+        return JSONResponse(
+            status_code=status.HTTP_503_SERVICE_UNAVAILABLE,
+            content={"detail": self.detail, "model_status": self.status},
+            headers={"Retry-After": str(self.retry_after)},
+        )
+
+
 # ---- application --------------------------------------------------------------------------
 
 
 def create_app(
-    settings: InsightSettings | None = None, retry_seconds: float = DEFAULT_RETRY_SECONDS
+    settings: InsightSettings | None = None,
+    retry_seconds: float = DEFAULT_RETRY_SECONDS,
+    loader: Callable[[InsightSettings], Classifier] = Classifier.load_serving,
 ) -> FastAPI:
-    """The FastAPI application serving the model ``Classifier.load`` resolves (the registry's
-    champion), loaded at start-up."""
+    """The FastAPI application serving the model ``Classifier.load_serving`` resolves (the
+    registry's champion, else the head-only examples model), loaded in the background."""
     settings = settings or InsightSettings()
-    holder = ModelHolder(settings, retry_seconds)
+    holder = ModelHolder(settings, retry_seconds, loader)
     predict_request, batch_request = _request_models(
         settings.max_text_chars, settings.api_max_batch
     )
@@ -335,7 +442,9 @@ def create_app(
 
     @asynccontextmanager
     async def lifespan(_: FastAPI):
-        holder.load()
+        # In the background: uvicorn listens only once start-up is over, and a load takes
+        # tens of seconds (a first use on a new home also trains the category head).
+        holder.start()
         yield
 
     app = FastAPI(
@@ -362,6 +471,10 @@ def create_app(
         )
         return JSONResponse(status_code=code, content=jsonable_encoder({"detail": errors}))
 
+    @app.exception_handler(ModelUnavailableError)
+    async def _model_unavailable(_: Request, exc: ModelUnavailableError) -> JSONResponse:
+        return exc.response()
+
     @app.middleware("http")
     async def _request_log(
         request: Request, call_next: Callable[[Request], Awaitable[Response]]
@@ -385,11 +498,7 @@ def create_app(
     def _classifier_or_503() -> Classifier:
         classifier = holder.get()
         if classifier is None:
-            raise HTTPException(
-                status_code=status.HTTP_503_SERVICE_UNAVAILABLE,
-                detail=f"model not loaded: {holder.error}",
-                headers={"Retry-After": str(max(1, round(holder.retry_seconds)))},
-            )
+            raise ModelUnavailableError(holder)
         return classifier
 
     def _classify(texts: list[str]) -> list[Prediction]:
@@ -411,15 +520,27 @@ def create_app(
 
     @app.get("/health", response_model=Health, tags=["service"])
     def health() -> Health:
-        """Whether the model is loaded (and its version) and how fresh the warehouse is."""
+        """Whether the model is loaded (and its version), loading or failed, and how fresh the
+        warehouse is."""
         classifier = holder.get()
+        model_status = holder.status
         freshness = warehouse_freshness(settings)
-        ok = classifier is not None and freshness.error is None
+        if model_status == "loading":
+            overall: Literal["ok", "loading", "degraded"] = "loading"
+        elif classifier is not None and freshness.error is None:
+            overall = "ok"
+        else:
+            overall = "degraded"
+        topics = classifier.topics_available if classifier is not None else None
         return Health(
-            status="ok" if ok else "degraded",
+            status=overall,
+            model_status=model_status,
             model_loaded=classifier is not None,
             model_version=classifier.bundle.version if classifier else None,
             model_error=holder.error,
+            loading_seconds=holder.loading_seconds,
+            topics_available=topics,
+            model_note=TOPICS_UNAVAILABLE if topics is False else None,
             warehouse=freshness,
             limits=Limits(max_text_chars=settings.max_text_chars, max_batch=settings.api_max_batch),
         )
@@ -428,7 +549,7 @@ def create_app(
         "/predict",
         response_model=Prediction,
         tags=["predict"],
-        responses={503: {"description": "No model is loaded (see /health)."}},
+        responses={503: {"description": "The model is loading or failed to load (see /health)."}},
     )
     def predict(body: predict_request) -> Prediction:  # type: ignore[valid-type]
         """Category, evidence and topic of one prompt."""
@@ -440,7 +561,7 @@ def create_app(
         tags=["predict"],
         responses={
             413: {"description": "More texts than INSIGHT_API_MAX_BATCH, or body too large."},
-            503: {"description": "No model is loaded (see /health)."},
+            503: {"description": "The model is loading or failed to load (see /health)."},
         },
     )
     def predict_batch(body: batch_request) -> BatchPrediction:  # type: ignore[valid-type]

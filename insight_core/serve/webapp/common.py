@@ -5,6 +5,7 @@ from __future__ import annotations
 import streamlit as st
 
 from insight_core.environment import apply_runtime_defaults
+from insight_core.examples_head import TOPICS_UNAVAILABLE
 from insight_core.inference import Classifier
 from insight_core.serve.api import describe_error, warehouse_freshness
 from insight_core.settings import InsightSettings
@@ -24,19 +25,26 @@ def get_settings() -> InsightSettings:
 
 
 # A failed load raises, and Streamlit does not cache exceptions: the next page view tries
-# again, so a model trained after start-up appears without a restart.
-@st.cache_resource(show_spinner="Loading the model...")
+# again, so a model trained after start-up appears without a restart. Without a champion the
+# head-only examples model loads (trained on the first use of a home, about a minute).
+@st.cache_resource(
+    show_spinner="Loading the model (on a new home the first use also trains the category head "
+    "from the shipped examples, which takes about a minute)..."
+)
 def _load_classifier() -> Classifier:
-    return Classifier.load(get_settings())
+    return Classifier.load_serving(get_settings())
 
 
 def classifier_or_error() -> Classifier | None:
     """The current classifier, or None after showing why it could not be loaded."""
     try:
-        return _load_classifier()
+        classifier = _load_classifier()
     except Exception as exc:
         st.error(f"No model is loaded: {describe(exc)}")
         return None
+    if not classifier.topics_available:
+        st.info(f"No nightly model yet: {TOPICS_UNAVAILABLE}.")
+    return classifier
 
 
 def reload_model() -> None:
@@ -50,8 +58,9 @@ def sidebar() -> None:
     with st.sidebar:
         st.markdown("### Employee Insight Engine")
         try:
-            version = _load_classifier().bundle.version
-            st.caption(f"Model: `{version}`")
+            classifier = _load_classifier()
+            topics = "" if classifier.topics_available else " (category head only, no topics)"
+            st.caption(f"Model: `{classifier.bundle.version}`{topics}")
         except Exception:
             st.caption("Model: not loaded")
         freshness = warehouse_freshness(settings)
@@ -62,7 +71,7 @@ def sidebar() -> None:
         st.button(
             "Reload model",
             on_click=reload_model,
-            help="Load the champion model again (after a promotion).",
+            help="Load the champion model again (after a promotion or the first nightly run).",
         )
         st.caption(
             "Prompts typed or uploaded here are redacted before they are classified and are "
