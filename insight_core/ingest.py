@@ -38,6 +38,14 @@ def resolve_location(location: str, run_date: date) -> str:
     return location.replace("{date}", run_date.isoformat())
 
 
+def looks_like_hub_dataset(location: str) -> bool:
+    """Whether ``location`` names a hub dataset (``hf://owner/name`` or ``owner/name``) rather
+    than a local path; a local path that does not exist is an error, never a hub lookup."""
+    return not Path(location).exists() and (
+        location.startswith("hf://") or (location.count("/") == 1 and not Path(location).suffix)
+    )
+
+
 def _scan_file(path: Path) -> pl.LazyFrame:
     kind = FILE_SUFFIXES.get(path.suffix.lower())
     if kind == "csv":
@@ -77,10 +85,7 @@ def _load_dataset(location: str, split: str | None) -> pl.LazyFrame:
 def scan_source(location: str, dataset_split: str | None = None) -> pl.LazyFrame:
     """Lazily open a source; raises :class:`SourceError` with a clear message if it can't."""
     path = Path(location)
-    looks_like_hub_id = not path.exists() and (
-        location.startswith("hf://") or (location.count("/") == 1 and not path.suffix)
-    )
-    if looks_like_hub_id:
+    if looks_like_hub_dataset(location):
         return _load_dataset(location, dataset_split)
     if not path.exists():
         raise SourceError(f"source not found: {location}")

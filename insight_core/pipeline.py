@@ -24,10 +24,10 @@ from typing import Any, Literal
 import numpy as np
 import polars as pl
 
-from insight_core import warehouse
+from insight_core import run_state, warehouse
 from insight_core.categorize import decide_categories, embed_views
 from insight_core.embed import embed_with_cache
-from insight_core.errors import ConfigError, InsightError
+from insight_core.errors import InsightError
 from insight_core.ingest import ColumnDefaults, chunk_bounds, parse_timestamps, read_chunk
 from insight_core.ingest import stage_source as stage_source_file
 from insight_core.lifecycle import (
@@ -36,8 +36,9 @@ from insight_core.lifecycle import (
     register_bundle,
     require_champion,
 )
-from insight_core.redact import hash_user_id, redact_frame, redact_text, resolve_hash_secret
-from insight_core.settings import DEMO_USER_HASH_SECRET, InsightSettings
+from insight_core.preflight import check_run_request, default_run_date, hash_secret
+from insight_core.redact import hash_user_id, redact_frame, redact_text
+from insight_core.settings import InsightSettings
 from insight_core.taxonomy import load_taxonomy
 from insight_core.tracking import Tracker
 from insight_core.training import (
@@ -58,6 +59,15 @@ _EMBED_LOCK = threading.Lock()
 
 
 @dataclass(frozen=True)
+class CrashedRun:
+    """A run whose process died mid-run, found and cleaned up by a later run."""
+
+    run_id: str
+    flow_run_id: str | None
+    mlflow_run_id: str | None
+
+
+@dataclass(frozen=True)
 class RunContext:
     """Identity and configuration of one run, passed to every stage."""
 
@@ -70,6 +80,9 @@ class RunContext:
     started_at: datetime
     flow_run_id: str | None = None
     mlflow_run_id: str | None = None
+    # Runs found dead when this one began: recorded as crashed here, left for the flow to
+    # mark in Prefect (insight_core never talks to Prefect).
+    crashed_runs: tuple[CrashedRun, ...] = ()
 
     def with_tracking(self, mlflow_run_id: str) -> RunContext:
         return replace(self, mlflow_run_id=mlflow_run_id)
@@ -101,15 +114,7 @@ class IngestResult:
 
 
 def _hash_secret(settings: InsightSettings) -> str:
-    secret = settings.user_hash_secret.get_secret_value() if settings.user_hash_secret else None
-    return resolve_hash_secret(secret, settings.demo_mode, DEMO_USER_HASH_SECRET)
-
-
-def default_run_date(settings: InsightSettings) -> date:
-    """Yesterday in the schedule's timezone: the night a scheduled run processes."""
-    from zoneinfo import ZoneInfo
-
-    return datetime.now(ZoneInfo(settings.schedule_timezone)).date() - timedelta(days=1)
+    return hash_secret(settings)
 
 
 def begin_run(
@@ -119,30 +124,94 @@ def begin_run(
     mode: TopicMode = "auto",
     flow_run_id: str | None = None,
 ) -> RunContext:
-    """Check what can be checked up front and open the run's work folder.
+    """Check what can be checked up front, clean up after dead runs, open the work folder.
 
     ``run_date`` defaults to yesterday and ``source`` to the ``INSIGHT_SOURCE`` setting, so a
-    scheduled deployment needs no parameters.
+    scheduled deployment needs no parameters. The run holds its lock (see
+    :mod:`insight_core.run_state`) until :func:`cleanup`.
     """
     run_date = run_date or default_run_date(settings)
-    source = source or settings.source
-    if not source:
-        raise ConfigError(
-            "no source given: pass --source or set INSIGHT_SOURCE "
-            "(e.g. '/data/prompt-logs/{date}.jsonl')"
-        )
-    if mode not in ("auto", "fit", "infer"):
-        raise InsightError(f"unknown topic mode '{mode}' (use auto, fit or infer)")
-    _hash_secret(settings)  # fail before any work when the key is missing
+    source = check_run_request(settings, source, mode).source
     if mode == "infer":
         require_champion(settings)
+    crashed = recover_crashed_runs(settings)
     run_id = f"{run_date:%Y%m%d}-{uuid.uuid4().hex[:10]}"
-    work_dir = settings.runs_dir / run_id
-    work_dir.mkdir(parents=True, exist_ok=True)
+    started_at = datetime.now(UTC)
+    work_dir = run_state.start_run(
+        settings.runs_dir,
+        run_id,
+        {
+            "run_date": run_date.isoformat(),
+            "source": source,
+            "mode": mode,
+            "flow_run_id": flow_run_id,
+            "started_at": started_at.isoformat(),
+        },
+    )
     log.info("run %s for %s from %s (mode %s)", run_id, run_date, source, mode)
     return RunContext(
-        run_id, run_date, source, mode, settings, work_dir, datetime.now(UTC), flow_run_id
+        run_id,
+        run_date,
+        source,
+        mode,
+        settings,
+        work_dir,
+        started_at,
+        flow_run_id,
+        crashed_runs=tuple(crashed),
     )
+
+
+def _crashed_record(run: run_state.DeadRun, found_at: datetime) -> dict[str, Any] | None:
+    """The ``ops.runs`` row of a dead run, from its marker (or its run id for old runs)."""
+    marker = run.marker
+    try:
+        run_date = date.fromisoformat(marker["run_date"])
+    except (KeyError, TypeError, ValueError):
+        try:
+            run_date = datetime.strptime(run.run_id.split("-")[0], "%Y%m%d").date()
+        except ValueError:
+            return None
+    started = marker.get("started_at")
+    return {
+        "run_id": run.run_id,
+        "run_date": run_date,
+        "status": "crashed",
+        "mode": marker.get("mode"),
+        "source": marker.get("source"),
+        "flow_run_id": marker.get("flow_run_id"),
+        "mlflow_run_id": marker.get("mlflow_run_id"),
+        "started_at": datetime.fromisoformat(started) if started else None,
+        "finished_at": found_at,
+        "error": f"process {marker.get('pid', '?')} died before the run finished; its work "
+        "folder was deleted by a later run",
+    }
+
+
+def recover_crashed_runs(settings: InsightSettings) -> list[CrashedRun]:
+    """Clean up after runs whose process died (kill -9, power loss) and record them.
+
+    Deletes their work folders (raw input), discards stale warehouse staging files, adds each
+    run to ``ops.runs`` as 'crashed' and closes its MLflow run as KILLED. Live concurrent runs
+    are left alone: they hold their run lock.
+    """
+    crashed: list[CrashedRun] = []
+    with run_state.claim_dead_runs(settings.runs_dir) as dead:
+        found_at = datetime.now(UTC)
+        tracker = open_tracker(settings) if dead else None
+        for run in dead:
+            record = _crashed_record(run, found_at)
+            if record is not None:
+                warehouse.record_failed_run(settings.warehouse_file, record)
+            closed = tracker.close_abandoned_runs(run.run_id) if tracker else []
+            mlflow_run_id = run.marker.get("mlflow_run_id") or (closed[0] if closed else None)
+            crashed.append(CrashedRun(run.run_id, run.marker.get("flow_run_id"), mlflow_run_id))
+    removed = warehouse.discard_stale_staging(
+        settings.warehouse_file, settings.analyst_warehouse_file
+    )
+    for path in removed:
+        log.warning("deleted %s, left by a run that died while publishing", path.name)
+    return crashed
 
 
 def ingest(ctx: RunContext) -> IngestResult:
@@ -229,7 +298,15 @@ def deduplicate(ctx: RunContext, chunks: Sequence[ChunkFile]) -> list[ChunkFile]
                 {**chunk.extra, "rows_duplicate": frame.height - kept.height},
             )
         )
+    # The staged batch and the validated chunks hold raw text and user ids: gone as soon as
+    # nothing reads them any more (the unique chunks go once redacted).
+    _discard(ctx.path("staged.parquet"), *(chunk.path for chunk in chunks))
     return result
+
+
+def _discard(*paths: Path) -> None:
+    for path in paths:
+        path.unlink(missing_ok=True)
 
 
 def redact(ctx: RunContext, chunk: ChunkFile) -> ChunkFile:
@@ -244,6 +321,7 @@ def redact(ctx: RunContext, chunk: ChunkFile) -> ChunkFile:
     ).select("prompt_id", "event_ts", "user_hash", "department", "tool", "text", "pii_redacted")
     path = ctx.path(f"chunk-{chunk.index:04d}.redacted.parquet")
     redacted.write_parquet(path)
+    _discard(chunk.path)  # the raw (unredacted) chunk
     return ChunkFile(
         chunk.index,
         path,
@@ -307,6 +385,22 @@ def prepare_model(ctx: RunContext, redacted: Sequence[ChunkFile]) -> ModelChoice
     if ctx.mode == "infer" or (ctx.mode == "auto" and champion is not None):
         registry_version, bundle_version = require_champion(settings)
         return ModelChoice(bundle_version, False, time.perf_counter() - started, registry_version)
+    # One fit at a time per home: concurrent first runs wait here, and all but the first
+    # find the champion it registered and use it (one first model, not one per run).
+    with run_state.model_fit_lock(settings.home.resolve()):
+        champion = champion_bundle_version(settings)
+        if ctx.mode == "auto" and champion is not None:
+            registry_version, bundle_version = require_champion(settings)
+            return ModelChoice(
+                bundle_version, False, time.perf_counter() - started, registry_version
+            )
+        return _fit_champion(ctx, redacted, champion, started)
+
+
+def _fit_champion(
+    ctx: RunContext, redacted: Sequence[ChunkFile], champion: str | None, started: float
+) -> ModelChoice:
+    settings = ctx.settings
     window_start = ctx.run_date - timedelta(days=settings.topics.training_window_days)
     history = stored_texts(settings.texts_dir, window_start, ctx.run_date - timedelta(days=1))
     tonight = [pl.read_parquet(c.path, columns=["prompt_id", "text"]) for c in redacted]
@@ -723,8 +817,9 @@ def fail_run(ctx: RunContext, error: BaseException) -> RunSummary:
 
 
 def cleanup(ctx: RunContext) -> None:
-    """Delete the run's work folder (it held unredacted input)."""
+    """Delete the run's work folder (it held unredacted input) and end its run lock."""
     shutil.rmtree(ctx.work_dir, ignore_errors=True)
+    run_state.finish_run(ctx.settings.runs_dir, ctx.run_id)
 
 
 def open_tracker(settings: InsightSettings) -> Tracker:
@@ -766,6 +861,7 @@ def begin_tracking(ctx: RunContext) -> RunContext:
             },
         },
     )
+    run_state.update_marker(ctx.settings.runs_dir, ctx.run_id, mlflow_run_id=run_id)
     return ctx.with_tracking(run_id)
 
 

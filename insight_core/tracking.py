@@ -84,6 +84,24 @@ class Tracker:
     def end_run(self, run_id: str, succeeded: bool) -> None:
         self.client.set_terminated(run_id, status="FINISHED" if succeeded else "FAILED")
 
+    def close_abandoned_runs(self, insight_run_id: str) -> list[str]:
+        """Close as KILLED the MLflow runs of an engine run whose process died; returns them."""
+        from mlflow.entities import RunStatus
+
+        if "'" in insight_run_id:  # run ids are date-hex; anything else cannot be ours
+            return []
+        found = self.client.search_runs(
+            [self.experiment_id],
+            filter_string=f"tags.`insight.run_id` = '{insight_run_id}'",
+        )
+        closed = []
+        for run in found:
+            if run.info.status == RunStatus.to_string(RunStatus.RUNNING):
+                self.client.set_tag(run.info.run_id, "insight.error", "process died mid-run")
+                self.client.set_terminated(run.info.run_id, status="KILLED")
+                closed.append(str(run.info.run_id))
+        return closed
+
     def run_url(self, run_id: str) -> str:
         """Where to find the run: a UI link for a server, the store otherwise."""
         if self.tracking_uri.startswith("http"):
