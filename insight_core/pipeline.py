@@ -113,10 +113,6 @@ class IngestResult:
     seconds: float
 
 
-def _hash_secret(settings: InsightSettings) -> str:
-    return hash_secret(settings)
-
-
 def begin_run(
     settings: InsightSettings,
     run_date: date | None,
@@ -260,7 +256,7 @@ def validate(ctx: RunContext, staged: IngestResult, index: int) -> ChunkFile:
     valid_file = ctx.path(f"chunk-{index:04d}.valid.parquet")
     quarantine_file = ctx.path(f"chunk-{index:04d}.quarantine.parquet")
     outcome.valid.write_parquet(valid_file)
-    _redacted_quarantine(outcome.quarantine, _hash_secret(settings)).write_parquet(quarantine_file)
+    _redacted_quarantine(outcome.quarantine, hash_secret(settings)).write_parquet(quarantine_file)
     return ChunkFile(
         index,
         valid_file,
@@ -314,7 +310,7 @@ def redact(ctx: RunContext, chunk: ChunkFile) -> ChunkFile:
     started = time.perf_counter()
     frame = pl.read_parquet(chunk.path)
     original = frame.get_column("text")
-    redacted = redact_frame(frame, _hash_secret(ctx.settings))
+    redacted = redact_frame(frame, hash_secret(ctx.settings))
     changed = int((redacted.get_column("text") != original).sum()) if frame.height else 0
     redacted = redacted.with_columns(
         (pl.col("text") != original).cast(pl.Int32).alias("pii_redacted")

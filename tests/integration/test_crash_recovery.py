@@ -155,17 +155,25 @@ def _in_publish(home: Path) -> bool:
     return any(home.glob(".warehouse.duckdb.staging-*"))
 
 
+def _alive(process: psutil.Process) -> bool:
+    try:
+        return process.is_running() and process.status() != psutil.STATUS_ZOMBIE
+    except psutil.NoSuchProcess:
+        return False
+
+
 def _kill_when(
     process: subprocess.Popen[bytes], stage: Callable[[], bool], log_file: Path
-) -> list[psutil.Process]:
-    """SIGKILL ``process`` as soon as ``stage`` holds; returns its descendants at that moment."""
+) -> dict[psutil.Process, str]:
+    """SIGKILL ``process`` as soon as ``stage`` holds; returns its descendants at that moment
+    (with their command lines)."""
     parent = psutil.Process(process.pid)
     deadline = time.monotonic() + RUN_TIMEOUT
     while not stage():
         assert process.poll() is None, f"the run ended before the stage:\n{log_file.read_text()}"
         assert time.monotonic() < deadline, "the stage never came"
         time.sleep(0.02)
-    children = parent.children(recursive=True)
+    children = {child: " ".join(child.cmdline()) for child in parent.children(recursive=True)}
     process.kill()
     process.wait(30)
     return children
@@ -204,11 +212,11 @@ def test_kill_then_rerun_leaves_nothing_behind(
     killed_runs = [p.name for p in (home / "runs").glob("*") if p.is_dir()]
     assert len(killed_runs) == 1
     killed_run = killed_runs[0]
-    assert any("uvicorn" in " ".join(c.cmdline()) for c in children if c.is_running())
+    assert any("uvicorn" in command for command in children.values()), children
 
     # The local Prefect server (and anything else the run started) dies with it.
     deadline = time.monotonic() + 30
-    while (alive := [c for c in children if c.is_running()]) and time.monotonic() < deadline:
+    while (alive := [c for c in children if _alive(c)]) and time.monotonic() < deadline:
         time.sleep(0.2)
     assert alive == [], f"processes of the killed run survive: {alive}"
 
