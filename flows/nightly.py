@@ -10,7 +10,7 @@ from prefect.task_runners import ThreadPoolTaskRunner
 
 from flows.runners import configured
 from insight_core.errors import InsightError
-from insight_core.nightly.stages import RunSummary, TopicMode
+from insight_core.nightly.stages import RunSummary, TopicMode, cleanup
 from insight_core.settings import InsightSettings
 from tasks import nightly as t
 
@@ -36,6 +36,8 @@ def nightly(
     """
     ctx = t.begin_run(InsightSettings(), run_date, source, mode)
     try:
+        if ctx.crashed_runs:
+            t.mark_crashed(ctx.crashed_runs)
         ctx = t.begin_tracking(ctx)
         staged = t.ingest(ctx)
         checked = t.validate.map(unmapped(ctx), unmapped(staged), range(len(staged.bounds)))
@@ -54,6 +56,10 @@ def nightly(
     except Exception as error:
         t.record_failure(ctx, error)
         raise
+    finally:
+        # Also on cancellation or an interrupt, when no task can run any more: no raw input
+        # stays behind, and the run lock is released (idempotent after track/record_failure).
+        cleanup(ctx)
 
 
 @flow(name="insight-backfill", flow_run_name="backfill-{start}-{end}", log_prints=True)

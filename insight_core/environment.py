@@ -25,6 +25,9 @@ OFFLINE_DEFAULTS = {
     "MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR": "false",
     # Our own loggers' progress lines appear in Prefect's task logs.
     "PREFECT_LOGGING_EXTRA_LOGGERS": "insight_core",
+    # The temporary local Prefect server migrates a new database on a fresh home: about 30 s
+    # on a small machine, more under load, while Prefect gives up after 20 s by default.
+    "PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS": "300",
 }
 
 

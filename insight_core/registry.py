@@ -87,6 +87,25 @@ class Tracker:
         self.client.set_terminated(run_id, status="FINISHED" if succeeded else "FAILED")
 
 
+    def close_abandoned_runs(self, insight_run_id: str) -> list[str]:
+        """Close as KILLED the MLflow runs of an engine run whose process died; returns them."""
+        from mlflow.entities import RunStatus
+
+        if "'" in insight_run_id:  # run ids are date-hex; anything else cannot be ours
+            return []
+        found = self.client.search_runs(
+            [self.experiment_id],
+            filter_string=f"tags.`insight.run_id` = '{insight_run_id}'",
+        )
+        closed = []
+        for run in found:
+            if run.info.status == RunStatus.to_string(RunStatus.RUNNING):
+                self.client.set_tag(run.info.run_id, "insight.error", "process died mid-run")
+                self.client.set_terminated(run.info.run_id, status="KILLED")
+                closed.append(str(run.info.run_id))
+        return closed
+
+
 def open_tracker(settings: InsightSettings) -> Tracker:
     """The tracker of the configured tracking URI, experiment and artifact folder."""
     return Tracker(settings.tracking_uri, settings.mlflow_experiment, settings.mlflow_artifact_dir)

@@ -122,6 +122,31 @@ def publish_lock(published: Path) -> Iterator[None]:
             fcntl.flock(handle, fcntl.LOCK_UN)
 
 
+def discard_stale_staging(published: Path, *companions: Path) -> list[Path]:
+    """Delete staging copies (and their ``.wal``) a dead publisher left; returns them.
+
+    Staging files exist only while their publisher holds the publish lock, so when the lock
+    is free every one of them is a leftover. While another run publishes, nothing is touched.
+    """
+    lock_file = published.with_name(published.name + ".lock")
+    if not lock_file.exists():
+        return []
+    removed: list[Path] = []
+    with lock_file.open("w") as handle:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            return []
+        try:
+            for target in (published, *companions):
+                for stale in target.parent.glob(f".{target.name}.staging-*"):
+                    stale.unlink(missing_ok=True)
+                    removed.append(stale)
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+    return removed
+
+
 @contextlib.contextmanager
 def staged_build(
     published: Path, companions: list[tuple[Path, Path]] | None = None

@@ -127,6 +127,38 @@ def record_failure(ctx: stages.RunContext, error: BaseException) -> stages.RunSu
     return stages.fail_run(ctx, error)
 
 
+@task(name="mark-crashed", **PLAIN)
+def mark_crashed(crashed: Sequence[stages.CrashedRun]) -> list[str]:
+    """Set the flow runs of dead runs (still Running in Prefect) to Crashed; returns them.
+
+    ``begin_run`` already cleaned up after them and recorded them in ops.runs and MLflow.
+    """
+    from prefect.client.orchestration import get_client
+    from prefect.logging import get_run_logger
+    from prefect.states import Crashed
+
+    marked = []
+    with get_client(sync_client=True) as client:
+        for run in crashed:
+            if not run.flow_run_id:
+                continue
+            try:
+                state = client.read_flow_run(run.flow_run_id).state
+            except Exception:  # an unknown id (another Prefect server): nothing to mark
+                get_run_logger().warning(
+                    "flow run %s of run %s not found", run.flow_run_id, run.run_id
+                )
+                continue
+            if state is not None and not state.is_final():
+                client.set_flow_run_state(
+                    run.flow_run_id,
+                    Crashed(message=f"process of run {run.run_id} died; cleaned up by a later run"),
+                    force=True,
+                )
+                marked.append(run.flow_run_id)
+    return marked
+
+
 @task(name="publish-artifacts", **PLAIN)
 def publish_artifacts(summary: stages.RunSummary) -> None:
     """Run summary (markdown) and the day's category counts (table) in the Prefect UI."""

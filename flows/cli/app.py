@@ -75,6 +75,17 @@ def _settings(**overrides: object):
     return settings
 
 
+def _prefect_ready() -> None:
+    """A Prefect API for the flows: the configured one, or a local server owned by us.
+
+    Call only after the settings are checked: starting a server on a fresh home takes ~30 s.
+    """
+    from flows.local_api import ensure_prefect_api
+
+    with console.status("starting the local Prefect server..."):
+        ensure_prefect_api()
+
+
 @app.callback()
 def _options(
     home: Annotated[
@@ -149,20 +160,24 @@ def run(
     """Run the nightly flow for one date, or for each date of --from/--to in order."""
     with _clear_errors():
         settings = _settings()
-        from flows.nightly import backfill, nightly
-        from flows.runners import configured
+        from insight_core.nightly.preflight import check_run_request, default_run_date
 
         if from_ or to:
             if not (from_ and to):
                 raise InsightError("a backfill needs both --from and --to")
-            _date_range(from_.date(), to.date())  # checks the order before any work
+            dates = _date_range(from_.date(), to.date())  # checks the order before any work
+        else:
+            dates = [date_.date() if date_ else default_run_date(settings)]
+        # Configuration errors surface now, before Prefect and MLflow load or a server starts.
+        check_run_request(settings, source, mode, dates)
+        _prefect_ready()
+        from flows.nightly import backfill, nightly
+        from flows.runners import configured
+
+        if from_ and to:
             summaries = backfill(start=from_.date(), end=to.date(), source=source, mode=mode)  # type: ignore[arg-type]
         else:
-            summaries = [
-                configured(nightly, settings)(
-                    run_date=date_.date() if date_ else None, source=source, mode=mode
-                )
-            ]
+            summaries = [configured(nightly, settings)(run_date=dates[0], source=source, mode=mode)]
         for summary in summaries:
             _print_summary(summary)
 
@@ -207,6 +222,7 @@ def refit(
     """Train a challenger on the rolling window; promote it only if no worse than champion."""
     with _clear_errors():
         _settings()
+        _prefect_ready()
         from flows.models import refit as refit_flow
 
         result = refit_flow(end=end.date() if end else None, window_days=window_days)
@@ -222,6 +238,7 @@ def tune(
     """Search topic-model settings (nested MLflow runs); the next refit uses the best."""
     with _clear_errors():
         settings = _settings()
+        _prefect_ready()
         from flows.models import tune as tune_flow
 
         result = tune_flow(trials=trials, window_days=window_days, seed=seed)
@@ -489,6 +506,7 @@ def demo(
             f"generated {dataset.n_prompts} prompts over {days} days in "
             f"{dataset.root} (ground truth: {dataset.ground_truth_file.name})"
         )
+        _prefect_ready()
         from flows.models import refit as refit_flow
         from flows.nightly import nightly
         from flows.runners import configured

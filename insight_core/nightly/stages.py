@@ -17,7 +17,7 @@ import uuid
 from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, field, replace
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any, Literal
 
@@ -25,8 +25,10 @@ import numpy as np
 import polars as pl
 
 from insight_core import warehouse
-from insight_core.errors import ConfigError, InsightError
+from insight_core.errors import InsightError
 from insight_core.lifecycle.champion import train_champion
+from insight_core.nightly import run_state
+from insight_core.nightly.preflight import check_run_request, default_run_date, hash_secret
 from insight_core.nlp.decision import decide_categories, embed_views
 from insight_core.nlp.embed import embed_with_cache
 from insight_core.nlp.taxonomy import load_taxonomy
@@ -39,7 +41,7 @@ from insight_core.prep.ingest import (
     rejected_frame,
 )
 from insight_core.prep.ingest import stage_source as stage_source_file
-from insight_core.prep.redact import hash_user_id, redact_frame, redact_text, resolve_hash_secret
+from insight_core.prep.redact import hash_user_id, redact_frame, redact_text
 from insight_core.prep.validate import (
     CONFLICTING_DUPLICATE,
     classify_repeats,
@@ -55,13 +57,22 @@ from insight_core.runtime import (
     open_embedding_cache,
     require_champion,
 )
-from insight_core.settings import DEMO_USER_HASH_SECRET, InsightSettings
+from insight_core.settings import InsightSettings
 from schemas.classified import CLASSIFIED_SCHEMA
 
 log = logging.getLogger(__name__)
 
 TopicMode = Literal["auto", "fit", "infer"]
 _EMBED_LOCK = threading.Lock()
+
+
+@dataclass(frozen=True)
+class CrashedRun:
+    """A run whose process died mid-run, found and cleaned up by a later run."""
+
+    run_id: str
+    flow_run_id: str | None
+    mlflow_run_id: str | None
 
 
 @dataclass(frozen=True)
@@ -77,6 +88,9 @@ class RunContext:
     started_at: datetime
     flow_run_id: str | None = None
     mlflow_run_id: str | None = None
+    # Runs found dead when this one began: recorded as crashed here, left for the flow to
+    # mark in Prefect (insight_core never talks to Prefect).
+    crashed_runs: tuple[CrashedRun, ...] = ()
 
     def with_tracking(self, mlflow_run_id: str) -> RunContext:
         return replace(self, mlflow_run_id=mlflow_run_id)
@@ -112,18 +126,6 @@ class IngestResult:
     warnings: list[str] = field(default_factory=list)
 
 
-def _hash_secret(settings: InsightSettings) -> str:
-    secret = settings.user_hash_secret.get_secret_value() if settings.user_hash_secret else None
-    return resolve_hash_secret(secret, settings.demo_mode, DEMO_USER_HASH_SECRET)
-
-
-def default_run_date(settings: InsightSettings) -> date:
-    """Yesterday in the schedule's timezone: the night a scheduled run processes."""
-    from zoneinfo import ZoneInfo
-
-    return datetime.now(ZoneInfo(settings.schedule_timezone)).date() - timedelta(days=1)
-
-
 def begin_run(
     settings: InsightSettings,
     run_date: date | None,
@@ -131,30 +133,94 @@ def begin_run(
     mode: TopicMode = "auto",
     flow_run_id: str | None = None,
 ) -> RunContext:
-    """Check what can be checked up front and open the run's work folder.
+    """Check what can be checked up front, clean up after dead runs, open the work folder.
 
     ``run_date`` defaults to yesterday and ``source`` to the ``INSIGHT_SOURCE`` setting, so a
-    scheduled deployment needs no parameters.
+    scheduled deployment needs no parameters. The run holds its lock (see
+    :mod:`insight_core.nightly.run_state`) until :func:`cleanup`.
     """
     run_date = run_date or default_run_date(settings)
-    source = source or settings.source
-    if not source:
-        raise ConfigError(
-            "no source given: pass --source or set INSIGHT_SOURCE "
-            "(e.g. '/data/prompt-logs/{date}.jsonl')"
-        )
-    if mode not in ("auto", "fit", "infer"):
-        raise InsightError(f"unknown topic mode '{mode}' (use auto, fit or infer)")
-    _hash_secret(settings)  # fail before any work when the key is missing
+    source = check_run_request(settings, source, mode).source
     if mode == "infer":
         require_champion(settings)
+    crashed = recover_crashed_runs(settings)
     run_id = f"{run_date:%Y%m%d}-{uuid.uuid4().hex[:10]}"
-    work_dir = settings.runs_dir / run_id
-    work_dir.mkdir(parents=True, exist_ok=True)
+    started_at = datetime.now(UTC)
+    work_dir = run_state.start_run(
+        settings.runs_dir,
+        run_id,
+        {
+            "run_date": run_date.isoformat(),
+            "source": source,
+            "mode": mode,
+            "flow_run_id": flow_run_id,
+            "started_at": started_at.isoformat(),
+        },
+    )
     log.info("run %s for %s from %s (mode %s)", run_id, run_date, source, mode)
     return RunContext(
-        run_id, run_date, source, mode, settings, work_dir, datetime.now(UTC), flow_run_id
+        run_id,
+        run_date,
+        source,
+        mode,
+        settings,
+        work_dir,
+        started_at,
+        flow_run_id,
+        crashed_runs=tuple(crashed),
     )
+
+
+def _crashed_record(run: run_state.DeadRun, found_at: datetime) -> dict[str, Any] | None:
+    """The ``ops.runs`` row of a dead run, from its marker (or its run id for old runs)."""
+    marker = run.marker
+    try:
+        run_date = date.fromisoformat(marker["run_date"])
+    except (KeyError, TypeError, ValueError):
+        try:
+            run_date = datetime.strptime(run.run_id.split("-")[0], "%Y%m%d").date()
+        except ValueError:
+            return None
+    started = marker.get("started_at")
+    return {
+        "run_id": run.run_id,
+        "run_date": run_date,
+        "status": "crashed",
+        "mode": marker.get("mode"),
+        "source": marker.get("source"),
+        "flow_run_id": marker.get("flow_run_id"),
+        "mlflow_run_id": marker.get("mlflow_run_id"),
+        "started_at": datetime.fromisoformat(started) if started else None,
+        "finished_at": found_at,
+        "error": f"process {marker.get('pid', '?')} died before the run finished; its work "
+        "folder was deleted by a later run",
+    }
+
+
+def recover_crashed_runs(settings: InsightSettings) -> list[CrashedRun]:
+    """Clean up after runs whose process died (kill -9, power loss) and record them.
+
+    Deletes their work folders (raw input), discards stale warehouse staging files, adds each
+    run to ``ops.runs`` as 'crashed' and closes its MLflow run as KILLED. Live concurrent runs
+    are left alone: they hold their run lock.
+    """
+    crashed: list[CrashedRun] = []
+    with run_state.claim_dead_runs(settings.runs_dir) as dead:
+        found_at = datetime.now(UTC)
+        tracker = open_tracker(settings) if dead else None
+        for run in dead:
+            record = _crashed_record(run, found_at)
+            if record is not None:
+                warehouse.record_failed_run(settings.warehouse_file, record)
+            closed = tracker.close_abandoned_runs(run.run_id) if tracker else []
+            mlflow_run_id = run.marker.get("mlflow_run_id") or (closed[0] if closed else None)
+            crashed.append(CrashedRun(run.run_id, run.marker.get("flow_run_id"), mlflow_run_id))
+    removed = warehouse.discard_stale_staging(
+        settings.warehouse_file, settings.analyst_warehouse_file
+    )
+    for path in removed:
+        log.warning("deleted %s, left by a run that died while publishing", path.name)
+    return crashed
 
 
 def ingest(ctx: RunContext) -> IngestResult:
@@ -212,7 +278,7 @@ def validate(ctx: RunContext, staged: IngestResult, index: int) -> ChunkFile:
     valid_file = ctx.path(f"chunk-{index:04d}.valid.parquet")
     quarantine_file = ctx.path(f"chunk-{index:04d}.quarantine.parquet")
     outcome.valid.write_parquet(valid_file)
-    _redacted_quarantine(outcome.quarantine, _hash_secret(settings)).write_parquet(quarantine_file)
+    _redacted_quarantine(outcome.quarantine, hash_secret(settings)).write_parquet(quarantine_file)
     return ChunkFile(
         index,
         valid_file,
@@ -284,7 +350,7 @@ def deduplicate(ctx: RunContext, chunks: Sequence[ChunkFile]) -> list[ChunkFile]
         # A file of its own (not appended to the validation quarantine) so a retry is harmless.
         conflict_file = ctx.path(f"chunk-{chunk.index:04d}.conflicts.parquet")
         _redacted_quarantine(
-            quarantine_rows(conflicts, CONFLICTING_DUPLICATE), _hash_secret(ctx.settings)
+            quarantine_rows(conflicts, CONFLICTING_DUPLICATE), hash_secret(ctx.settings)
         ).write_parquet(conflict_file)
         extra = {
             **chunk.extra,
@@ -303,7 +369,15 @@ def deduplicate(ctx: RunContext, chunks: Sequence[ChunkFile]) -> list[ChunkFile]
                 {**extra, "rows_duplicate": int((kinds == "duplicate").sum())},
             )
         )
+    # The staged batch and the validated chunks hold raw text and user ids: gone as soon as
+    # nothing reads them any more (the unique chunks go once redacted).
+    _discard(ctx.path("staged.parquet"), *(chunk.path for chunk in chunks))
     return result
+
+
+def _discard(*paths: Path) -> None:
+    for path in paths:
+        path.unlink(missing_ok=True)
 
 
 def redact(ctx: RunContext, chunk: ChunkFile) -> ChunkFile:
@@ -311,13 +385,14 @@ def redact(ctx: RunContext, chunk: ChunkFile) -> ChunkFile:
     started = time.perf_counter()
     frame = pl.read_parquet(chunk.path)
     original = frame.get_column("text")
-    redacted = redact_frame(frame, _hash_secret(ctx.settings))
+    redacted = redact_frame(frame, hash_secret(ctx.settings))
     changed = int((redacted.get_column("text") != original).sum()) if frame.height else 0
     redacted = redacted.with_columns(
         (pl.col("text") != original).cast(pl.Int32).alias("pii_redacted")
     ).select("prompt_id", "event_ts", "user_hash", "department", "tool", "text", "pii_redacted")
     path = ctx.path(f"chunk-{chunk.index:04d}.redacted.parquet")
     redacted.write_parquet(path)
+    _discard(chunk.path)  # the raw (unredacted) chunk
     return ChunkFile(
         chunk.index,
         path,
@@ -381,10 +456,28 @@ def prepare_model(ctx: RunContext, redacted: Sequence[ChunkFile]) -> ModelChoice
     if ctx.mode == "infer" or (ctx.mode == "auto" and champion is not None):
         registry_version, bundle_version = require_champion(settings)
         return ModelChoice(bundle_version, False, time.perf_counter() - started, registry_version)
+    # One fit at a time per home: concurrent first runs wait here, and all but the first
+    # find the champion it registered and use it (one first model, not one per run).
+    with run_state.model_fit_lock(settings.home.resolve()):
+        champion = champion_bundle_version(settings)
+        if ctx.mode == "auto" and champion is not None:
+            registry_version, bundle_version = require_champion(settings)
+            return ModelChoice(
+                bundle_version, False, time.perf_counter() - started, registry_version
+            )
+        return _fit_champion(ctx, redacted, champion, started)
+
+
+def _fit_champion(
+    ctx: RunContext,
+    redacted: Sequence[ChunkFile],
+    champion: tuple[str, str] | None,
+    started: float,
+) -> ModelChoice:
     tonight = [text for c in redacted for text in pl.read_parquet(c.path, columns=["text"])["text"]]
     reason = "first model" if champion is None else f"fit requested by run {ctx.run_id}"
     fit = train_champion(
-        settings, reason, end=ctx.run_date, tonight=tonight, run_id=ctx.mlflow_run_id
+        ctx.settings, reason, end=ctx.run_date, tonight=tonight, run_id=ctx.mlflow_run_id
     )
     bundle, registry_version = fit.bundle, fit.registry_version
     return ModelChoice(bundle.version, True, time.perf_counter() - started, registry_version)
@@ -801,8 +894,9 @@ def fail_run(ctx: RunContext, error: BaseException) -> RunSummary:
 
 
 def cleanup(ctx: RunContext) -> None:
-    """Delete the run's work folder (it held unredacted input)."""
+    """Delete the run's work folder (it held unredacted input) and end its run lock."""
     shutil.rmtree(ctx.work_dir, ignore_errors=True)
+    run_state.finish_run(ctx.settings.runs_dir, ctx.run_id)
 
 
 def begin_tracking(ctx: RunContext) -> RunContext:
@@ -839,6 +933,7 @@ def begin_tracking(ctx: RunContext) -> RunContext:
             },
         },
     )
+    run_state.update_marker(ctx.settings.runs_dir, ctx.run_id, mlflow_run_id=run_id)
     return ctx.with_tracking(run_id)
 
 

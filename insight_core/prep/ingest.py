@@ -138,13 +138,19 @@ def _load_dataset(location: str, split: str | None) -> pl.LazyFrame:
     return pl.from_arrow(loaded.data.table).lazy()  # type: ignore[union-attr]
 
 
+def looks_like_hub_dataset(location: str) -> bool:
+    """Whether ``location`` names a hub dataset: only the explicit ``hf://owner/name`` form does;
+    a local path that does not exist is an error, never a hub lookup."""
+    return location.startswith(HUB_PREFIX)
+
+
 def _source_files(location: str) -> list[Path] | None:
     """The files of a file or folder source; None for a ``datasets`` source.
 
     Only ``hf://owner/name`` reaches the hub; any other location that does not exist (a
     relative ``dir/name`` included) is "source not found".
     """
-    if location.startswith(HUB_PREFIX):
+    if looks_like_hub_dataset(location):
         return None
     path = Path(location)
     if not path.exists():

@@ -12,7 +12,7 @@ from insight_core.settings import InsightSettings
 
 
 def describe(exc: BaseException) -> str:
-    """One line for people about an error (see :func:`insight_core.api.describe_error`)."""
+    """One line for people about an error (see :func:`insight_core.serve.api.describe_error`)."""
     return describe_error(exc)
 
 
