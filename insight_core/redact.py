@@ -2,21 +2,31 @@
 
 Redaction runs before anything is embedded or stored. Patterns are regular expressions with
 validators where a bare pattern would be too eager (Luhn for payment cards, mod-97 for IBANs,
-octet ranges for IP addresses). Presidio-style NER was not chosen: it needs spaCy models from a
-hub, and the engine must run offline; the PII kinds the issue names are all pattern-shaped.
+octet ranges for IP addresses, a nearby "SSN"/"social security" for bare nine-digit numbers).
+
+Person names are found with a name gazetteer (first and last names ranked among the 1,000 most
+frequent of at least one country, derived from ``names-dataset`` by
+``tools/derive_person_names.py`` and shipped as ``resources/person_names.tsv.gz``) plus context:
+a title ("Mr. Okafor"), a cue ("Dear", "cc:", "my manager ..."), or a capitalised
+first-name + last-name pair. Names that are also common English words ("Mark", "Grace") count
+only with a cue or next to an unambiguous name part. Presidio-style NER was not chosen: it needs
+a spaCy model, and spaCy models are not published on PyPI; the engine must run offline.
 """
 
 from __future__ import annotations
 
+import gzip
 import hashlib
 import hmac
 import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from functools import lru_cache
 
 import polars as pl
 
 from insight_core.errors import ConfigError
+from insight_core.settings import resource_path
 
 
 @dataclass(frozen=True)
@@ -67,6 +77,12 @@ def _phone_ok(candidate: str) -> bool:
     return 9 <= digits <= 15 or (has_phone_marker and 7 <= digits <= 15)
 
 
+def _long_token(candidate: str) -> bool:
+    """An authorization value long enough to be a credential rather than a word."""
+    value = candidate.split(None, 1)[-1]
+    return len(value) >= 16
+
+
 _TOKEN_KEYS = (
     r"token|access_token|auth|key|api_key|apikey|sig|signature|secret|password|passwd|pwd|"
     r"session|sessionid|code|credential|jwt|X-Amz-Signature|X-Amz-Credential"
@@ -111,6 +127,45 @@ PII_PATTERNS: tuple[PiiPattern, ...] = (
         ),
         secret_group="value",
     ),
+    # Authorization headers: "Bearer <opaque token>", "Basic <base64>" (JWTs are caught above).
+    PiiPattern(
+        "SECRET",
+        re.compile(
+            r"\b(?:Bearer|Basic|Token)\s+(?P<value>[A-Za-z0-9\-._~+/]*\d[A-Za-z0-9\-._~+/]*=*)"
+            r"(?=[\s\"',;)]|$)",
+            re.IGNORECASE,
+        ),
+        _long_token,
+        secret_group="value",
+    ),
+    # US social security numbers: dashed (the SSA's shape rules), or bare digits near "SSN".
+    PiiPattern(
+        "SSN",
+        re.compile(r"(?<![\w-])(?!000|666|9\d\d)\d{3}-(?!00)\d{2}-(?!0000)\d{4}(?![\w-])"),
+    ),
+    PiiPattern(
+        "SSN",
+        re.compile(
+            r"\b(?:ssn|ss#|social[ -]security(?:[ -]?(?:number|no\.?|num|#))?)\W{0,3}"
+            r"(?:\w+\W{1,3}){0,3}?(?P<value>\d{3}[ .]?\d{2}[ .]?\d{4})(?!\d)",
+            re.IGNORECASE,
+        ),
+        secret_group="value",
+    ),
+    # Street addresses: "221B Baker Street", "1600 Amphitheatre Pkwy, Mountain View, CA 94043",
+    # "Hauptstraße 12, 10115 Berlin". The street words must be capitalised.
+    PiiPattern(
+        "ADDRESS",
+        re.compile(
+            r"\b\d{1,5}[A-Za-z]?,?\s+(?:[A-Z][\w'.-]*\s+){1,4}"
+            r"(?:Street|St|Avenue|Ave|Road|Rd|Boulevard|Blvd|Lane|Ln|Drive|Dr|Court|Ct|Way|"
+            r"Place|Pl|Terrace|Parkway|Pkwy|Square|Sq|Highway|Hwy|Close|Crescent|Row|Mews)\b\.?"
+            r"(?:,?\s+(?:Apt|Apartment|Suite|Ste|Unit|Flat|#)\.?\s*[\w-]+)?"
+            r"(?:,\s*(?:[A-Z][\w'.-]*\s?){1,3},\s*[A-Z]{2}(?:\s+\d{5}(?:-\d{4})?)?)?"
+            r"|\b[A-ZÄÖÜ][a-zäöüß]+(?:straße|strasse|str\.|weg|gasse|allee|platz|damm|ufer)"
+            r"\s+\d{1,4}[a-z]?\b(?:,?\s+\d{5}\s+[A-ZÄÖÜ][a-zäöüß]+)?"
+        ),
+    ),
     PiiPattern(
         "IBAN",
         re.compile(r"\b[A-Z]{2}\d{2}(?:[ ]?[A-Z0-9]{4}){2,7}(?:[ ]?[A-Z0-9]{1,3})?\b"),
@@ -132,7 +187,7 @@ PII_PATTERNS: tuple[PiiPattern, ...] = (
     PiiPattern(
         "PHONE",
         re.compile(
-            r"(?<![\w+])(?:\+\d{1,3}[\s.\-]?)?(?:\(\d{1,5}\)[\s.\-]?)?\d{2,5}(?:[\s.\-]\d{2,6}){1,4}"
+            r"(?<![\w+])(?:\+\d{1,3}[\s.\-]?)?(?:\(\d{1,5}\)[\s.\-]?)?\d{2,5}(?:[\s.\-]\d{2,8}){1,4}"
             r"(?![\w])"
         ),
         _phone_ok,
@@ -154,11 +209,223 @@ def _replacer(pattern: PiiPattern) -> Callable[[re.Match[str]], str]:
     return replace
 
 
+PERSON_PLACEHOLDER = "<PERSON>"
+# A name part this frequent as an English word (wordfreq Zipf scale: 4.5 = 30 per million
+# words, e.g. "grace", "mark", "will") is a person's name only with a cue or an unambiguous
+# neighbour.
+_COMMON_WORD_ZIPF = 4.5
+# A lone capitalised first name without any cue must be rare as a word ("Priya", not "Bert").
+_LONE_NAME_ZIPF = 3.0
+# After a weak cue ("with", "ask") a lone name must be rarer than this as a word.
+_WEAK_CUE_ZIPF = 4.0
+# Function words ("the", "my", "as") never start a name, even where a name list has them.
+_FUNCTION_WORD_ZIPF = 5.8
+
+_UPPER = "A-ZÀ-ÖØ-Þ"
+_WORD = r"[^\W\d_]+(?:[-'’][^\W\d_]+)*"
+_CAP_WORD = rf"[{_UPPER}][^\W\d_{_UPPER}]+(?:[-'’][{_UPPER}]?[^\W\d_]+)*"
+# Honorifics: whatever capitalised words follow are a name ("Mr. Okafor", "Dr Anh Nguyen").
+_TITLED = re.compile(
+    rf"\b(?:Mr|Mrs|Ms|Mx|Miss|Dr|Prof|Herr|Frau|Sr|Sra)\.?[ \t]+(?P<name>{_CAP_WORD}"
+    rf"(?:[ \t]+{_CAP_WORD}){{0,2}})"
+)
+# Cues after which a known first name, in any case, is a person ("my manager jonas weber").
+_CUED = re.compile(
+    # The lookahead on the cues' first letters lets the scan skip most positions quickly.
+    r"\b(?=[abcdefhimnprstABCDEFHIMNPRST])(?:dear|hi|hello|hey|cc|bcc|attn|fao|manager|boss|colleague|co-?worker|teammate|"
+    r"supervisor|mentor|intern|recruiter|tenant|patient|employee|candidate|named|regards|"
+    r"cheers|sincerely|thanks|thank you)"
+    rf"\b[ \t]*[:,]?[ \t]*(?P<name>{_WORD}(?:[ \t]+{_WORD}){{0,2}})",
+    re.IGNORECASE,
+)
+# Weaker cues: the name after them must be capitalised ("meeting with Priya", "ask Jonas").
+_WEAKLY_CUED = re.compile(
+    r"\b(?:[Ww]ith|[Ff]rom|[Aa]sk|[Aa]sked|[Tt]ell|[Tt]old|[Cc]all|[Cc]alled|[Ee]mail|"
+    r"[Ee]mailed|[Mm]eet|[Mm]et|[Ii]nvite|[Rr]eply to|[Ww]rite to)"
+    rf"[ \t]+(?P<name>{_CAP_WORD}(?:[ \t]+{_CAP_WORD}){{0,2}})"
+)
+# Names of AI assistants and products that are also first names: the subject of many prompts,
+# never a person to protect.
+_NOT_PEOPLE = frozenset(
+    {"claude", "gemini", "siri", "alexa", "cortana", "copilot", "grok", "llama", "mistral",
+     "bard", "jarvis", "devin", "ollama", "jasper", "ada"}
+)
+# Two or three capitalised words: a first name followed by a last name ("Priya Raman").
+# The pattern starts with a character class (no lookbehind first) so the regex engine can skip
+# ahead to capital letters: 3-4x faster on long prompts; "(?<![\w<].)" is the word boundary.
+_CAP_RUN = re.compile(
+    rf"(?P<name>[{_UPPER}](?<![\w<].)[^\W\d_{_UPPER}]+(?:[-'’][{_UPPER}]?[^\W\d_]+)*"
+    rf"(?:[ \t]+{_CAP_WORD}){{1,2}})(?![\w>])"
+)
+
+
+@dataclass(frozen=True)
+class NameEntry:
+    """What the gazetteer knows of one lower-cased name part."""
+
+    first: bool
+    last: bool
+    common: bool  # also a common English word
+    rare_word: bool  # rare as an English word: safe to take alone
+    function_word: bool = False
+    zipf: float = 0.0  # frequency as an English word (Zipf scale)
+
+
+@lru_cache(maxsize=1)
+def name_gazetteer() -> dict[str, NameEntry]:
+    """The shipped first/last-name list (see ``tools/derive_person_names.py``), loaded once."""
+    entries: dict[str, NameEntry] = {}
+    with gzip.open(resource_path("person_names.tsv.gz"), "rt", encoding="utf-8") as source:
+        next(source)
+        for line in source:
+            name, kinds, zipf = line.rstrip("\n").split("\t")
+            frequency = float(zipf)
+            entries[name] = NameEntry(
+                "F" in kinds,
+                "L" in kinds,
+                frequency >= _COMMON_WORD_ZIPF,
+                frequency < _LONE_NAME_ZIPF,
+                frequency >= _FUNCTION_WORD_ZIPF,
+                frequency,
+            )
+    return entries
+
+
+def _lookup(word: str, names: dict[str, NameEntry]) -> NameEntry | None:
+    """A name part, or its hyphen-joined parts ("Ana-Lucía": "ana"), in the gazetteer."""
+    lowered = word.lower().rstrip("'’s") if word.lower().endswith(("'s", "’s")) else word.lower()
+    entry = names.get(lowered)
+    if entry is not None or "-" not in lowered:
+        return entry
+    # A double name counts only when every part is a name ("Ana-Lucía", not "Elo-style").
+    parts = [names.get(part) for part in lowered.split("-")]
+    if any(part is None for part in parts):
+        return None
+    known = [part for part in parts if part is not None]
+    return NameEntry(
+        any(p.first for p in known),
+        any(p.last for p in known),
+        any(p.common for p in known),
+        all(p.rare_word for p in known),
+        any(p.function_word for p in known),
+        max(p.zipf for p in known),
+    )
+
+
+def _is_capitalised(word: str) -> bool:
+    return word[:1].isupper() and not word.isupper()
+
+
+def _cued_name_length(words: list[str], names: dict[str, NameEntry]) -> int:
+    """How many of the words after a cue form a name (0: none)."""
+    first = _lookup(words[0], names)
+    if first is None or not first.first or words[0].lower() in _NOT_PEOPLE:
+        return 0
+    if first.common and not _is_capitalised(words[0]):
+        return 0
+    if first.common and not any(
+        (e := _lookup(w, names)) is not None and e.last and not e.common for w in words[1:2]
+    ):
+        # "with Will", "for Mark": a common word as a name needs an unambiguous last name.
+        return 0
+    length = 1
+    for word in words[1:]:
+        entry = _lookup(word, names)
+        if entry is None or entry.common or not (entry.last or entry.first):
+            break
+        length += 1
+    return length
+
+
+def _capitalised_name_length(words: list[str], names: dict[str, NameEntry]) -> int:
+    """How many capitalised words, from the first, form a name without any cue (0: none)."""
+    first = _lookup(words[0], names)
+    if first is None or not first.first or first.function_word:
+        return 0
+    if words[0].lower() in _NOT_PEOPLE:
+        return 0
+    length = 1
+    for word in words[1:]:
+        entry = _lookup(word, names)
+        if entry is None or not entry.last or entry.function_word:
+            break
+        length += 1
+    if length < 2:
+        # A lone capitalised name without a cue is too often a product or a foreign word
+        # ("Deno", "Kedi"); cues and titles catch lone names.
+        return 0
+    last = _lookup(words[length - 1], names)
+    if last is None:
+        return 0
+    # "Priya Raman", "Jonas Weber"; a common word on either side ("Spring Boot",
+    # "Olive Green") needs the other side to be rare as a word ("Grace Okafor").
+    if (not first.common and not last.common) or first.rare_word or last.rare_word:
+        return length
+    return 0
+
+
+def _weakly_cued_name_length(words: list[str], names: dict[str, NameEntry]) -> int:
+    """After "with", "ask", ...: a capitalised first name that is no common word."""
+    length = _capitalised_name_length(words, names)
+    if length:
+        return length
+    first = _lookup(words[0], names)
+    usable = (
+        first is not None
+        and first.first
+        and first.zipf < _WEAK_CUE_ZIPF
+        and len(words[0]) >= 3
+    )
+    return 1 if usable and words[0].lower() not in _NOT_PEOPLE else 0
+
+
+def _person_token(name: str) -> str:
+    """The placeholder for a detected name (one place to hook for measurements)."""
+    return PERSON_PLACEHOLDER
+
+
+def _replace_names(
+    text: str, pattern: re.Pattern[str], measure: Callable[[list[str], dict], int]
+) -> str:
+    names = name_gazetteer()
+    pieces: list[str] = []
+    position = 0
+    for match in pattern.finditer(text):
+        start = match.start("name")
+        if start < position:
+            continue
+        words = match.group("name").split()
+        length = measure(words, names)
+        if length == 0:
+            continue
+        # The end of the name's last word within the match.
+        end = start
+        for word in words[:length]:
+            end = text.index(word, end) + len(word)
+        if words[length - 1].endswith(("'s", "’s")):
+            end -= 2
+        pieces += [text[position:start], _person_token(text[start:end])]
+        position = end
+    if not pieces:
+        return text
+    return "".join([*pieces, text[position:]])
+
+
+def redact_people(text: str) -> str:
+    """Replace person names with ``<PERSON>`` (titles, cues, capitalised name pairs)."""
+    text = _TITLED.sub(
+        lambda m: m.group(0)[: m.start("name") - m.start()] + _person_token(m.group("name")), text
+    )
+    text = _replace_names(text, _CUED, _cued_name_length)
+    text = _replace_names(text, _WEAKLY_CUED, _weakly_cued_name_length)
+    return _replace_names(text, _CAP_RUN, _capitalised_name_length)
+
+
 def redact_text(text: str, patterns: Iterable[PiiPattern] = PII_PATTERNS) -> str:
     """Replace every PII match in ``text`` with its typed placeholder (e.g. ``<EMAIL>``)."""
     for pattern in patterns:
         text = pattern.regex.sub(_replacer(pattern), text)
-    return text
+    return redact_people(text)
 
 
 def hash_user_id(user_id: str, secret: str) -> str:
