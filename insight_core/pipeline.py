@@ -36,7 +36,13 @@ from insight_core.lifecycle import (
     register_bundle,
     require_champion,
 )
-from insight_core.redact import hash_user_id, redact_frame, redact_text, resolve_hash_secret
+from insight_core.redact import (
+    cap_text,
+    redact_frame,
+    redact_record,
+    redact_text,
+    resolve_hash_secret,
+)
 from insight_core.settings import DEMO_USER_HASH_SECRET, InsightSettings
 from insight_core.taxonomy import load_taxonomy
 from insight_core.tracking import Tracker
@@ -167,16 +173,20 @@ def ingest(ctx: RunContext) -> IngestResult:
     )
 
 
-def _redacted_quarantine(quarantine: pl.DataFrame, secret: str) -> pl.DataFrame:
+def _redacted_quarantine(quarantine: pl.DataFrame, secret: str, max_chars: int) -> pl.DataFrame:
     def clean(record_json: str) -> str:
         record = json.loads(record_json)
-        if isinstance(record.get("text"), str):
-            record["text"] = redact_text(record["text"])
-        if record.get("user_id") is not None:
-            record["user_hash"] = hash_user_id(str(record.pop("user_id")), secret)
-        return json.dumps(record, ensure_ascii=False)
+        if not isinstance(record, dict):
+            record = {"record": record}
+        return json.dumps(redact_record(record, secret, max_chars), ensure_ascii=False)
 
-    return quarantine.with_columns(pl.col("record").map_elements(clean, return_dtype=pl.String))
+    def clean_id(prompt_id: str) -> str:
+        return cap_text(redact_text(prompt_id), max_chars)
+
+    return quarantine.with_columns(
+        pl.col("record").map_elements(clean, return_dtype=pl.String),
+        pl.col("prompt_id").map_elements(clean_id, return_dtype=pl.String),
+    )
 
 
 def validate(ctx: RunContext, staged: IngestResult, index: int) -> ChunkFile:
@@ -191,7 +201,9 @@ def validate(ctx: RunContext, staged: IngestResult, index: int) -> ChunkFile:
     valid_file = ctx.path(f"chunk-{index:04d}.valid.parquet")
     quarantine_file = ctx.path(f"chunk-{index:04d}.quarantine.parquet")
     outcome.valid.write_parquet(valid_file)
-    _redacted_quarantine(outcome.quarantine, _hash_secret(settings)).write_parquet(quarantine_file)
+    _redacted_quarantine(
+        outcome.quarantine, _hash_secret(settings), settings.quarantine_max_field_chars
+    ).write_parquet(quarantine_file)
     return ChunkFile(
         index,
         valid_file,

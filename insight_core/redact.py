@@ -22,6 +22,7 @@ import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from functools import lru_cache
+from typing import Any
 
 import polars as pl
 
@@ -157,7 +158,7 @@ PII_PATTERNS: tuple[PiiPattern, ...] = (
     PiiPattern(
         "ADDRESS",
         re.compile(
-            r"\b\d{1,5}[A-Za-z]?,?\s+(?:[A-Z][\w'.-]*\s+){1,4}"
+            r"\b\d{1,5}[A-Za-z]?,?\s+(?:(?:[A-Z][\w'.-]*|\d{1,3}(?:st|nd|rd|th))\s+){1,4}"
             r"(?:Street|St|Avenue|Ave|Road|Rd|Boulevard|Blvd|Lane|Ln|Drive|Dr|Court|Ct|Way|"
             r"Place|Pl|Terrace|Parkway|Pkwy|Square|Sq|Highway|Hwy|Close|Crescent|Row|Mews)\b\.?"
             r"(?:,?\s+(?:Apt|Apartment|Suite|Ste|Unit|Flat|#)\.?\s*[\w-]+)?"
@@ -187,7 +188,8 @@ PII_PATTERNS: tuple[PiiPattern, ...] = (
     PiiPattern(
         "PHONE",
         re.compile(
-            r"(?<![\w+])(?:\+\d{1,3}[\s.\-]?)?(?:\(\d{1,5}\)[\s.\-]?)?\d{2,5}(?:[\s.\-]\d{2,8}){1,4}"
+            r"(?<![\w+])(?:\+\d{1,3}[\s.\-]?(?:\(\d{1,5}\)[\s.\-]?)?\d{1,5}"
+            r"|(?:\(\d{1,5}\)[\s.\-]?)?\d{2,5})(?:[\s.\-]\d{2,8}){1,5}"
             r"(?![\w])"
         ),
         _phone_ok,
@@ -218,6 +220,9 @@ _COMMON_WORD_ZIPF = 4.5
 _LONE_NAME_ZIPF = 3.0
 # After a weak cue ("with", "ask") a lone name must be rarer than this as a word.
 _WEAK_CUE_ZIPF = 4.0
+# A last name rarer than this as a word makes a capitalised pair a name even after a common
+# first name ("Rose Bennett"; not "German Shepherd", "Deep Purple").
+_SURNAME_ZIPF = 4.1
 # Function words ("the", "my", "as") never start a name, even where a name list has them.
 _FUNCTION_WORD_ZIPF = 5.8
 
@@ -319,9 +324,9 @@ def _is_capitalised(word: str) -> bool:
 def _cued_name_length(words: list[str], names: dict[str, NameEntry]) -> int:
     """How many of the words after a cue form a name (0: none)."""
     first = _lookup(words[0], names)
-    if first is None or not first.first or words[0].lower() in _NOT_PEOPLE:
+    if first is None or not first.first or first.function_word:
         return 0
-    if first.common and not _is_capitalised(words[0]):
+    if words[0].lower() in _NOT_PEOPLE:
         return 0
     if first.common and not any(
         (e := _lookup(w, names)) is not None and e.last and not e.common for w in words[1:2]
@@ -360,6 +365,9 @@ def _capitalised_name_length(words: list[str], names: dict[str, NameEntry]) -> i
     # "Priya Raman", "Jonas Weber"; a common word on either side ("Spring Boot",
     # "Olive Green") needs the other side to be rare as a word ("Grace Okafor").
     if (not first.common and not last.common) or first.rare_word or last.rare_word:
+        return length
+    if not first.function_word and last.zipf < _SURNAME_ZIPF:
+        # "Will Summers", "Rose Bennett": a common first name before a clear surname.
         return length
     return 0
 
@@ -453,3 +461,39 @@ def redact_frame(frame: pl.DataFrame, secret: str) -> pl.DataFrame:
         pl.Series("text", redacted, dtype=pl.String),
         pl.Series("user_hash", hashes, dtype=pl.String),
     ).drop("user_id")
+
+
+def cap_text(text: str, max_chars: int) -> str:
+    """``text`` cut to ``max_chars`` with a marker giving the original length."""
+    if len(text) <= max_chars:
+        return text
+    return f"{text[:max_chars]}…[truncated, {len(text)} chars]"
+
+
+def _redact_value(value: Any, max_chars: int) -> Any:
+    if isinstance(value, str):
+        return cap_text(redact_text(value), max_chars)
+    if isinstance(value, dict):
+        return {
+            _redact_value(str(key), max_chars): _redact_value(item, max_chars)
+            for key, item in value.items()
+        }
+    if isinstance(value, list | tuple):
+        return [_redact_value(item, max_chars) for item in value]
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        # A number can be PII too (a phone or SSN read as an integer).
+        as_text = str(value)
+        redacted = redact_text(as_text)
+        return value if redacted == as_text else redacted
+    return value
+
+
+def redact_record(record: dict[str, Any], secret: str, max_chars: int) -> dict[str, Any]:
+    """A rejected row made safe to keep: every string (keys, values, nested) redacted and capped
+    at ``max_chars``, and ``user_id`` replaced by its keyed hash."""
+    record = dict(record)
+    user_id = record.pop("user_id", None)
+    cleaned = _redact_value(record, max_chars)
+    if user_id is not None:
+        cleaned["user_hash"] = hash_user_id(str(user_id), secret)
+    return cleaned
