@@ -231,13 +231,19 @@ def refit(
 ) -> RefitResult:
     """Train a challenger on the rolling window, register it, promote it if no worse."""
     start, end = training_window(settings, end, window_days)
-    docs = stored_texts(settings.texts_dir, start, end).get_column("text").to_list()
+    stored = stored_texts(settings.texts_dir, start, end)
+    docs = stored.get_column("text").to_list()
     if not docs:
         raise InsightError(f"no stored prompts between {start} and {end} to refit on")
     cache = open_embedding_cache(settings)
     try:
         bundle = train_bundle(
-            settings, docs, get_embedder(settings), cache, training_window=(start, end)
+            settings,
+            docs,
+            get_embedder(settings),
+            cache,
+            training_window=(start, end),
+            doc_users=stored.get_column("user_hash").to_list(),
         )
     finally:
         cache.close()

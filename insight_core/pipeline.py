@@ -321,16 +321,19 @@ def prepare_model(ctx: RunContext, redacted: Sequence[ChunkFile]) -> ModelChoice
         return ModelChoice(bundle_version, False, time.perf_counter() - started, registry_version)
     window_start = ctx.run_date - timedelta(days=settings.topics.training_window_days)
     history = stored_texts(settings.texts_dir, window_start, ctx.run_date - timedelta(days=1))
-    tonight = [pl.read_parquet(c.path, columns=["prompt_id", "text"]) for c in redacted]
-    docs = pl.concat([history, *tonight]).get_column("text").to_list()
+    tonight = [
+        pl.read_parquet(c.path, columns=["prompt_id", "text", "user_hash"]) for c in redacted
+    ]
+    training = pl.concat([history, *tonight])
     cache = open_embedding_cache(settings)
     try:
         bundle = train_bundle(
             settings,
-            docs,
+            training.get_column("text").to_list(),
             get_embedder(settings),
             cache,
             training_window=(window_start, ctx.run_date),
+            doc_users=training.get_column("user_hash").to_list(),
         )
     finally:
         cache.close()
@@ -683,12 +686,10 @@ def _store_texts(ctx: RunContext, redacted: Sequence[ChunkFile]) -> None:
     """Keep the date's redacted texts (outside the warehouse) for later topic refits."""
     target_dir = ctx.settings.texts_dir
     target_dir.mkdir(parents=True, exist_ok=True)
-    frames = [pl.read_parquet(c.path, columns=["prompt_id", "text"]) for c in redacted]
-    texts = (
-        pl.concat(frames)
-        if frames
-        else pl.DataFrame(schema={"prompt_id": pl.String, "text": pl.String})
-    )
+    # user_hash lets refits count how many distinct users use a topic word.
+    columns = ["prompt_id", "text", "user_hash"]
+    frames = [pl.read_parquet(c.path, columns=columns) for c in redacted]
+    texts = pl.concat(frames) if frames else pl.DataFrame(schema=dict.fromkeys(columns, pl.String))
     tmp = target_dir / f".{ctx.run_date:%Y-%m-%d}.{ctx.run_id}.parquet"
     texts.write_parquet(tmp)
     tmp.replace(target_dir / f"{ctx.run_date:%Y-%m-%d}.parquet")

@@ -252,8 +252,23 @@ _WEAKLY_CUED = re.compile(
 # Names of AI assistants and products that are also first names: the subject of many prompts,
 # never a person to protect.
 _NOT_PEOPLE = frozenset(
-    {"claude", "gemini", "siri", "alexa", "cortana", "copilot", "grok", "llama", "mistral",
-     "bard", "jarvis", "devin", "ollama", "jasper", "ada"}
+    {
+        "claude",
+        "gemini",
+        "siri",
+        "alexa",
+        "cortana",
+        "copilot",
+        "grok",
+        "llama",
+        "mistral",
+        "bard",
+        "jarvis",
+        "devin",
+        "ollama",
+        "jasper",
+        "ada",
+    }
 )
 # Two or three capitalised words: a first name followed by a last name ("Priya Raman").
 # The pattern starts with a character class (no lookbehind first) so the regex engine can skip
@@ -379,10 +394,7 @@ def _weakly_cued_name_length(words: list[str], names: dict[str, NameEntry]) -> i
         return length
     first = _lookup(words[0], names)
     usable = (
-        first is not None
-        and first.first
-        and first.zipf < _WEAK_CUE_ZIPF
-        and len(words[0]) >= 3
+        first is not None and first.first and first.zipf < _WEAK_CUE_ZIPF and len(words[0]) >= 3
     )
     return 1 if usable and words[0].lower() not in _NOT_PEOPLE else 0
 

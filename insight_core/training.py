@@ -34,7 +34,14 @@ from insight_core.model_store import (
 from insight_core.rules import RuleSet, load_rules
 from insight_core.settings import InsightSettings, TopicSettings
 from insight_core.taxonomy import Taxonomy, examples_fingerprint, load_examples, load_taxonomy
-from insight_core.topics import OUTLIER_TOPIC, fit_topic_model, save_topic_model, topic_table
+from insight_core.topics import (
+    OUTLIER_TOPIC,
+    TRUSTED_SOURCE,
+    allowed_vocabulary,
+    fit_topic_model,
+    save_topic_model,
+    topic_table,
+)
 
 log = logging.getLogger(__name__)
 
@@ -115,16 +122,25 @@ def examples_cross_validation(
     return scores
 
 
+STORED_TEXT_SCHEMA = {"prompt_id": pl.String, "text": pl.String, "user_hash": pl.String}
+
+
 def stored_texts(texts_dir: Path, start: date, end: date) -> pl.DataFrame:
-    """Redacted texts (``prompt_id``, ``text``) of published run dates in [start, end]."""
+    """Redacted texts (``prompt_id``, ``text``, ``user_hash``) of published run dates in
+    [start, end]; ``user_hash`` is null in files written before it was kept."""
     files = [
         texts_dir / f"{day:%Y-%m-%d}.parquet"
         for day in (start + timedelta(days=i) for i in range((end - start).days + 1))
     ]
-    present = [f for f in files if f.exists()]
-    if not present:
-        return pl.DataFrame(schema={"prompt_id": pl.String, "text": pl.String})
-    return pl.concat([pl.read_parquet(f, columns=["prompt_id", "text"]) for f in present])
+    frames = []
+    for path in (f for f in files if f.exists()):
+        frame = pl.read_parquet(path)
+        if "user_hash" not in frame.columns:
+            frame = frame.with_columns(pl.lit(None, dtype=pl.String).alias("user_hash"))
+        frames.append(frame.select(list(STORED_TEXT_SCHEMA)).cast(STORED_TEXT_SCHEMA))
+    if not frames:
+        return pl.DataFrame(schema=STORED_TEXT_SCHEMA)
+    return pl.concat(frames)
 
 
 def train_bundle(
@@ -133,14 +149,22 @@ def train_bundle(
     embedder: Embedder,
     cache: EmbeddingCache | None,
     training_window: tuple[date, date] | None = None,
+    doc_users: Sequence[str | None] | None = None,
 ) -> ModelBundle:
-    """Fit and save a new model bundle (registration and promotion: see ``lifecycle``)."""
+    """Fit and save a new model bundle (registration and promotion: see ``lifecycle``).
+
+    ``doc_users`` holds each doc's user hash (``None``: unknown; no list: all unknown). Topic
+    words are limited to terms used by at least ``min_group_size`` distinct users.
+    """
     taxonomy, rules = load_decision_config(settings)
     head, examples = train_head(settings, taxonomy, embedder, cache)
     examples_cv = examples_cross_validation(
         settings, examples, head, rules, taxonomy, embedder, cache
     )
     training_docs = list(docs)
+    training_users: list[str | None] = (
+        list(doc_users) if doc_users is not None else [None] * len(training_docs)
+    )
     cold_start = len(training_docs) < settings.topics.min_training_docs
     if cold_start:
         # Too few prompts for stable clusters: seed them with the labeled examples.
@@ -151,9 +175,16 @@ def train_bundle(
             examples.height,
         )
         training_docs += examples.get_column("text").to_list()
+        # The examples are written by the team: their words may be topic words.
+        training_users += [TRUSTED_SOURCE] * examples.height
     vectors, _ = embed_with_cache(training_docs, embedder, cache)
     topic_settings = effective_topic_settings(settings)
-    topic_model = fit_topic_model(training_docs, vectors, topic_settings, embedder)
+    vocabulary = allowed_vocabulary(
+        training_docs, training_users, topic_settings, settings.min_group_size
+    )
+    topic_model = fit_topic_model(
+        training_docs, vectors, topic_settings, embedder, vocabulary=vocabulary
+    )
     doc_topics = [int(t) for t in topic_model.topics_]
     decisions = decide_categories(
         training_docs,
@@ -190,6 +221,7 @@ def train_bundle(
         "examples_hash": examples_fingerprint(examples),
         "n_examples": examples.height,
         "n_training_docs": len(training_docs),
+        "n_topic_terms_allowed": len(vocabulary),
         "cold_start": cold_start,
         "training_window": [d.isoformat() for d in training_window] if training_window else None,
         "n_topics": int((table.get_column("topic_id") != OUTLIER_TOPIC).sum()),
@@ -249,11 +281,16 @@ def train_from_history(
     With no stored prompts yet the fit is a cold start on the shipped example set.
     """
     start, end = training_window(settings, end, window_days)
-    docs = stored_texts(settings.texts_dir, start, end).get_column("text").to_list()
+    stored = stored_texts(settings.texts_dir, start, end)
     cache = open_embedding_cache(settings)
     try:
         return train_bundle(
-            settings, docs, get_embedder(settings), cache, training_window=(start, end)
+            settings,
+            stored.get_column("text").to_list(),
+            get_embedder(settings),
+            cache,
+            training_window=(start, end),
+            doc_users=stored.get_column("user_hash").to_list(),
         )
     finally:
         cache.close()
