@@ -22,7 +22,7 @@ import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from functools import lru_cache
-from typing import Any
+from typing import Any, NamedTuple
 
 import polars as pl
 
@@ -230,8 +230,10 @@ _UPPER = "A-ZÀ-ÖØ-Þ"
 _WORD = r"[^\W\d_]+(?:[-'’][^\W\d_]+)*"
 _CAP_WORD = rf"[{_UPPER}][^\W\d_{_UPPER}]+(?:[-'’][{_UPPER}]?[^\W\d_]+)*"
 # Honorifics: whatever capitalised words follow are a name ("Mr. Okafor", "Dr Anh Nguyen").
+# No leading \b: a pattern that starts with its literals is scanned ~30x faster by the regex
+# engine; ``redact_people`` checks the word boundary instead.
 _TITLED = re.compile(
-    rf"\b(?:Mr|Mrs|Ms|Mx|Miss|Dr|Prof|Herr|Frau|Sr|Sra)\.?[ \t]+(?P<name>{_CAP_WORD}"
+    rf"(?:Mr|Mrs|Ms|Mx|Miss|Dr|Prof|Herr|Frau|Sr|Sra)\.?[ \t]+(?P<name>{_CAP_WORD}"
     rf"(?:[ \t]+{_CAP_WORD}){{0,2}})"
 )
 # Cues after which a known first name, in any case, is a person ("my manager jonas weber").
@@ -279,9 +281,8 @@ _CAP_RUN = re.compile(
 )
 
 
-@dataclass(frozen=True)
-class NameEntry:
-    """What the gazetteer knows of one lower-cased name part."""
+class NameEntry(NamedTuple):
+    """What the gazetteer knows of one lower-cased name part (a tuple: 107k load fast)."""
 
     first: bool
     last: bool
@@ -295,19 +296,18 @@ class NameEntry:
 def name_gazetteer() -> dict[str, NameEntry]:
     """The shipped first/last-name list (see ``tools/derive_person_names.py``), loaded once."""
     entries: dict[str, NameEntry] = {}
-    with gzip.open(resource_path("person_names.tsv.gz"), "rt", encoding="utf-8") as source:
-        next(source)
-        for line in source:
-            name, kinds, zipf = line.rstrip("\n").split("\t")
-            frequency = float(zipf)
-            entries[name] = NameEntry(
-                "F" in kinds,
-                "L" in kinds,
-                frequency >= _COMMON_WORD_ZIPF,
-                frequency < _LONE_NAME_ZIPF,
-                frequency >= _FUNCTION_WORD_ZIPF,
-                frequency,
-            )
+    lines = gzip.decompress(resource_path("person_names.tsv.gz").read_bytes()).decode("utf-8")
+    for line in lines.splitlines()[1:]:
+        name, kinds, zipf = line.split("\t")
+        frequency = float(zipf)
+        entries[name] = NameEntry(
+            "F" in kinds,
+            "L" in kinds,
+            frequency >= _COMMON_WORD_ZIPF,
+            frequency < _LONE_NAME_ZIPF,
+            frequency >= _FUNCTION_WORD_ZIPF,
+            frequency,
+        )
     return entries
 
 
@@ -433,9 +433,14 @@ def _replace_names(
 
 def redact_people(text: str) -> str:
     """Replace person names with ``<PERSON>`` (titles, cues, capitalised name pairs)."""
-    text = _TITLED.sub(
-        lambda m: m.group(0)[: m.start("name") - m.start()] + _person_token(m.group("name")), text
-    )
+
+    def replace_titled(match: re.Match[str]) -> str:
+        start = match.start()
+        if start > 0 and (match.string[start - 1].isalnum() or match.string[start - 1] == "_"):
+            return match.group(0)  # inside a word ("Mr" in "DrMr", "Dr" in "HDr")
+        return match.group(0)[: match.start("name") - start] + _person_token(match.group("name"))
+
+    text = _TITLED.sub(replace_titled, text)
     text = _replace_names(text, _CUED, _cued_name_length)
     text = _replace_names(text, _WEAKLY_CUED, _weakly_cued_name_length)
     return _replace_names(text, _CAP_RUN, _capitalised_name_length)
