@@ -59,8 +59,14 @@ _TOKEN_PATTERN = r"(?u)\b[a-zA-Z][a-zA-Z0-9_+#.-]*[a-zA-Z0-9+#]\b"
 UNKNOWN_USER = "\x00unknown"
 # Documents written by the team (the shipped example set): their terms are always allowed.
 TRUSTED_SOURCE = "\x00trusted"
-# Stands in for an empty vocabulary (CountVectorizer rejects one): it never occurs in a text.
-_NO_TERM = "no_allowed_term"
+# Stand in for an empty allowed vocabulary: c-TF-IDF needs counted terms (two: with one,
+# BERTopic's idf becomes a scalar and fails), so every document is read as these, and labels
+# leave them out ("topic 3").
+_NO_TERMS = ("no_allowed_term", "no_allowed_terms")
+
+
+def _no_term_analyzer(doc: str) -> list[str]:
+    return list(_NO_TERMS)
 
 
 def topic_text(doc: str) -> str:
@@ -71,6 +77,8 @@ def topic_text(doc: str) -> str:
 def _count_vectorizer(settings: TopicSettings, vocabulary: Sequence[str] | None = None):
     from sklearn.feature_extraction.text import CountVectorizer
 
+    if vocabulary is not None and not vocabulary:
+        return CountVectorizer(analyzer=_no_term_analyzer)
     return CountVectorizer(
         preprocessor=topic_text,
         stop_words=stopwords(settings),
@@ -147,9 +155,7 @@ def fit_topic_model(
         cluster_selection_method="eom",
         prediction_data=True,
     )
-    if vocabulary is not None:
-        vocabulary = list(vocabulary) or [_NO_TERM]
-    vectorizer = _count_vectorizer(settings, vocabulary)
+    vectorizer = _count_vectorizer(settings, None if vocabulary is None else list(vocabulary))
     model = BERTopic(
         embedding_model=_embedder_backend(embedder),
         umap_model=umap_model,
@@ -197,7 +203,7 @@ def topic_labels(model: BERTopic, n_words: int = 3) -> dict[int, tuple[str, str]
     """Readable label ("vpn · connect · remote") and top words per topic id."""
     labels: dict[int, tuple[str, str]] = {}
     for topic_id, words in model.get_topics().items():
-        terms = [w for w, _ in words if w][:10]
+        terms = [w for w, _ in words if w and w not in _NO_TERMS][:10]
         if int(topic_id) == OUTLIER_TOPIC:
             labels[OUTLIER_TOPIC] = (OUTLIER_LABEL, ", ".join(terms))
             continue

@@ -83,3 +83,19 @@ def test_stored_texts_keep_user_hashes_and_still_read_old_files(tmp_path: Path) 
     stored = stored_texts(tmp_path, date(2026, 10, 1), date(2026, 10, 2))
     assert stored.columns == ["prompt_id", "text", "user_hash"]
     assert stored.get_column("user_hash").to_list() == [None, "h2"]
+
+
+def test_with_no_allowed_term_topics_get_plain_labels() -> None:
+    """Below k users for every term, c-TF-IDF still has terms to count, but labels show none."""
+    from insight_core.topics import _count_vectorizer, topic_labels
+
+    vectorizer = _count_vectorizer(TopicSettings(), [])
+    vectorizer.fit(["priya raman contract", "zorblatt plan"])
+    terms = list(vectorizer.get_feature_names_out())
+    assert len(terms) == 2 and not {"priya", "zorblatt"} & set(terms)
+
+    class FittedTopics:  # what topic_labels reads of a fitted BERTopic model
+        def get_topics(self) -> dict[int, list[tuple[str, float]]]:
+            return {0: [(term, 0.3) for term in terms]}
+
+    assert topic_labels(FittedTopics())[0] == ("topic 0", "")
