@@ -228,7 +228,10 @@ _FUNCTION_WORD_ZIPF = 5.8
 
 _UPPER = "A-ZÀ-ÖØ-Þ"
 _WORD = r"[^\W\d_]+(?:[-'’][^\W\d_]+)*"
-_CAP_WORD = rf"[{_UPPER}][^\W\d_{_UPPER}]+(?:[-'’][{_UPPER}]?[^\W\d_]+)*"
+# A capitalised word: "Raman", "Ana-Lucía", "O'Neill", "McCartney" (inner capitals after a
+# Mc/Mac prefix), not an acronym ("AWS").
+_CAP_TAIL = rf"[^\W\d_{_UPPER}]+(?:[{_UPPER}][^\W\d_{_UPPER}]+)?(?:[-'’][{_UPPER}]?[^\W\d_]+)*"
+_CAP_WORD = rf"[{_UPPER}]{_CAP_TAIL}"
 # Honorifics: whatever capitalised words follow are a name ("Mr. Okafor", "Dr Anh Nguyen").
 # No leading \b: a pattern that starts with its literals is scanned ~30x faster by the regex
 # engine; ``redact_people`` checks the word boundary instead.
@@ -278,7 +281,7 @@ _NOT_PEOPLE = frozenset(
 # The pattern starts with a character class (no lookbehind first) so the regex engine can skip
 # ahead to capital letters: 3-4x faster on long prompts; "(?<![\w<].)" is the word boundary.
 _CAP_RUN = re.compile(
-    rf"(?P<name>[{_UPPER}](?<![\w<].)[^\W\d_{_UPPER}]+(?:[-'’][{_UPPER}]?[^\W\d_]+)*"
+    rf"(?P<name>[{_UPPER}](?<![\w<].){_CAP_TAIL}"
     rf"(?:[ \t]+{_CAP_WORD}){{1,2}})(?![\w>])"
 )
 
@@ -313,10 +316,17 @@ def name_gazetteer() -> dict[str, NameEntry]:
     return entries
 
 
+# Surnames the list may lack but whose shape says "surname": McCartney, MacLeod, O'Neill.
+_SURNAME_SHAPE = re.compile(rf"(?:Mc|Mac|O['’]|D['’])[{_UPPER}][^\W\d_{_UPPER}]")
+_SHAPED_SURNAME = NameEntry(False, True, False, True, False, 0.0)
+
+
 def _lookup(word: str, names: dict[str, NameEntry]) -> NameEntry | None:
     """A name part, or its hyphen-joined parts ("Ana-Lucía": "ana"), in the gazetteer."""
     lowered = word.lower().rstrip("'’s") if word.lower().endswith(("'s", "’s")) else word.lower()
     entry = names.get(lowered)
+    if entry is None and _SURNAME_SHAPE.match(word):
+        return _SHAPED_SURNAME
     if entry is not None or "-" not in lowered:
         return entry
     # A double name counts only when every part is a name ("Ana-Lucía", not "Elo-style").
@@ -343,8 +353,8 @@ def _cued_name_length(words: list[str], names: dict[str, NameEntry]) -> int:
     first = _lookup(words[0], names)
     if first is None or not first.first or first.function_word:
         return 0
-    if words[0].lower() in _NOT_PEOPLE:
-        return 0
+    if words[0].lower() in _NOT_PEOPLE or len(words[0]) < 3 or words[0].isupper():
+        return 0  # "hi ai", "cc AWS": acronyms and two-letter tokens are no names here
     if first.common and not any(
         (e := _lookup(w, names)) is not None and e.last and not e.common for w in words[1:2]
     ):
