@@ -138,6 +138,8 @@ class InsightSettings(BaseSettings):
 
     timezone: str = "UTC"
     max_text_chars: int = 8000
+    # Each string field of a quarantined record is cut to this length (marker keeps the length).
+    quarantine_max_field_chars: int = Field(default=2000, ge=1)
     department_pattern: str = r"^[A-Za-z][A-Za-z0-9&/ .'-]{0,63}$"
     column_mapping: dict[str, str] = Field(
         default_factory=dict,

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
 from typing import Any
+
+import polars as pl
 
 from insight_core.errors import InsightError, ModelNotFoundError
 from insight_core.lifecycle.pyfunc import InsightCategoryModel
@@ -59,7 +60,7 @@ def train_champion(
     reason: str,
     end: date | None = None,
     window_days: int | None = None,
-    tonight: Sequence[str] | None = None,
+    tonight: pl.DataFrame | None = None,
     run_id: str | None = None,
 ) -> ChampionFit:
     """Fit on the training window (see :func:`fit_on_window`), register, make it champion.

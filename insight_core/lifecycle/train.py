@@ -19,7 +19,14 @@ from insight_core.modelling.examples import examples_cross_validation, train_hea
 from insight_core.nlp.decision import decide_categories, embed_views, majority_categories
 from insight_core.nlp.embed import Embedder, EmbeddingCache, embed_with_cache
 from insight_core.nlp.taxonomy import examples_fingerprint
-from insight_core.nlp.topics import OUTLIER_TOPIC, fit_topic_model, save_topic_model, topic_table
+from insight_core.nlp.topics import (
+    OUTLIER_TOPIC,
+    TRUSTED_SOURCE,
+    allowed_vocabulary,
+    fit_topic_model,
+    save_topic_model,
+    topic_table,
+)
 from insight_core.runtime import (
     get_embedder,
     load_decision_config,
@@ -31,16 +38,27 @@ from insight_core.settings import InsightSettings, TopicSettings
 log = logging.getLogger(__name__)
 
 
+STORED_TEXT_SCHEMA = pl.Schema(
+    {"prompt_id": pl.String(), "text": pl.String(), "user_hash": pl.String()}
+)
+
+
 def stored_texts(texts_dir: Path, start: date, end: date) -> pl.DataFrame:
-    """Redacted texts (``prompt_id``, ``text``) of published run dates in [start, end]."""
+    """Redacted texts (``prompt_id``, ``text``, ``user_hash``) of published run dates in
+    [start, end]; ``user_hash`` is null in files written before it was kept."""
     files = [
         texts_dir / f"{day:%Y-%m-%d}.parquet"
         for day in (start + timedelta(days=i) for i in range((end - start).days + 1))
     ]
-    present = [f for f in files if f.exists()]
-    if not present:
-        return pl.DataFrame(schema={"prompt_id": pl.String, "text": pl.String})
-    return pl.concat([pl.read_parquet(f, columns=["prompt_id", "text"]) for f in present])
+    frames = []
+    for path in (f for f in files if f.exists()):
+        frame = pl.read_parquet(path)
+        if "user_hash" not in frame.columns:
+            frame = frame.with_columns(pl.lit(None, dtype=pl.String).alias("user_hash"))
+        frames.append(frame.select(list(STORED_TEXT_SCHEMA)).cast(STORED_TEXT_SCHEMA))
+    if not frames:
+        return pl.DataFrame(schema=STORED_TEXT_SCHEMA)
+    return pl.concat(frames)
 
 
 def train_bundle(
@@ -49,14 +67,22 @@ def train_bundle(
     embedder: Embedder,
     cache: EmbeddingCache | None,
     training_window: tuple[date, date] | None = None,
+    doc_users: Sequence[str | None] | None = None,
 ) -> ModelBundle:
-    """Fit and save a new model bundle (registration and promotion: see ``lifecycle``)."""
+    """Fit and save a new model bundle (registration and promotion: see ``lifecycle``).
+
+    ``doc_users`` holds each doc's user hash (``None``: unknown; no list: all unknown). Topic
+    words are limited to terms used by at least ``min_group_size`` distinct users.
+    """
     taxonomy, rules = load_decision_config(settings)
     head, examples = train_head(settings, taxonomy, embedder, cache)
     examples_cv = examples_cross_validation(
         settings, examples, head, rules, taxonomy, embedder, cache
     )
     training_docs = list(docs)
+    training_users: list[str | None] = (
+        list(doc_users) if doc_users is not None else [None] * len(training_docs)
+    )
     cold_start = len(training_docs) < settings.topics.min_training_docs
     if cold_start:
         # Too few prompts for stable clusters: seed them with the labeled examples.
@@ -67,9 +93,16 @@ def train_bundle(
             examples.height,
         )
         training_docs += examples.get_column("text").to_list()
+        # The examples are written by the team: their words may be topic words.
+        training_users += [TRUSTED_SOURCE] * examples.height
     vectors, _ = embed_with_cache(training_docs, embedder, cache)
     topic_settings = effective_topic_settings(settings)
-    topic_model = fit_topic_model(training_docs, vectors, topic_settings, embedder)
+    vocabulary = allowed_vocabulary(
+        training_docs, training_users, topic_settings, settings.min_group_size
+    )
+    topic_model = fit_topic_model(
+        training_docs, vectors, topic_settings, embedder, vocabulary=vocabulary
+    )
     doc_topics = [int(t) for t in topic_model.topics_]
     decisions = decide_categories(
         training_docs,
@@ -106,6 +139,7 @@ def train_bundle(
         "examples_hash": examples_fingerprint(examples),
         "n_examples": examples.height,
         "n_training_docs": len(training_docs),
+        "n_topic_terms_allowed": len(vocabulary),
         "cold_start": cold_start,
         "training_window": [d.isoformat() for d in training_window] if training_window else None,
         "n_topics": int((table.get_column("topic_id") != OUTLIER_TOPIC).sum()),
@@ -168,23 +202,32 @@ def fit_on_window(
     settings: InsightSettings,
     end: date | None = None,
     window_days: int | None = None,
-    tonight: Sequence[str] | None = None,
+    tonight: pl.DataFrame | None = None,
 ) -> WindowFit:
     """Fit a bundle on the redacted prompts of the window of ``window_days`` ending at ``end``.
 
     The one window rule of every fit (first nightly fit, ``insight train``, refit): the days
-    ``[end - window_days + 1, end]``. ``tonight`` are the prompts of ``end`` itself when they
-    are not stored yet (a nightly run fits before it publishes); they replace any stored ones.
-    With no prompts at all the fit is a cold start on the shipped example set.
+    ``[end - window_days + 1, end]``. ``tonight`` holds the prompts (``prompt_id``, ``text``,
+    ``user_hash``) of ``end`` itself when they are not stored yet (a nightly run fits before it
+    publishes); they replace any stored ones. With no prompts at all the fit is a cold start
+    on the shipped example set.
     """
     start, end = training_window(settings, end, window_days)
     stored_until = end - timedelta(days=1) if tonight is not None else end
-    docs = stored_texts(settings.texts_dir, start, stored_until).get_column("text").to_list()
-    docs += list(tonight or [])
+    stored = stored_texts(settings.texts_dir, start, stored_until)
+    if tonight is not None:
+        tonight = tonight.select(stored.columns).cast(STORED_TEXT_SCHEMA)
+        stored = pl.concat([stored, tonight])
+    docs = stored.get_column("text").to_list()
     cache = open_embedding_cache(settings)
     try:
         bundle = train_bundle(
-            settings, docs, get_embedder(settings), cache, training_window=(start, end)
+            settings,
+            docs,
+            get_embedder(settings),
+            cache,
+            training_window=(start, end),
+            doc_users=stored.get_column("user_hash").to_list(),
         )
     finally:
         cache.close()

@@ -24,7 +24,7 @@ from insight_core.errors import InsightError
 from insight_core.lifecycle.train import stored_texts, training_window
 from insight_core.modelling.topic_quality import topic_quality
 from insight_core.nlp.embed import embed_with_cache
-from insight_core.nlp.topics import TopicIndex, fit_topic_model, topic_labels
+from insight_core.nlp.topics import TopicIndex, allowed_vocabulary, fit_topic_model, topic_labels
 from insight_core.registry import open_tracker
 from insight_core.runtime import get_embedder, open_embedding_cache
 from insight_core.settings import InsightSettings
@@ -103,7 +103,8 @@ def tune_topics(
 ) -> TuneResult:
     """Run the search and write the best parameters where fits read them."""
     start, end = training_window(settings, end, window_days)
-    docs = stored_texts(settings.texts_dir, start, end).get_column("text").to_list()
+    stored = stored_texts(settings.texts_dir, start, end)
+    docs = stored.get_column("text").to_list()
     if len(docs) < settings.topics.min_training_docs:
         raise InsightError(
             f"only {len(docs)} stored prompts between {start} and {end}: tuning needs at least "
@@ -118,7 +119,11 @@ def tune_topics(
     results: list[Trial] = []
     for number, params in enumerate(candidate_params(trials, seed, settings.topics.model_dump())):
         topic_settings = settings.topics.model_copy(update=params)
-        model = fit_topic_model(docs, vectors, topic_settings, embedder)
+        # The same k-distinct-users vocabulary as production fits, so quality compares alike.
+        vocabulary = allowed_vocabulary(
+            docs, stored.get_column("user_hash").to_list(), topic_settings, settings.min_group_size
+        )
+        model = fit_topic_model(docs, vectors, topic_settings, embedder, vocabulary=vocabulary)
         index = TopicIndex.from_model(model)
         words = [
             [w.strip() for w in label[1].split(",") if w.strip()]

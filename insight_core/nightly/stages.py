@@ -41,7 +41,12 @@ from insight_core.prep.ingest import (
     rejected_frame,
 )
 from insight_core.prep.ingest import stage_source as stage_source_file
-from insight_core.prep.redact import hash_user_id, redact_frame, redact_text
+from insight_core.prep.redact import (
+    cap_text,
+    redact_frame,
+    redact_record,
+    redact_text,
+)
 from insight_core.prep.validate import (
     CONFLICTING_DUPLICATE,
     classify_repeats,
@@ -254,16 +259,20 @@ def ingest(ctx: RunContext) -> IngestResult:
     )
 
 
-def _redacted_quarantine(quarantine: pl.DataFrame, secret: str) -> pl.DataFrame:
+def _redacted_quarantine(quarantine: pl.DataFrame, secret: str, max_chars: int) -> pl.DataFrame:
     def clean(record_json: str) -> str:
         record = json.loads(record_json)
-        if isinstance(record.get("text"), str):
-            record["text"] = redact_text(record["text"])
-        if record.get("user_id") is not None:
-            record["user_hash"] = hash_user_id(str(record.pop("user_id")), secret)
-        return json.dumps(record, ensure_ascii=False)
+        if not isinstance(record, dict):
+            record = {"record": record}
+        return json.dumps(redact_record(record, secret, max_chars), ensure_ascii=False)
 
-    return quarantine.with_columns(pl.col("record").map_elements(clean, return_dtype=pl.String))
+    def clean_id(prompt_id: str) -> str:
+        return cap_text(redact_text(prompt_id), max_chars)
+
+    return quarantine.with_columns(
+        pl.col("record").map_elements(clean, return_dtype=pl.String),
+        pl.col("prompt_id").map_elements(clean_id, return_dtype=pl.String),
+    )
 
 
 def validate(ctx: RunContext, staged: IngestResult, index: int) -> ChunkFile:
@@ -278,7 +287,9 @@ def validate(ctx: RunContext, staged: IngestResult, index: int) -> ChunkFile:
     valid_file = ctx.path(f"chunk-{index:04d}.valid.parquet")
     quarantine_file = ctx.path(f"chunk-{index:04d}.quarantine.parquet")
     outcome.valid.write_parquet(valid_file)
-    _redacted_quarantine(outcome.quarantine, hash_secret(settings)).write_parquet(quarantine_file)
+    _redacted_quarantine(
+        outcome.quarantine, hash_secret(settings), settings.quarantine_max_field_chars
+    ).write_parquet(quarantine_file)
     return ChunkFile(
         index,
         valid_file,
@@ -350,7 +361,9 @@ def deduplicate(ctx: RunContext, chunks: Sequence[ChunkFile]) -> list[ChunkFile]
         # A file of its own (not appended to the validation quarantine) so a retry is harmless.
         conflict_file = ctx.path(f"chunk-{chunk.index:04d}.conflicts.parquet")
         _redacted_quarantine(
-            quarantine_rows(conflicts, CONFLICTING_DUPLICATE), hash_secret(ctx.settings)
+            quarantine_rows(conflicts, CONFLICTING_DUPLICATE),
+            hash_secret(ctx.settings),
+            ctx.settings.quarantine_max_field_chars,
         ).write_parquet(conflict_file)
         extra = {
             **chunk.extra,
@@ -474,7 +487,9 @@ def _fit_champion(
     champion: tuple[str, str] | None,
     started: float,
 ) -> ModelChoice:
-    tonight = [text for c in redacted for text in pl.read_parquet(c.path, columns=["text"])["text"]]
+    tonight = pl.concat(
+        [pl.read_parquet(c.path, columns=["prompt_id", "text", "user_hash"]) for c in redacted]
+    )
     reason = "first model" if champion is None else f"fit requested by run {ctx.run_id}"
     fit = train_champion(
         ctx.settings, reason, end=ctx.run_date, tonight=tonight, run_id=ctx.mlflow_run_id
@@ -840,12 +855,10 @@ def _store_texts(ctx: RunContext, redacted: Sequence[ChunkFile]) -> None:
     """Keep the date's redacted texts (outside the warehouse) for later topic refits."""
     target_dir = ctx.settings.texts_dir
     target_dir.mkdir(parents=True, exist_ok=True)
-    frames = [pl.read_parquet(c.path, columns=["prompt_id", "text"]) for c in redacted]
-    texts = (
-        pl.concat(frames)
-        if frames
-        else pl.DataFrame(schema={"prompt_id": pl.String, "text": pl.String})
-    )
+    # user_hash lets refits count how many distinct users use a topic word.
+    columns = ["prompt_id", "text", "user_hash"]
+    frames = [pl.read_parquet(c.path, columns=columns) for c in redacted]
+    texts = pl.concat(frames) if frames else pl.DataFrame(schema=dict.fromkeys(columns, pl.String))
     tmp = target_dir / f".{ctx.run_date:%Y-%m-%d}.{ctx.run_id}.parquet"
     texts.write_parquet(tmp)
     tmp.replace(target_dir / f"{ctx.run_date:%Y-%m-%d}.parquet")

@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Sequence
+import re
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -50,13 +51,93 @@ def stopwords(settings: TopicSettings) -> list[str]:
     return sorted(set(ENGLISH_STOP_WORDS) | {w.lower() for w in settings.extra_stopwords})
 
 
+# Typed placeholders the redactor leaves (<EMAIL>, <PERSON>, ...): never topic words.
+_PLACEHOLDER = re.compile(r"<[A-Z][A-Z_]*>")
+_TOKEN_PATTERN = r"(?u)\b[a-zA-Z][a-zA-Z0-9_+#.-]*[a-zA-Z0-9+#]\b"
+# Users of documents whose author is not known (texts stored before user hashes were kept):
+# together they count as one user.
+UNKNOWN_USER = "\x00unknown"
+# Documents written by the team (the shipped example set): their terms are always allowed.
+TRUSTED_SOURCE = "\x00trusted"
+# Stand in for an empty allowed vocabulary: c-TF-IDF needs counted terms (two: with one,
+# BERTopic's idf becomes a scalar and fails), so every document is read as these, and labels
+# leave them out ("topic 3").
+_NO_TERMS = ("no_allowed_term", "no_allowed_terms")
+
+
+def _no_term_analyzer(doc: str) -> list[str]:
+    return list(_NO_TERMS)
+
+
+def topic_text(doc: str) -> str:
+    """What topic words are counted on: the text lower-cased, redaction placeholders removed."""
+    return _PLACEHOLDER.sub(" ", doc).lower()
+
+
+def _count_vectorizer(settings: TopicSettings, vocabulary: Sequence[str] | None = None):
+    from sklearn.feature_extraction.text import CountVectorizer
+
+    if vocabulary is not None and not vocabulary:
+        return CountVectorizer(analyzer=_no_term_analyzer)
+    return CountVectorizer(
+        preprocessor=topic_text,
+        stop_words=stopwords(settings),
+        ngram_range=(1, 2),
+        token_pattern=_TOKEN_PATTERN,
+        min_df=1,
+        vocabulary=vocabulary,
+    )
+
+
+def term_analyzer(settings: TopicSettings) -> Callable[[str], list[str]]:
+    """The topic vectorizer's analyzer: a document's candidate topic terms (1- and 2-grams)."""
+    return _count_vectorizer(settings).build_analyzer()
+
+
+def allowed_vocabulary(
+    docs: Sequence[str], users: Sequence[str | None], settings: TopicSettings, min_users: int
+) -> list[str]:
+    """Terms that may become topic words: used in prompts of at least ``min_users`` users.
+
+    A word only one person or a few people use (a colleague's name the redactor missed, a
+    customer, a secret project) could point at them, so it never reaches a label. ``users``
+    holds each document's user hash; ``None`` is an unknown author (all of them together
+    count as one user) and ``TRUSTED_SOURCE`` marks the shipped example set, written by the
+    team, whose terms are allowed as they are.
+    """
+    analyzer = term_analyzer(settings)
+    users_of: dict[str, set[str]] = {}
+    allowed: set[str] = set()
+    for doc, user in zip(docs, users, strict=True):
+        author = UNKNOWN_USER if user is None else user
+        for term in set(analyzer(doc)):
+            if term in allowed:
+                continue
+            if author == TRUSTED_SOURCE:
+                allowed.add(term)
+                continue
+            seen = users_of.setdefault(term, set())
+            seen.add(author)
+            if len(seen) >= min_users:
+                allowed.add(term)
+                del users_of[term]  # memory stays bounded by terms x min_users
+    return sorted(allowed)
+
+
 def fit_topic_model(
-    docs: Sequence[str], embeddings: np.ndarray, settings: TopicSettings, embedder: Embedder
+    docs: Sequence[str],
+    embeddings: np.ndarray,
+    settings: TopicSettings,
+    embedder: Embedder,
+    vocabulary: Sequence[str] | None = None,
 ) -> BERTopic:
-    """Fit BERTopic with the configured UMAP/HDBSCAN settings on precomputed embeddings."""
+    """Fit BERTopic with the configured UMAP/HDBSCAN settings on precomputed embeddings.
+
+    ``vocabulary`` (see ``allowed_vocabulary``) limits which terms topic words, labels and the
+    saved c-TF-IDF configuration can hold; ``None`` allows every term of ``docs``.
+    """
     from bertopic import BERTopic
     from hdbscan import HDBSCAN
-    from sklearn.feature_extraction.text import CountVectorizer
     from umap import UMAP
 
     n_docs = len(docs)
@@ -74,12 +155,7 @@ def fit_topic_model(
         cluster_selection_method="eom",
         prediction_data=True,
     )
-    vectorizer = CountVectorizer(
-        stop_words=stopwords(settings),
-        ngram_range=(1, 2),
-        token_pattern=r"(?u)\b[a-zA-Z][a-zA-Z0-9_+#.-]*[a-zA-Z0-9+#]\b",
-        min_df=1,
-    )
+    vectorizer = _count_vectorizer(settings, None if vocabulary is None else list(vocabulary))
     model = BERTopic(
         embedding_model=_embedder_backend(embedder),
         umap_model=umap_model,
@@ -127,7 +203,7 @@ def topic_labels(model: BERTopic, n_words: int = 3) -> dict[int, tuple[str, str]
     """Readable label ("vpn · connect · remote") and top words per topic id."""
     labels: dict[int, tuple[str, str]] = {}
     for topic_id, words in model.get_topics().items():
-        terms = [w for w, _ in words if w][:10]
+        terms = [w for w, _ in words if w and w not in _NO_TERMS][:10]
         if int(topic_id) == OUTLIER_TOPIC:
             labels[OUTLIER_TOPIC] = (OUTLIER_LABEL, ", ".join(terms))
             continue

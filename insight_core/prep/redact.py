@@ -2,21 +2,32 @@
 
 Redaction runs before anything is embedded or stored. Patterns are regular expressions with
 validators where a bare pattern would be too eager (Luhn for payment cards, mod-97 for IBANs,
-octet ranges for IP addresses). Presidio-style NER was not chosen: it needs spaCy models from a
-hub, and the engine must run offline; the PII kinds the issue names are all pattern-shaped.
+octet ranges for IP addresses, a nearby "SSN"/"social security" for bare nine-digit numbers).
+
+Person names are found with a name gazetteer (first and last names ranked among the 1,000 most
+frequent of at least one country, derived from ``names-dataset`` by
+``benchmarks/derive_person_names.py`` and shipped as ``resources/person_names.tsv.gz``) plus
+context: a title ("Mr. Okafor"), a cue ("Dear", "cc:", "my manager ..."), or a capitalised
+first-name + last-name pair. Names that are also common English words ("Mark", "Grace") count
+only with a cue or next to an unambiguous name part. Presidio-style NER was not chosen: it needs
+a spaCy model, and spaCy models are not published on PyPI; the engine must run offline.
 """
 
 from __future__ import annotations
 
+import gzip
 import hashlib
 import hmac
 import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from functools import lru_cache
+from typing import Any, NamedTuple
 
 import polars as pl
 
 from insight_core.errors import ConfigError
+from insight_core.settings import resource_path
 
 
 @dataclass(frozen=True)
@@ -67,6 +78,12 @@ def _phone_ok(candidate: str) -> bool:
     return 9 <= digits <= 15 or (has_phone_marker and 7 <= digits <= 15)
 
 
+def _long_token(candidate: str) -> bool:
+    """An authorization value long enough to be a credential rather than a word."""
+    value = candidate.split(None, 1)[-1]
+    return len(value) >= 16
+
+
 _TOKEN_KEYS = (
     r"token|access_token|auth|key|api_key|apikey|sig|signature|secret|password|passwd|pwd|"
     r"session|sessionid|code|credential|jwt|X-Amz-Signature|X-Amz-Credential"
@@ -111,6 +128,45 @@ PII_PATTERNS: tuple[PiiPattern, ...] = (
         ),
         secret_group="value",
     ),
+    # Authorization headers: "Bearer <opaque token>", "Basic <base64>" (JWTs are caught above).
+    PiiPattern(
+        "SECRET",
+        re.compile(
+            r"\b(?:Bearer|Basic|Token)\s+(?P<value>[A-Za-z0-9\-._~+/]*\d[A-Za-z0-9\-._~+/]*=*)"
+            r"(?=[\s\"',;)]|$)",
+            re.IGNORECASE,
+        ),
+        _long_token,
+        secret_group="value",
+    ),
+    # US social security numbers: dashed (the SSA's shape rules), or bare digits near "SSN".
+    PiiPattern(
+        "SSN",
+        re.compile(r"(?<![\w-])(?!000|666|9\d\d)\d{3}-(?!00)\d{2}-(?!0000)\d{4}(?![\w-])"),
+    ),
+    PiiPattern(
+        "SSN",
+        re.compile(
+            r"\b(?:ssn|ss#|social[ -]security(?:[ -]?(?:number|no\.?|num|#))?)\W{0,3}"
+            r"(?:\w+\W{1,3}){0,3}?(?P<value>\d{3}[ .]?\d{2}[ .]?\d{4})(?!\d)",
+            re.IGNORECASE,
+        ),
+        secret_group="value",
+    ),
+    # Street addresses: "221B Baker Street", "1600 Amphitheatre Pkwy, Mountain View, CA 94043",
+    # "Hauptstraße 12, 10115 Berlin". The street words must be capitalised.
+    PiiPattern(
+        "ADDRESS",
+        re.compile(
+            r"\b\d{1,5}[A-Za-z]?,?\s+(?:(?:[A-Z][\w'.-]*|\d{1,3}(?:st|nd|rd|th))\s+){1,4}"
+            r"(?:Street|St|Avenue|Ave|Road|Rd|Boulevard|Blvd|Lane|Ln|Drive|Dr|Court|Ct|Way|"
+            r"Place|Pl|Terrace|Parkway|Pkwy|Square|Sq|Highway|Hwy|Close|Crescent|Row|Mews)\b\.?"
+            r"(?:,?\s+(?:Apt|Apartment|Suite|Ste|Unit|Flat|#)\.?\s*[\w-]+)?"
+            r"(?:,\s*(?:[A-Z][\w'.-]*\s?){1,3},\s*[A-Z]{2}(?:\s+\d{5}(?:-\d{4})?)?)?"
+            r"|\b[A-ZÄÖÜ][a-zäöüß]+(?:straße|strasse|str\.|weg|gasse|allee|platz|damm|ufer)"
+            r"\s+\d{1,4}[a-z]?\b(?:,?\s+\d{5}\s+[A-ZÄÖÜ][a-zäöüß]+)?"
+        ),
+    ),
     PiiPattern(
         "IBAN",
         re.compile(r"\b[A-Z]{2}\d{2}(?:[ ]?[A-Z0-9]{4}){2,7}(?:[ ]?[A-Z0-9]{1,3})?\b"),
@@ -132,7 +188,8 @@ PII_PATTERNS: tuple[PiiPattern, ...] = (
     PiiPattern(
         "PHONE",
         re.compile(
-            r"(?<![\w+])(?:\+\d{1,3}[\s.\-]?)?(?:\(\d{1,5}\)[\s.\-]?)?\d{2,5}(?:[\s.\-]\d{2,6}){1,4}"
+            r"(?<![\w+])(?:\+\d{1,3}[\s.\-]?(?:\(\d{1,5}\)[\s.\-]?)?\d{1,5}"
+            r"|(?:\(\d{1,5}\)[\s.\-]?)?\d{2,5})(?:[\s.\-]\d{2,8}){1,5}"
             r"(?![\w])"
         ),
         _phone_ok,
@@ -154,11 +211,267 @@ def _replacer(pattern: PiiPattern) -> Callable[[re.Match[str]], str]:
     return replace
 
 
+PERSON_PLACEHOLDER = "<PERSON>"
+# A name part this frequent as an English word (wordfreq Zipf scale: 4.5 = 30 per million
+# words, e.g. "grace", "mark", "will") is a person's name only with a cue or an unambiguous
+# neighbour.
+_COMMON_WORD_ZIPF = 4.5
+# A lone capitalised first name without any cue must be rare as a word ("Priya", not "Bert").
+_LONE_NAME_ZIPF = 3.0
+# After a weak cue ("with", "ask") a lone name must be rarer than this as a word.
+_WEAK_CUE_ZIPF = 4.0
+# A last name rarer than this as a word makes a capitalised pair a name even after a common
+# first name ("Rose Bennett"; not "German Shepherd", "Deep Purple").
+_SURNAME_ZIPF = 4.1
+# Function words ("the", "my", "as") never start a name, even where a name list has them.
+_FUNCTION_WORD_ZIPF = 5.8
+
+_UPPER = "A-ZÀ-ÖØ-Þ"
+_WORD = r"[^\W\d_]+(?:[-'’][^\W\d_]+)*"
+# A capitalised word: "Raman", "Ana-Lucía", "O'Neill", "McCartney" (inner capitals after a
+# Mc/Mac prefix), not an acronym ("AWS").
+_CAP_TAIL = rf"[^\W\d_{_UPPER}]+(?:[{_UPPER}][^\W\d_{_UPPER}]+)?(?:[-'’][{_UPPER}]?[^\W\d_]+)*"
+_CAP_WORD = rf"[{_UPPER}]{_CAP_TAIL}"
+# Honorifics: whatever capitalised words follow are a name ("Mr. Okafor", "Dr Anh Nguyen").
+# No leading \b: a pattern that starts with its literals is scanned ~30x faster by the regex
+# engine; ``redact_people`` checks the word boundary instead.
+_TITLED = re.compile(
+    rf"(?:Mr|Mrs|Ms|Mx|Miss|Dr|Prof|Herr|Frau)\.?[ \t]+(?P<name>{_CAP_WORD}"
+    rf"(?:[ \t]+{_CAP_WORD}){{0,2}})"
+)
+# Cues after which a known first name, in any case, is a person ("my manager jonas weber").
+_CUED = re.compile(
+    # The lookahead on the cues' first letters lets the scan skip most positions quickly.
+    r"\b(?=[abcdefhimnprst])(?:dear|hi|hello|hey|cc|bcc|attn|fao|manager|boss|colleague|"
+    r"co-?worker|teammate|supervisor|mentor|intern|recruiter|tenant|patient|employee|candidate|named|regards|"
+    r"cheers|sincerely|thanks|thank you)"
+    rf"\b[ \t]*[:,]?[ \t]*(?P<name>{_WORD}(?:[ \t]+{_WORD}){{0,2}})",
+)
+# Scanning the lower-cased text with ``_CUED`` is twice as fast as a case-insensitive scan; this
+# one serves texts whose lower-case form has another length (a few Unicode letters).
+_CUED_ANY_CASE = re.compile(_CUED.pattern, re.IGNORECASE)
+# Weaker cues: the name after them must be capitalised ("meeting with Priya", "ask Jonas").
+_WEAKLY_CUED = re.compile(
+    r"\b(?:[Ww]ith|[Ff]rom|[Aa]sk|[Aa]sked|[Tt]ell|[Tt]old|[Cc]all|[Cc]alled|[Ee]mail|"
+    r"[Ee]mailed|[Mm]eet|[Mm]et|[Ii]nvite|[Rr]eply to|[Ww]rite to)"
+    rf"[ \t]+(?P<name>{_CAP_WORD}(?:[ \t]+{_CAP_WORD}){{0,2}})"
+)
+# Names of AI assistants and products that are also first names: the subject of many prompts,
+# never a person to protect.
+_NOT_PEOPLE = frozenset(
+    {
+        "claude",
+        "gemini",
+        "siri",
+        "alexa",
+        "cortana",
+        "copilot",
+        "grok",
+        "llama",
+        "mistral",
+        "bard",
+        "jarvis",
+        "devin",
+        "ollama",
+        "jasper",
+        "ada",
+    }
+)
+# Two or three capitalised words: a first name followed by a last name ("Priya Raman").
+# The pattern starts with a character class (no lookbehind first) so the regex engine can skip
+# ahead to capital letters: 3-4x faster on long prompts; "(?<![\w<].)" is the word boundary.
+_CAP_RUN = re.compile(
+    rf"(?P<name>[{_UPPER}](?<![\w<].){_CAP_TAIL}"
+    rf"(?:[ \t]+{_CAP_WORD}){{1,2}})(?![\w>])"
+)
+
+
+class NameEntry(NamedTuple):
+    """What the gazetteer knows of one lower-cased name part (a tuple: 107k load fast)."""
+
+    first: bool
+    last: bool
+    common: bool  # also a common English word
+    rare_word: bool  # rare as an English word: safe to take alone
+    function_word: bool = False
+    zipf: float = 0.0  # frequency as an English word (Zipf scale)
+
+
+@lru_cache(maxsize=1)
+def name_gazetteer() -> dict[str, NameEntry]:
+    """The shipped first/last-name list (see ``benchmarks/derive_person_names.py``), loaded once."""
+    entries: dict[str, NameEntry] = {}
+    lines = gzip.decompress(resource_path("person_names.tsv.gz").read_bytes()).decode("utf-8")
+    for line in lines.splitlines()[1:]:
+        name, kinds, zipf = line.split("\t")
+        frequency = float(zipf)
+        entries[name] = NameEntry(
+            "F" in kinds,
+            "L" in kinds,
+            frequency >= _COMMON_WORD_ZIPF,
+            frequency < _LONE_NAME_ZIPF,
+            frequency >= _FUNCTION_WORD_ZIPF,
+            frequency,
+        )
+    return entries
+
+
+# Surnames the list may lack but whose shape says "surname": McCartney, MacLeod, O'Neill.
+_SURNAME_SHAPE = re.compile(rf"(?:Mc|Mac|O['’]|D['’])[{_UPPER}][^\W\d_{_UPPER}]")
+_SHAPED_SURNAME = NameEntry(False, True, False, True, False, 0.0)
+
+
+def _lookup(word: str, names: dict[str, NameEntry]) -> NameEntry | None:
+    """A name part, or its hyphen-joined parts ("Ana-Lucía": "ana"), in the gazetteer."""
+    lowered = word.lower().rstrip("'’s") if word.lower().endswith(("'s", "’s")) else word.lower()
+    entry = names.get(lowered)
+    if entry is None and _SURNAME_SHAPE.match(word):
+        return _SHAPED_SURNAME
+    if entry is not None or "-" not in lowered:
+        return entry
+    # A double name counts only when every part is a name ("Ana-Lucía", not "Elo-style").
+    parts = [names.get(part) for part in lowered.split("-")]
+    if any(part is None for part in parts):
+        return None
+    known = [part for part in parts if part is not None]
+    return NameEntry(
+        any(p.first for p in known),
+        any(p.last for p in known),
+        any(p.common for p in known),
+        all(p.rare_word for p in known),
+        any(p.function_word for p in known),
+        max(p.zipf for p in known),
+    )
+
+
+def _is_capitalised(word: str) -> bool:
+    return word[:1].isupper() and not word.isupper()
+
+
+def _cued_name_length(words: list[str], names: dict[str, NameEntry]) -> int:
+    """How many of the words after a cue form a name (0: none)."""
+    first = _lookup(words[0], names)
+    if first is None or not first.first or first.function_word:
+        return 0
+    if words[0].lower() in _NOT_PEOPLE or len(words[0]) < 3 or words[0].isupper():
+        return 0  # "hi ai", "cc AWS": acronyms and two-letter tokens are no names here
+    if first.common and not any(
+        (e := _lookup(w, names)) is not None and e.last and not e.common for w in words[1:2]
+    ):
+        # "with Will", "for Mark": a common word as a name needs an unambiguous last name.
+        return 0
+    length = 1
+    for word in words[1:]:
+        entry = _lookup(word, names)
+        if entry is None or entry.common or not (entry.last or entry.first):
+            break
+        length += 1
+    return length
+
+
+def _capitalised_name_length(words: list[str], names: dict[str, NameEntry]) -> int:
+    """How many capitalised words, from the first, form a name without any cue (0: none)."""
+    first = _lookup(words[0], names)
+    if first is None or not first.first or first.function_word:
+        return 0
+    if words[0].lower() in _NOT_PEOPLE:
+        return 0
+    length = 1
+    for word in words[1:]:
+        entry = _lookup(word, names)
+        if entry is None or not entry.last or entry.function_word:
+            break
+        length += 1
+    if length < 2:
+        # A lone capitalised name without a cue is too often a product or a foreign word
+        # ("Deno", "Kedi"); cues and titles catch lone names.
+        return 0
+    last = _lookup(words[length - 1], names)
+    if last is None:
+        return 0
+    # "Priya Raman", "Jonas Weber"; a common word on either side ("Spring Boot",
+    # "Olive Green") needs the other side to be rare as a word ("Grace Okafor").
+    if (not first.common and not last.common) or first.rare_word or last.rare_word:
+        return length
+    if not first.function_word and last.zipf < _SURNAME_ZIPF:
+        # "Will Summers", "Rose Bennett": a common first name before a clear surname.
+        return length
+    return 0
+
+
+def _weakly_cued_name_length(words: list[str], names: dict[str, NameEntry]) -> int:
+    """After "with", "ask", ...: a capitalised first name that is no common word."""
+    length = _capitalised_name_length(words, names)
+    if length:
+        return length
+    first = _lookup(words[0], names)
+    usable = (
+        first is not None and first.first and first.zipf < _WEAK_CUE_ZIPF and len(words[0]) >= 3
+    )
+    return 1 if usable and words[0].lower() not in _NOT_PEOPLE else 0
+
+
+def _person_token(name: str) -> str:
+    """The placeholder for a detected name (one place to hook for measurements)."""
+    return PERSON_PLACEHOLDER
+
+
+def _replace_names(
+    text: str,
+    pattern: re.Pattern[str],
+    measure: Callable[[list[str], dict], int],
+    haystack: str | None = None,
+) -> str:
+    """Replace the names ``pattern`` finds; ``haystack`` is ``text`` in another case, same
+    length, to scan instead."""
+    names = name_gazetteer()
+    pieces: list[str] = []
+    position = 0
+    for match in pattern.finditer(text if haystack is None else haystack):
+        start = match.start("name")
+        if start < position:
+            continue
+        words = text[start : match.end("name")].split()
+        length = measure(words, names)
+        if length == 0:
+            continue
+        # The end of the name's last word within the match.
+        end = start
+        for word in words[:length]:
+            end = text.index(word, end) + len(word)
+        if words[length - 1].endswith(("'s", "’s")):
+            end -= 2
+        pieces += [text[position:start], _person_token(text[start:end])]
+        position = end
+    if not pieces:
+        return text
+    return "".join([*pieces, text[position:]])
+
+
+def redact_people(text: str) -> str:
+    """Replace person names with ``<PERSON>`` (titles, cues, capitalised name pairs)."""
+
+    def replace_titled(match: re.Match[str]) -> str:
+        start = match.start()
+        if start > 0 and (match.string[start - 1].isalnum() or match.string[start - 1] == "_"):
+            return match.group(0)  # inside a word ("Mr" in "DrMr", "Dr" in "HDr")
+        return match.group(0)[: match.start("name") - start] + _person_token(match.group("name"))
+
+    text = _TITLED.sub(replace_titled, text)
+    lowered = text.lower()
+    if len(lowered) == len(text):
+        text = _replace_names(text, _CUED, _cued_name_length, haystack=lowered)
+    else:
+        text = _replace_names(text, _CUED_ANY_CASE, _cued_name_length)
+    text = _replace_names(text, _WEAKLY_CUED, _weakly_cued_name_length)
+    return _replace_names(text, _CAP_RUN, _capitalised_name_length)
+
+
 def redact_text(text: str, patterns: Iterable[PiiPattern] = PII_PATTERNS) -> str:
     """Replace every PII match in ``text`` with its typed placeholder (e.g. ``<EMAIL>``)."""
     for pattern in patterns:
         text = pattern.regex.sub(_replacer(pattern), text)
-    return text
+    return redact_people(text)
 
 
 def hash_user_id(user_id: str, secret: str) -> str:
@@ -186,3 +499,39 @@ def redact_frame(frame: pl.DataFrame, secret: str) -> pl.DataFrame:
         pl.Series("text", redacted, dtype=pl.String),
         pl.Series("user_hash", hashes, dtype=pl.String),
     ).drop("user_id")
+
+
+def cap_text(text: str, max_chars: int) -> str:
+    """``text`` cut to ``max_chars`` with a marker giving the original length."""
+    if len(text) <= max_chars:
+        return text
+    return f"{text[:max_chars]}…[truncated, {len(text)} chars]"
+
+
+def _redact_value(value: Any, max_chars: int) -> Any:
+    if isinstance(value, str):
+        return cap_text(redact_text(value), max_chars)
+    if isinstance(value, dict):
+        return {
+            _redact_value(str(key), max_chars): _redact_value(item, max_chars)
+            for key, item in value.items()
+        }
+    if isinstance(value, list | tuple):
+        return [_redact_value(item, max_chars) for item in value]
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        # A number can be PII too (a phone or SSN read as an integer).
+        as_text = str(value)
+        redacted = redact_text(as_text)
+        return value if redacted == as_text else redacted
+    return value
+
+
+def redact_record(record: dict[str, Any], secret: str, max_chars: int) -> dict[str, Any]:
+    """A rejected row made safe to keep: every string (keys, values, nested) redacted and capped
+    at ``max_chars``, and ``user_id`` replaced by its keyed hash."""
+    record = dict(record)
+    user_id = record.pop("user_id", None)
+    cleaned = _redact_value(record, max_chars)
+    if user_id is not None:
+        cleaned["user_hash"] = hash_user_id(str(user_id), secret)
+    return cleaned

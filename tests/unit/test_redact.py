@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import json
+
 import polars as pl
 import pytest
 
@@ -74,3 +76,117 @@ def test_redact_frame_drops_user_id_for_a_hash() -> None:
     assert out.columns == ["text", "user_hash"]
     assert out.item(0, "text") == "mail <EMAIL>"
     assert out.item(0, "user_hash") == hash_user_id("u1", "k")
+
+
+# ---- kinds added for issue 9: names, addresses, SSNs, opaque bearer tokens, intl. phones ----
+
+
+@pytest.mark.parametrize(
+    ("text", "secret", "placeholder"),
+    [
+        ("call +49 30 90182077 now", "90182077", "<PHONE>"),
+        ("Authorization: Bearer 8f14e45fceea167a5a36dedd4bea2543", "8f14e45f", "<SECRET>"),
+        ("my SSN is 321549876", "321549876", "<SSN>"),
+        ("social security number 321-54-9876", "321-54-9876", "<SSN>"),
+        ("ship to 221B Baker Street, London", "Baker Street", "<ADDRESS>"),
+        ("Dear Priya Raman,", "Priya Raman", "<PERSON>"),
+        ("my manager jonas weber said", "jonas weber", "<PERSON>"),
+        ("cc: Ana-Lucía Ortega", "Ana-Lucía Ortega", "<PERSON>"),
+        ("ask Mr. Okafor", "Okafor", "<PERSON>"),
+    ],
+)
+def test_misses_reported_in_issue_9_are_caught(text: str, secret: str, placeholder: str) -> None:
+    redacted = redact_text(text)
+    assert secret not in redacted
+    assert placeholder in redacted
+
+
+def test_the_words_around_a_name_survive() -> None:
+    assert redact_text("my manager jonas weber said no") == "my manager <PERSON> said no"
+    assert redact_text("Dear Priya Raman, thanks") == "Dear <PERSON>, thanks"
+    assert redact_text("Please ask Mr. Okafor today") == "Please ask Mr. <PERSON> today"
+    assert redact_text("the SSN is 321549876.") == "the SSN is <SSN>."
+    assert redact_text("Bearer abcdef0123456789abcdef") == "Bearer <SECRET>"
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "order 321549876 shipped on time",  # nine digits without an SSN cue
+        "Grace Period for the May Report",  # names that are also words, no cue
+        "Will you review the Spring Boot service with Olive Green buttons",
+        "compare Claude and Gemini with GPT",  # assistants, not people
+        "Dear Hiring Manager, I am applying",
+        "the Bearer token scheme is described in RFC 6750",
+        "I have 3 things on my way home",
+        "meet the team and peer reviewers with amber lighting",
+        "the 2026-10-03 release of version 1.2.3",
+    ],
+)
+def test_ordinary_text_is_not_taken_for_pii(text: str) -> None:
+    assert redact_text(text) == text
+
+
+def test_canary_set_recall() -> None:
+    """Every pattern-shaped canary is caught; names and addresses at least 90% and 85%."""
+    from tests.unit.redaction_canaries import CANARIES, MUST_CATCH
+
+    caught: dict[str, list[bool]] = {}
+    for kind, text, secret in CANARIES:
+        redacted = redact_text(text)
+        caught.setdefault(kind, []).append(secret not in redacted and f"<{kind}>" in redacted)
+    for kind in MUST_CATCH:
+        assert all(caught[kind]), kind
+    assert sum(caught["PERSON"]) / len(caught["PERSON"]) >= 0.9
+    assert sum(caught["ADDRESS"]) / len(caught["ADDRESS"]) >= 0.85
+
+
+def test_name_gazetteer_is_shipped_and_small() -> None:
+    from insight_core.prep.redact import name_gazetteer
+
+    names = name_gazetteer()
+    assert len(names) > 50_000
+    assert names["priya"].first and names["okafor"].last
+    assert names["the"].function_word and names["grace"].common
+
+
+def test_every_field_of_a_quarantined_record_is_redacted_and_capped() -> None:
+    from insight_core.prep.redact import redact_record
+
+    record = {
+        "prompt_id": "p-1",
+        "user_id": "u-jane",
+        "department": "mail jane.doe@example.com",
+        "timestamp": "+49 30 90182077",
+        "text": "x" * 1_000_000,
+        "tool": {"name": "Dear Priya Raman", "tags": ["ssn 321549876", 7]},
+        "extra": 4111111111111111,
+    }
+    cleaned = redact_record(record, "k", max_chars=2000)
+    flat = json.dumps(cleaned)
+    for secret in ("jane.doe@example.com", "90182077", "Priya Raman", "321549876", "u-jane"):
+        assert secret not in flat
+    assert "4111111111111111" not in flat
+    assert cleaned["user_hash"] == hash_user_id("u-jane", "k")
+    assert len(cleaned["text"]) < 2100
+    assert cleaned["text"].endswith("[truncated, 1000000 chars]")
+    assert cleaned["tool"]["tags"][1] == 7
+
+
+def test_quarantine_stage_redacts_records_and_prompt_ids() -> None:
+    from insight_core.nightly.stages import _redacted_quarantine
+
+    quarantine = pl.DataFrame(
+        {
+            "source_row": [0],
+            "prompt_id": ["jane.doe@example.com"],
+            "record": [json.dumps({"user_id": "u1", "department": "call +49 30 90182077"})],
+            "failed_checks": [["department:format"]],
+        }
+    )
+    out = _redacted_quarantine(quarantine, "k", 2000)
+    assert out.item(0, "prompt_id") == "<EMAIL>"
+    assert json.loads(out.item(0, "record")) == {
+        "department": "call <PHONE>",
+        "user_hash": hash_user_id("u1", "k"),
+    }
