@@ -10,7 +10,9 @@ from prefect.task_runners import ThreadPoolTaskRunner
 
 from flows.runners import configured
 from insight_core.errors import InsightError
-from insight_core.nightly.stages import RunSummary, TopicMode, cleanup
+from insight_core.nightly.context import TopicMode
+from insight_core.nightly.stages import cleanup
+from insight_core.nightly.summary import RunSummary
 from insight_core.settings import InsightSettings
 from tasks import nightly as t
 

@@ -18,7 +18,9 @@ from prefect.states import State
 from prefect.tasks import Task
 
 from insight_core.errors import InsightError
-from insight_core.nightly import stages
+from insight_core.nightly import context as c
+from insight_core.nightly import run_log, stages
+from insight_core.nightly.summary import RunSummary
 from insight_core.settings import InsightSettings
 
 
@@ -39,96 +41,96 @@ PLAIN = {"cache_policy": NO_CACHE, "persist_result": False}
 
 @task(name="begin-run", **PLAIN)
 def begin_run(
-    settings: InsightSettings, run_date: date, source: str, mode: stages.TopicMode
-) -> stages.RunContext:
+    settings: InsightSettings, run_date: date, source: str, mode: c.TopicMode
+) -> c.RunContext:
     return stages.begin_run(settings, run_date, source, mode, flow_run_id=flow_run.id)
 
 
 @task(name="begin-tracking", **PLAIN, **TRANSIENT)
-def begin_tracking(ctx: stages.RunContext) -> stages.RunContext:
-    return stages.begin_tracking(ctx)
+def begin_tracking(ctx: c.RunContext) -> c.RunContext:
+    return run_log.begin_tracking(ctx)
 
 
 @task(name="ingest", **PLAIN, **TRANSIENT)
-def ingest(ctx: stages.RunContext) -> stages.IngestResult:
+def ingest(ctx: c.RunContext) -> c.IngestResult:
     return stages.ingest(ctx)
 
 
 @task(name="validate", **PLAIN)
 def validate(
-    ctx: stages.RunContext, staged: stages.IngestResult, index: int
-) -> stages.ChunkFile:
+    ctx: c.RunContext, staged: c.IngestResult, index: int
+) -> c.ValidatedChunk:
     return stages.validate(ctx, staged, index)
 
 
 @task(name="deduplicate", **PLAIN, **TRANSIENT)
 def deduplicate(
-    ctx: stages.RunContext, chunks: Sequence[stages.ChunkFile]
-) -> list[stages.ChunkFile]:
+    ctx: c.RunContext, chunks: Sequence[c.ValidatedChunk]
+) -> list[c.ValidatedChunk]:
     return stages.deduplicate(ctx, chunks)
 
 
 @task(name="redact", **PLAIN)
-def redact(ctx: stages.RunContext, chunk: stages.ChunkFile) -> stages.ChunkFile:
+def redact(ctx: c.RunContext, chunk: c.ValidatedChunk) -> c.RedactedChunk:
     return stages.redact(ctx, chunk)
 
 
 @task(name="embed", **PLAIN, **TRANSIENT)
-def embed(ctx: stages.RunContext, chunk: stages.ChunkFile) -> stages.ChunkFile:
+def embed(ctx: c.RunContext, chunk: c.RedactedChunk) -> c.EmbeddedChunk:
     return stages.embed(ctx, chunk)
 
 
 @task(name="prepare-model", **PLAIN, **TRANSIENT)
 def prepare_model(
-    ctx: stages.RunContext, redacted: Sequence[stages.ChunkFile]
-) -> stages.ModelChoice:
+    ctx: c.RunContext, redacted: Sequence[c.RedactedChunk]
+) -> c.ModelChoice:
     return stages.prepare_model(ctx, redacted)
 
 
 @task(name="assign-topics", **PLAIN, **TRANSIENT)
 def assign_topics(
-    ctx: stages.RunContext, embedded: stages.ChunkFile, model: stages.ModelChoice
-) -> stages.ChunkFile:
+    ctx: c.RunContext, embedded: c.EmbeddedChunk, model: c.ModelChoice
+) -> c.TopicChunk:
     return stages.assign_topics(ctx, embedded, model)
 
 
 @task(name="categorize", **PLAIN)
 def categorize(
-    ctx: stages.RunContext,
-    redacted: stages.ChunkFile,
-    embedded: stages.ChunkFile,
-    topics: stages.ChunkFile,
-    model: stages.ModelChoice,
-) -> stages.ChunkFile:
+    ctx: c.RunContext,
+    redacted: c.RedactedChunk,
+    embedded: c.EmbeddedChunk,
+    topics: c.TopicChunk,
+    model: c.ModelChoice,
+) -> c.ClassifiedChunk:
     return stages.categorize(ctx, redacted, embedded, topics, model)
 
 
 @task(name="aggregate", **PLAIN, **TRANSIENT)
 def aggregate(
-    ctx: stages.RunContext,
-    staged: stages.IngestResult,
-    validated: Sequence[stages.ChunkFile],
-    redacted: Sequence[stages.ChunkFile],
-    embedded: Sequence[stages.ChunkFile],
-    topics: Sequence[stages.ChunkFile],
-    classified: Sequence[stages.ChunkFile],
-    model: stages.ModelChoice,
-) -> stages.RunSummary:
+    ctx: c.RunContext,
+    staged: c.IngestResult,
+    validated: Sequence[c.ValidatedChunk],
+    redacted: Sequence[c.RedactedChunk],
+    embedded: Sequence[c.EmbeddedChunk],
+    topics: Sequence[c.TopicChunk],
+    classified: Sequence[c.ClassifiedChunk],
+    model: c.ModelChoice,
+) -> RunSummary:
     return stages.aggregate(ctx, staged, validated, redacted, embedded, topics, classified, model)
 
 
 @task(name="track", **PLAIN, **TRANSIENT)
-def track(ctx: stages.RunContext, summary: stages.RunSummary) -> stages.RunSummary:
-    return stages.track(ctx, summary)
+def track(ctx: c.RunContext, summary: RunSummary) -> RunSummary:
+    return run_log.track(ctx, summary)
 
 
 @task(name="record-failure", **PLAIN)
-def record_failure(ctx: stages.RunContext, error: BaseException) -> stages.RunSummary:
+def record_failure(ctx: c.RunContext, error: BaseException) -> RunSummary:
     return stages.fail_run(ctx, error)
 
 
 @task(name="mark-crashed", **PLAIN)
-def mark_crashed(crashed: Sequence[stages.CrashedRun]) -> list[str]:
+def mark_crashed(crashed: Sequence[c.CrashedRun]) -> list[str]:
     """Set the flow runs of dead runs (still Running in Prefect) to Crashed; returns them.
 
     ``begin_run`` already cleaned up after them and recorded them in ops.runs and MLflow.
@@ -160,7 +162,7 @@ def mark_crashed(crashed: Sequence[stages.CrashedRun]) -> list[str]:
 
 
 @task(name="publish-artifacts", **PLAIN)
-def publish_artifacts(summary: stages.RunSummary) -> None:
+def publish_artifacts(summary: RunSummary) -> None:
     """Run summary (markdown) and the day's category counts (table) in the Prefect UI."""
     from prefect.artifacts import create_markdown_artifact, create_table_artifact
 

@@ -16,10 +16,10 @@ import time
 import uuid
 from collections import Counter
 from collections.abc import Mapping, Sequence
-from dataclasses import asdict, dataclass, field, replace
+from dataclasses import replace
 from datetime import UTC, date, datetime
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
 import numpy as np
 import polars as pl
@@ -28,11 +28,26 @@ from insight_core import warehouse
 from insight_core.errors import InsightError
 from insight_core.lifecycle.champion import train_champion
 from insight_core.nightly import run_state
+from insight_core.nightly.context import (
+    ClassifiedChunk,
+    CrashedRun,
+    EmbeddedChunk,
+    IngestResult,
+    ModelChoice,
+    RedactedChunk,
+    RunContext,
+    StageChunk,
+    TopicChunk,
+    TopicMode,
+    ValidatedChunk,
+)
 from insight_core.nightly.preflight import check_run_request, default_run_date, hash_secret
+from insight_core.nightly.run_log import track_failure
+from insight_core.nightly.summary import RunSummary
 from insight_core.nlp.decision import decide_categories, embed_views
 from insight_core.nlp.embed import embed_with_cache
 from insight_core.nlp.taxonomy import load_taxonomy
-from insight_core.nlp.topics import OUTLIER_LABEL
+from insight_core.nlp.topics import OUTLIER_LABEL, OUTLIER_TOPIC
 from insight_core.prep.ingest import (
     ColumnDefaults,
     chunk_bounds,
@@ -67,68 +82,15 @@ from schemas.classified import CLASSIFIED_SCHEMA
 
 log = logging.getLogger(__name__)
 
-TopicMode = Literal["auto", "fit", "infer"]
 _EMBED_LOCK = threading.Lock()
 
 
-@dataclass(frozen=True)
-class CrashedRun:
-    """A run whose process died mid-run, found and cleaned up by a later run."""
-
-    run_id: str
-    flow_run_id: str | None
-    mlflow_run_id: str | None
 
 
-@dataclass(frozen=True)
-class RunContext:
-    """Identity and configuration of one run, passed to every stage."""
-
-    run_id: str
-    run_date: date
-    source: str
-    mode: TopicMode
-    settings: InsightSettings
-    work_dir: Path
-    started_at: datetime
-    flow_run_id: str | None = None
-    mlflow_run_id: str | None = None
-    # Runs found dead when this one began: recorded as crashed here, left for the flow to
-    # mark in Prefect (insight_core never talks to Prefect).
-    crashed_runs: tuple[CrashedRun, ...] = ()
-
-    def with_tracking(self, mlflow_run_id: str) -> RunContext:
-        return replace(self, mlflow_run_id=mlflow_run_id)
-
-    def path(self, name: str) -> Path:
-        return self.work_dir / name
 
 
-@dataclass(frozen=True)
-class ChunkFile:
-    """A chunk of the batch as a file written by a stage."""
-
-    index: int
-    path: Path
-    rows: int
-    seconds: float
-    stage: str
-    extra: dict[str, Any] = field(default_factory=dict)
-    # Wall-clock end of the work; with ``seconds`` it places the chunk on the run's timeline.
-    finished_at: float = field(default_factory=time.time)
 
 
-@dataclass(frozen=True)
-class IngestResult:
-    staged_file: Path
-    rows_read: int  # rows staged + lines/files rejected as unreadable
-    bounds: list[tuple[int, int]]
-    seconds: float
-    # Unreadable lines/files, as quarantine records (counted as read and quarantined).
-    rejected_file: Path | None = None
-    rows_rejected: int = 0
-    lines_bytes_replaced: int = 0
-    warnings: list[str] = field(default_factory=list)
 
 
 def begin_run(
@@ -275,7 +237,7 @@ def _redacted_quarantine(quarantine: pl.DataFrame, secret: str, max_chars: int) 
     )
 
 
-def validate(ctx: RunContext, staged: IngestResult, index: int) -> ChunkFile:
+def validate(ctx: RunContext, staged: IngestResult, index: int) -> ValidatedChunk:
     """Stage 2a: validate one chunk; invalid rows go to a (redacted) quarantine file."""
     started = time.perf_counter()
     offset, length = staged.bounds[index]
@@ -290,17 +252,14 @@ def validate(ctx: RunContext, staged: IngestResult, index: int) -> ChunkFile:
     _redacted_quarantine(
         outcome.quarantine, hash_secret(settings), settings.quarantine_max_field_chars
     ).write_parquet(quarantine_file)
-    return ChunkFile(
-        index,
-        valid_file,
-        outcome.valid.height,
-        time.perf_counter() - started,
-        "validate",
-        {
-            "quarantine_file": str(quarantine_file),
-            "rows_quarantined": outcome.quarantine.height,
-            "rows_in": raw.height,
-        },
+    return ValidatedChunk(
+        index=index,
+        path=valid_file,
+        rows=outcome.valid.height,
+        seconds=time.perf_counter() - started,
+        quarantine_file=quarantine_file,
+        rows_quarantined=outcome.quarantine.height,
+        rows_in=raw.height,
     )
 
 
@@ -333,7 +292,7 @@ def _loaded_text_differs(
     }
 
 
-def deduplicate(ctx: RunContext, chunks: Sequence[ChunkFile]) -> list[ChunkFile]:
+def deduplicate(ctx: RunContext, chunks: Sequence[ValidatedChunk]) -> list[ValidatedChunk]:
     """Stage 2b: skip ids seen earlier in the batch or already loaded on another date.
 
     A repeated id with a different text is a conflict, not a duplicate: it is quarantined
@@ -365,21 +324,18 @@ def deduplicate(ctx: RunContext, chunks: Sequence[ChunkFile]) -> list[ChunkFile]
             hash_secret(ctx.settings),
             ctx.settings.quarantine_max_field_chars,
         ).write_parquet(conflict_file)
-        extra = {
-            **chunk.extra,
-            "conflict_file": str(conflict_file),
-            "rows_quarantined": int(chunk.extra["rows_quarantined"]) + conflicts.height,
-        }
         path = ctx.path(f"chunk-{chunk.index:04d}.unique.parquet")
         kept.write_parquet(path)
         result.append(
-            ChunkFile(
-                chunk.index,
-                path,
-                kept.height,
-                chunk.seconds + time.perf_counter() - started,
-                "validate",
-                {**extra, "rows_duplicate": int((kinds == "duplicate").sum())},
+            replace(
+                chunk,
+                path=path,
+                rows=kept.height,
+                seconds=chunk.seconds + time.perf_counter() - started,
+                finished_at=time.time(),
+                conflict_file=conflict_file,
+                rows_quarantined=chunk.rows_quarantined + conflicts.height,
+                rows_duplicate=int((kinds == "duplicate").sum()),
             )
         )
     # The staged batch and the validated chunks hold raw text and user ids: gone as soon as
@@ -393,7 +349,7 @@ def _discard(*paths: Path) -> None:
         path.unlink(missing_ok=True)
 
 
-def redact(ctx: RunContext, chunk: ChunkFile) -> ChunkFile:
+def redact(ctx: RunContext, chunk: ValidatedChunk) -> RedactedChunk:
     """Stage 3: replace PII by typed placeholders and user ids by keyed hashes."""
     started = time.perf_counter()
     frame = pl.read_parquet(chunk.path)
@@ -406,17 +362,16 @@ def redact(ctx: RunContext, chunk: ChunkFile) -> ChunkFile:
     path = ctx.path(f"chunk-{chunk.index:04d}.redacted.parquet")
     redacted.write_parquet(path)
     _discard(chunk.path)  # the raw (unredacted) chunk
-    return ChunkFile(
-        chunk.index,
-        path,
-        redacted.height,
-        time.perf_counter() - started,
-        "redact",
-        {"rows_pii_redacted": changed},
+    return RedactedChunk(
+        index=chunk.index,
+        path=path,
+        rows=redacted.height,
+        seconds=time.perf_counter() - started,
+        rows_pii_redacted=changed,
     )
 
 
-def embed(ctx: RunContext, chunk: ChunkFile) -> ChunkFile:
+def embed(ctx: RunContext, chunk: RedactedChunk) -> EmbeddedChunk:
     """Stage 4: embed the redacted texts of a chunk, reusing the on-disk cache."""
     started = time.perf_counter()
     texts = pl.read_parquet(chunk.path, columns=["text"]).get_column("text").to_list()
@@ -438,25 +393,14 @@ def embed(ctx: RunContext, chunk: ChunkFile) -> ChunkFile:
         computed,
         seconds,
     )
-    return ChunkFile(
-        chunk.index,
-        path,
-        len(texts),
-        seconds,
-        "embed",
-        {"rows_embedded_new": computed, "redacted_file": str(chunk.path)},
+    return EmbeddedChunk(
+        index=chunk.index, path=path, rows=len(texts), seconds=seconds, rows_embedded_new=computed
     )
 
 
-@dataclass(frozen=True)
-class ModelChoice:
-    version: str  # bundle version, stored with every classification
-    fitted: bool
-    seconds: float
-    registry_version: str | None = None  # MLflow registered model version
 
 
-def prepare_model(ctx: RunContext, redacted: Sequence[ChunkFile]) -> ModelChoice:
+def prepare_model(ctx: RunContext, redacted: Sequence[RedactedChunk]) -> ModelChoice:
     """Stage 5a: load the champion, or fit one (``fit`` mode, or no champion yet).
 
     A model fitted here is registered in MLflow and becomes the champion: the first model
@@ -483,7 +427,7 @@ def prepare_model(ctx: RunContext, redacted: Sequence[ChunkFile]) -> ModelChoice
 
 def _fit_champion(
     ctx: RunContext,
-    redacted: Sequence[ChunkFile],
+    redacted: Sequence[RedactedChunk],
     champion: tuple[str, str] | None,
     started: float,
 ) -> ModelChoice:
@@ -498,7 +442,7 @@ def _fit_champion(
     return ModelChoice(bundle.version, True, time.perf_counter() - started, registry_version)
 
 
-def assign_topics(ctx: RunContext, embedded: ChunkFile, model: ModelChoice) -> ChunkFile:
+def assign_topics(ctx: RunContext, embedded: EmbeddedChunk, model: ModelChoice) -> TopicChunk:
     """Stage 5b: nearest topic of every prompt in a chunk."""
     started = time.perf_counter()
     bundle = load_model_bundle(ctx.settings, model.version)
@@ -506,23 +450,22 @@ def assign_topics(ctx: RunContext, embedded: ChunkFile, model: ModelChoice) -> C
     topic_ids, scores = bundle.topic_index.assign(vectors, ctx.settings.topics.min_similarity)
     path = ctx.path(f"chunk-{embedded.index:04d}.topics.parquet")
     pl.DataFrame({"topic_id": topic_ids, "topic_score": scores}).write_parquet(path)
-    return ChunkFile(
-        embedded.index,
-        path,
-        len(topic_ids),
-        time.perf_counter() - started,
-        "topics",
-        {"outliers": int((topic_ids == -1).sum())},
+    return TopicChunk(
+        index=embedded.index,
+        path=path,
+        rows=len(topic_ids),
+        seconds=time.perf_counter() - started,
+        outliers=int((topic_ids == OUTLIER_TOPIC).sum()),
     )
 
 
 def categorize(
     ctx: RunContext,
-    redacted: ChunkFile,
-    embedded: ChunkFile,
-    topics: ChunkFile,
+    redacted: RedactedChunk,
+    embedded: EmbeddedChunk,
+    topics: TopicChunk,
     model: ModelChoice,
-) -> ChunkFile:
+) -> ClassifiedChunk:
     """Stage 6: rules, then the model; one category per prompt with its evidence."""
     started = time.perf_counter()
     settings = ctx.settings
@@ -592,108 +535,19 @@ def categorize(
     path = ctx.path(f"chunk-{redacted.index:04d}.classified.parquet")
     classified.write_parquet(path)
     counts = Counter(d.category for d in decisions)
-    return ChunkFile(
-        redacted.index,
-        path,
-        classified.height,
-        time.perf_counter() - started,
-        "categories",
-        {"by_rule": sum(d.decided_by == "rule" for d in decisions), "categories": dict(counts)},
+    return ClassifiedChunk(
+        index=redacted.index,
+        path=path,
+        rows=classified.height,
+        seconds=time.perf_counter() - started,
+        by_rule=sum(d.decided_by == "rule" for d in decisions),
+        categories=dict(counts),
     )
 
 
-@dataclass(frozen=True)
-class RunSummary:
-    """What a run did: counts, timings, categories and where the results are."""
-
-    run_id: str
-    run_date: str
-    status: str
-    mode: str
-    warehouse: str
-    model_version: str | None = None
-    model_fitted: bool = False
-    rows_read: int = 0
-    rows_loaded: int = 0
-    rows_quarantined: int = 0
-    rows_duplicate: int = 0
-    rows_pii_redacted: int = 0
-    rows_embedded_new: int = 0
-    outlier_share: float = 0.0
-    rule_share: float = 0.0
-    category_counts: dict[str, int] = field(default_factory=dict)
-    stage_seconds: dict[str, float] = field(default_factory=dict)
-    total_seconds: float = 0.0
-    prompts_per_second: float = 0.0
-    flow_run_id: str | None = None
-    mlflow_run_id: str | None = None
-    quarantine_reasons: dict[str, int] = field(default_factory=dict)
-    error: str | None = None
-    # Lines whose invalid UTF-8 bytes were replaced (rows kept) and what the operator should
-    # know although the run succeeded (no rows, unreadable lines or files).
-    lines_bytes_replaced: int = 0
-    warnings: list[str] = field(default_factory=list)
-    # Alerts this run raised for the first time (rows of analytics.alerts, JSON-ready).
-    new_alerts: list[dict[str, Any]] = field(default_factory=list)
-
-    def as_dict(self) -> dict[str, Any]:
-        return asdict(self)
-
-    def to_markdown(self) -> str:
-        """Human-readable run summary (Prefect artifact, MLflow artifact, CLI)."""
-        lines = [
-            f"# Insight run {self.run_id} ({self.run_date}): {self.status}",
-            "",
-            "| stage | rows | seconds |",
-            "|---|---:|---:|",
-            f"| read | {self.rows_read} | {self.stage_seconds.get('ingest', 0):.2f} |",
-            f"| quarantined | {self.rows_quarantined} | |",
-            f"| duplicates skipped | {self.rows_duplicate} | |",
-            f"| PII redacted (prompts) | {self.rows_pii_redacted} | "
-            f"{self.stage_seconds.get('redact', 0):.2f} |",
-            f"| embedded (new) | {self.rows_embedded_new} | "
-            f"{self.stage_seconds.get('embed', 0):.2f} |",
-            f"| loaded | {self.rows_loaded} | {self.stage_seconds.get('aggregate', 0):.2f} |",
-            "",
-            f"Model `{self.model_version}` "
-            f"({'fitted this run' if self.model_fitted else 'inference'}); "
-            f"outlier share {self.outlier_share:.1%}; decided by rules {self.rule_share:.1%}; "
-            f"{self.prompts_per_second:.0f} prompts/s end to end ({self.total_seconds:.1f}s).",
-            "",
-            "| category | prompts |",
-            "|---|---:|",
-            *[
-                f"| {c} | {n} |"
-                for c, n in sorted(self.category_counts.items(), key=lambda kv: -kv[1])
-            ],
-        ]
-        if self.warnings:
-            lines += ["", "Warnings:", "", *[f"- {w}" for w in self.warnings]]
-        if self.quarantine_reasons:
-            lines += [
-                "",
-                "| quarantine reason | rows |",
-                "|---|---:|",
-                *[f"| {r} | {n} |" for r, n in sorted(self.quarantine_reasons.items())],
-            ]
-        if self.new_alerts:
-            lines += [
-                "",
-                f"New alerts ({len(self.new_alerts)}):",
-                "",
-                *[f"- {a.get('headline')}" for a in self.new_alerts],
-            ]
-        lines += [
-            "",
-            f"Warehouse: `{self.warehouse}`",
-            f"MLflow run: `{self.mlflow_run_id}`  Prefect flow run: `{self.flow_run_id}`",
-        ]
-        if self.error:
-            lines += ["", f"Error: {self.error}"]
-        return "\n".join(lines) + "\n"
 
 
-def _stage_seconds(*groups: Sequence[ChunkFile]) -> dict[str, float]:
+def _stage_seconds(*groups: Sequence[StageChunk]) -> dict[str, float]:
     """Wall-clock seconds per stage: from its first chunk's start to its last chunk's end.
 
     Chunks of a stage run concurrently, so summing their durations would overstate the time.
@@ -710,11 +564,11 @@ def _stage_seconds(*groups: Sequence[ChunkFile]) -> dict[str, float]:
 def aggregate(
     ctx: RunContext,
     staged: IngestResult,
-    validated: Sequence[ChunkFile],
-    redacted: Sequence[ChunkFile],
-    embedded: Sequence[ChunkFile],
-    topics: Sequence[ChunkFile],
-    classified: Sequence[ChunkFile],
+    validated: Sequence[ValidatedChunk],
+    redacted: Sequence[RedactedChunk],
+    embedded: Sequence[EmbeddedChunk],
+    topics: Sequence[TopicChunk],
+    classified: Sequence[ClassifiedChunk],
     model: ModelChoice,
 ) -> RunSummary:
     """Stage 7: write the date in one transaction, rebuild trends, check, publish."""
@@ -722,8 +576,8 @@ def aggregate(
     settings = ctx.settings
     taxonomy = load_taxonomy(settings.taxonomy_file)
     bundle = load_model_bundle(settings, model.version)
-    quarantine_files = [Path(c.extra["quarantine_file"]) for c in validated] + [
-        Path(c.extra["conflict_file"]) for c in validated if "conflict_file" in c.extra
+    quarantine_files = [c.quarantine_file for c in validated] + [
+        c.conflict_file for c in validated if c.conflict_file is not None
     ]
     if staged.rejected_file is not None:
         quarantine_files.append(staged.rejected_file)
@@ -736,10 +590,8 @@ def aggregate(
         r for checks in quarantine.get_column("failed_checks").to_list() for r in checks
     )
     rows_loaded = sum(c.rows for c in classified)
-    rows_quarantined = staged.rows_rejected + sum(
-        int(c.extra["rows_quarantined"]) for c in validated
-    )
-    rows_duplicate = sum(int(c.extra["rows_duplicate"]) for c in validated)
+    rows_quarantined = staged.rows_rejected + sum(c.rows_quarantined for c in validated)
+    rows_duplicate = sum(c.rows_duplicate for c in validated)
     if staged.rows_read != rows_loaded + rows_quarantined + rows_duplicate:
         raise InsightError(
             f"rows do not reconcile: read {staged.rows_read} != loaded {rows_loaded} + "
@@ -747,14 +599,14 @@ def aggregate(
         )
     categories: Counter[str] = Counter()
     for chunk in classified:
-        categories.update(chunk.extra["categories"])
+        categories.update(chunk.categories)
     stage_seconds = {
         "ingest": staged.seconds,
         **_stage_seconds(validated, redacted, embedded, topics, classified),
     }
     stage_seconds["topics"] = stage_seconds.get("topics", 0.0) + model.seconds
-    outliers = sum(int(c.extra["outliers"]) for c in topics)
-    by_rule = sum(int(c.extra["by_rule"]) for c in classified)
+    outliers = sum(c.outliers for c in topics)
+    by_rule = sum(c.by_rule for c in classified)
     record: dict[str, Any] = {
         "run_id": ctx.run_id,
         "run_date": ctx.run_date,
@@ -770,8 +622,8 @@ def aggregate(
         "rows_loaded": rows_loaded,
         "rows_quarantined": rows_quarantined,
         "rows_duplicate": rows_duplicate,
-        "rows_pii_redacted": sum(int(c.extra["rows_pii_redacted"]) for c in redacted),
-        "rows_embedded_new": sum(int(c.extra["rows_embedded_new"]) for c in embedded),
+        "rows_pii_redacted": sum(c.rows_pii_redacted for c in redacted),
+        "rows_embedded_new": sum(c.rows_embedded_new for c in embedded),
         "outlier_share": outliers / rows_loaded if rows_loaded else 0.0,
         "rule_share": by_rule / rows_loaded if rows_loaded else 0.0,
     }
@@ -851,7 +703,7 @@ def aggregate(
     )
 
 
-def _store_texts(ctx: RunContext, redacted: Sequence[ChunkFile]) -> None:
+def _store_texts(ctx: RunContext, redacted: Sequence[RedactedChunk]) -> None:
     """Keep the date's redacted texts (outside the warehouse) for later topic refits."""
     target_dir = ctx.settings.texts_dir
     target_dir.mkdir(parents=True, exist_ok=True)
@@ -912,105 +764,7 @@ def cleanup(ctx: RunContext) -> None:
     run_state.finish_run(ctx.settings.runs_dir, ctx.run_id)
 
 
-def begin_tracking(ctx: RunContext) -> RunContext:
-    """Open the MLflow run of this flow run and log what is known up front."""
-    tracker = open_tracker(ctx.settings)
-    run_id = tracker.start_run(
-        f"nightly-{ctx.run_date}",
-        tags={
-            "insight.run_id": ctx.run_id,
-            "insight.run_date": ctx.run_date.isoformat(),
-            "prefect.flow_run_id": ctx.flow_run_id or "",
-            "insight.mode": ctx.mode,
-        },
-    )
-    settings = ctx.settings
-    _, rules = load_decision_config(settings)
-    tracker.log_params(
-        run_id,
-        {
-            "run_date": ctx.run_date.isoformat(),
-            "source": ctx.source,
-            "mode": ctx.mode,
-            "embedding_model": settings.embedding_model,
-            "abstain_threshold": settings.abstain_threshold,
-            "rules_hash": rules.file_hash,
-            "rules_version": rules.version,
-            "min_group_size": settings.min_group_size,
-            "min_group_size_by_category": json.dumps(settings.min_group_size_by_category),
-            "chunk_size": settings.chunk_size,
-            **{
-                f"topics.{k}": v
-                for k, v in settings.topics.model_dump().items()
-                if k != "extra_stopwords"
-            },
-        },
-    )
-    run_state.update_marker(ctx.settings.runs_dir, ctx.run_id, mlflow_run_id=run_id)
-    return ctx.with_tracking(run_id)
 
 
-def track(ctx: RunContext, summary: RunSummary) -> RunSummary:
-    """Stage 8: metrics and artifacts of a finished run into its MLflow run."""
-    started = time.perf_counter()
-    if ctx.mlflow_run_id is None:
-        return summary
-    tracker = open_tracker(ctx.settings)
-    run_id = ctx.mlflow_run_id
-    taxonomy = load_taxonomy(ctx.settings.taxonomy_file)
-    loaded = max(summary.rows_loaded, 1)
-    metrics: dict[str, float] = {
-        "rows_read": summary.rows_read,
-        "rows_loaded": summary.rows_loaded,
-        "rows_quarantined": summary.rows_quarantined,
-        "rows_duplicate": summary.rows_duplicate,
-        "lines_bytes_replaced": summary.lines_bytes_replaced,
-        "rows_pii_redacted": summary.rows_pii_redacted,
-        "rows_embedded_new": summary.rows_embedded_new,
-        "outlier_share": summary.outlier_share,
-        "rule_share": summary.rule_share,
-        "prompts_per_second": summary.prompts_per_second,
-        "total_seconds": summary.total_seconds,
-        **{f"seconds_{stage}": s for stage, s in summary.stage_seconds.items()},
-        **{
-            f"category_share_{c}": summary.category_counts.get(c, 0) / loaded
-            for c in taxonomy.categories
-        },
-    }
-    tracker.log_metrics(run_id, metrics)
-    if summary.model_version:
-        tracker.log_params(
-            run_id, {"model_version": summary.model_version, "model_fitted": summary.model_fitted}
-        )
-        bundle = load_model_bundle(ctx.settings, summary.model_version)
-        tracker.log_files(run_id, {"topics.csv": bundle.topics.write_csv()})
-        if summary.model_fitted:
-            # A refit: how the new head scores, out of fold, on the shipped example set.
-            cv_scores = bundle.manifest.get("examples_cv") or {}
-            tracker.log_metrics(run_id, {f"examples_cv_{k}": v for k, v in cv_scores.items()})
-            tracker.log_params(
-                run_id,
-                {
-                    "head_temperature": bundle.manifest.get("head_temperature"),
-                    "n_training_docs": bundle.manifest.get("n_training_docs"),
-                },
-            )
-    final = replace(
-        summary,
-        stage_seconds={**summary.stage_seconds, "track": round(time.perf_counter() - started, 3)},
-    )
-    tracker.log_files(run_id, {"run_summary.md": final.to_markdown()})
-    tracker.log_json(run_id, "run_summary.json", final.as_dict())
-    tracker.end_run(run_id, succeeded=True)
-    cleanup(ctx)
-    return final
 
 
-def track_failure(ctx: RunContext, summary: RunSummary) -> None:
-    """Close the MLflow run of a failed flow run as FAILED, with the error."""
-    if ctx.mlflow_run_id is None:
-        return
-    tracker = open_tracker(ctx.settings)
-    tracker.set_tags(ctx.mlflow_run_id, {"insight.error": summary.error or "unknown"})
-    tracker.log_files(ctx.mlflow_run_id, {"run_summary.md": summary.to_markdown()})
-    tracker.end_run(ctx.mlflow_run_id, succeeded=False)

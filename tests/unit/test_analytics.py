@@ -534,7 +534,7 @@ def test_a_night_without_prompts_builds_empty_tables(tmp_path: Path) -> None:
 
 
 def test_run_summary_lists_the_new_alerts(tmp_path: Path) -> None:
-    from insight_core.nightly.stages import RunSummary
+    from insight_core.nightly.summary import RunSummary
 
     it_per_day = [6, 8, 5, 7, 6, 9, 60]
     wh = Warehouse(tmp_path)

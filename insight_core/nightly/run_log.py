@@ -1,0 +1,118 @@
+"""The run's record in MLflow: parameters up front, metrics and artifacts at the end, and the
+error of a failed run."""
+
+from __future__ import annotations
+
+import json
+import time
+from dataclasses import replace
+
+from insight_core.nightly import run_state
+from insight_core.nightly.context import RunContext
+from insight_core.nightly.summary import RunSummary
+from insight_core.nlp.taxonomy import load_taxonomy
+from insight_core.registry import open_tracker
+from insight_core.runtime import load_decision_config, load_model_bundle
+
+
+def begin_tracking(ctx: RunContext) -> RunContext:
+    """Open the MLflow run of this flow run and log what is known up front."""
+    tracker = open_tracker(ctx.settings)
+    run_id = tracker.start_run(
+        f"nightly-{ctx.run_date}",
+        tags={
+            "insight.run_id": ctx.run_id,
+            "insight.run_date": ctx.run_date.isoformat(),
+            "prefect.flow_run_id": ctx.flow_run_id or "",
+            "insight.mode": ctx.mode,
+        },
+    )
+    settings = ctx.settings
+    _, rules = load_decision_config(settings)
+    tracker.log_params(
+        run_id,
+        {
+            "run_date": ctx.run_date.isoformat(),
+            "source": ctx.source,
+            "mode": ctx.mode,
+            "embedding_model": settings.embedding_model,
+            "abstain_threshold": settings.abstain_threshold,
+            "rules_hash": rules.file_hash,
+            "rules_version": rules.version,
+            "min_group_size": settings.min_group_size,
+            "min_group_size_by_category": json.dumps(settings.min_group_size_by_category),
+            "chunk_size": settings.chunk_size,
+            **{
+                f"topics.{k}": v
+                for k, v in settings.topics.model_dump().items()
+                if k != "extra_stopwords"
+            },
+        },
+    )
+    run_state.update_marker(ctx.settings.runs_dir, ctx.run_id, mlflow_run_id=run_id)
+    return ctx.with_tracking(run_id)
+
+
+def track(ctx: RunContext, summary: RunSummary) -> RunSummary:
+    """Stage 8: metrics and artifacts of a finished run into its MLflow run."""
+    started = time.perf_counter()
+    if ctx.mlflow_run_id is None:
+        return summary
+    tracker = open_tracker(ctx.settings)
+    run_id = ctx.mlflow_run_id
+    taxonomy = load_taxonomy(ctx.settings.taxonomy_file)
+    loaded = max(summary.rows_loaded, 1)
+    metrics: dict[str, float] = {
+        "rows_read": summary.rows_read,
+        "rows_loaded": summary.rows_loaded,
+        "rows_quarantined": summary.rows_quarantined,
+        "rows_duplicate": summary.rows_duplicate,
+        "lines_bytes_replaced": summary.lines_bytes_replaced,
+        "rows_pii_redacted": summary.rows_pii_redacted,
+        "rows_embedded_new": summary.rows_embedded_new,
+        "outlier_share": summary.outlier_share,
+        "rule_share": summary.rule_share,
+        "prompts_per_second": summary.prompts_per_second,
+        "total_seconds": summary.total_seconds,
+        **{f"seconds_{stage}": s for stage, s in summary.stage_seconds.items()},
+        **{
+            f"category_share_{c}": summary.category_counts.get(c, 0) / loaded
+            for c in taxonomy.categories
+        },
+    }
+    tracker.log_metrics(run_id, metrics)
+    if summary.model_version:
+        tracker.log_params(
+            run_id, {"model_version": summary.model_version, "model_fitted": summary.model_fitted}
+        )
+        bundle = load_model_bundle(ctx.settings, summary.model_version)
+        tracker.log_files(run_id, {"topics.csv": bundle.topics.write_csv()})
+        if summary.model_fitted:
+            # A refit: how the new head scores, out of fold, on the shipped example set.
+            cv_scores = bundle.manifest.get("examples_cv") or {}
+            tracker.log_metrics(run_id, {f"examples_cv_{k}": v for k, v in cv_scores.items()})
+            tracker.log_params(
+                run_id,
+                {
+                    "head_temperature": bundle.manifest.get("head_temperature"),
+                    "n_training_docs": bundle.manifest.get("n_training_docs"),
+                },
+            )
+    final = replace(
+        summary,
+        stage_seconds={**summary.stage_seconds, "track": round(time.perf_counter() - started, 3)},
+    )
+    tracker.log_files(run_id, {"run_summary.md": final.to_markdown()})
+    tracker.log_json(run_id, "run_summary.json", final.as_dict())
+    tracker.end_run(run_id, succeeded=True)
+    return final
+
+
+def track_failure(ctx: RunContext, summary: RunSummary) -> None:
+    """Close the MLflow run of a failed flow run as FAILED, with the error."""
+    if ctx.mlflow_run_id is None:
+        return
+    tracker = open_tracker(ctx.settings)
+    tracker.set_tags(ctx.mlflow_run_id, {"insight.error": summary.error or "unknown"})
+    tracker.log_files(ctx.mlflow_run_id, {"run_summary.md": summary.to_markdown()})
+    tracker.end_run(ctx.mlflow_run_id, succeeded=False)

@@ -1,0 +1,107 @@
+"""The run summary: what a nightly run did, for people (markdown, one progress line) and for
+machines (a dict for MLflow and Prefect)."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+
+@dataclass(frozen=True)
+class RunSummary:
+    """What a run did: counts, timings, categories and where the results are."""
+
+    run_id: str
+    run_date: str
+    status: str
+    mode: str
+    warehouse: str
+    model_version: str | None = None
+    model_fitted: bool = False
+    rows_read: int = 0
+    rows_loaded: int = 0
+    rows_quarantined: int = 0
+    rows_duplicate: int = 0
+    rows_pii_redacted: int = 0
+    rows_embedded_new: int = 0
+    outlier_share: float = 0.0
+    rule_share: float = 0.0
+    category_counts: dict[str, int] = field(default_factory=dict)
+    stage_seconds: dict[str, float] = field(default_factory=dict)
+    total_seconds: float = 0.0
+    prompts_per_second: float = 0.0
+    flow_run_id: str | None = None
+    mlflow_run_id: str | None = None
+    quarantine_reasons: dict[str, int] = field(default_factory=dict)
+    error: str | None = None
+    # Lines whose invalid UTF-8 bytes were replaced (rows kept) and what the operator should
+    # know although the run succeeded (no rows, unreadable lines or files).
+    lines_bytes_replaced: int = 0
+    warnings: list[str] = field(default_factory=list)
+    # Alerts this run raised for the first time (rows of analytics.alerts, JSON-ready).
+    new_alerts: list[dict[str, Any]] = field(default_factory=list)
+
+    def as_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    def progress_line(self) -> str:
+        """One line per night for progress output (the demo, backfills)."""
+        return (
+            f"{self.run_date}: read {self.rows_read}, loaded {self.rows_loaded}, quarantined "
+            f"{self.rows_quarantined}, duplicates {self.rows_duplicate}, "
+            f"{self.prompts_per_second:.0f} prompts/s"
+            + (f", fitted model {self.model_version}" if self.model_fitted else "")
+        )
+
+    def to_markdown(self) -> str:
+        """Human-readable run summary (Prefect artifact, MLflow artifact, CLI)."""
+        lines = [
+            f"# Insight run {self.run_id} ({self.run_date}): {self.status}",
+            "",
+            "| stage | rows | seconds |",
+            "|---|---:|---:|",
+            f"| read | {self.rows_read} | {self.stage_seconds.get('ingest', 0):.2f} |",
+            f"| quarantined | {self.rows_quarantined} | |",
+            f"| duplicates skipped | {self.rows_duplicate} | |",
+            f"| PII redacted (prompts) | {self.rows_pii_redacted} | "
+            f"{self.stage_seconds.get('redact', 0):.2f} |",
+            f"| embedded (new) | {self.rows_embedded_new} | "
+            f"{self.stage_seconds.get('embed', 0):.2f} |",
+            f"| loaded | {self.rows_loaded} | {self.stage_seconds.get('aggregate', 0):.2f} |",
+            "",
+            f"Model `{self.model_version}` "
+            f"({'fitted this run' if self.model_fitted else 'inference'}); "
+            f"outlier share {self.outlier_share:.1%}; decided by rules {self.rule_share:.1%}; "
+            f"{self.prompts_per_second:.0f} prompts/s end to end ({self.total_seconds:.1f}s).",
+            "",
+            "| category | prompts |",
+            "|---|---:|",
+            *[
+                f"| {c} | {n} |"
+                for c, n in sorted(self.category_counts.items(), key=lambda kv: -kv[1])
+            ],
+        ]
+        if self.warnings:
+            lines += ["", "Warnings:", "", *[f"- {w}" for w in self.warnings]]
+        if self.quarantine_reasons:
+            lines += [
+                "",
+                "| quarantine reason | rows |",
+                "|---|---:|",
+                *[f"| {r} | {n} |" for r, n in sorted(self.quarantine_reasons.items())],
+            ]
+        if self.new_alerts:
+            lines += [
+                "",
+                f"New alerts ({len(self.new_alerts)}):",
+                "",
+                *[f"- {a.get('headline')}" for a in self.new_alerts],
+            ]
+        lines += [
+            "",
+            f"Warehouse: `{self.warehouse}`",
+            f"MLflow run: `{self.mlflow_run_id}`  Prefect flow run: `{self.flow_run_id}`",
+        ]
+        if self.error:
+            lines += ["", f"Error: {self.error}"]
+        return "\n".join(lines) + "\n"
