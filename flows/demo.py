@@ -5,12 +5,12 @@ from __future__ import annotations
 
 from datetime import date
 
-from insight_core.nightly.summary import RunSummary
 from prefect import flow
 
-from flows.models import refit
+from flows.lifecycle import refit
 from flows.nightly import nightly
 from flows.runners import configured
+from insight_core.nightly.summary import RunSummary
 from insight_core.settings import InsightSettings
 from tasks import demo as t
 
@@ -44,4 +44,6 @@ def demo(
         summary = run_night(run_date=day, source=str(log_file))
         summaries.append(summary)
         print(f"[{index + 1}/{days}] {summary.progress_line()}", flush=True)
+        for alert in summary.new_alerts:
+            print(f"  new alert: {alert.get('headline')}", flush=True)
     return summaries

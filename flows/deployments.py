@@ -13,7 +13,7 @@ from typing import Any
 
 from prefect.schedules import Cron
 
-from flows.models import refit, tune
+from flows.lifecycle import refit, tune
 from flows.nightly import backfill, nightly
 from flows.runners import configured
 from insight_core.settings import InsightSettings

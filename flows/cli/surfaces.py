@@ -13,6 +13,8 @@ from typing import Annotated, Any
 
 import typer
 
+from flows.cli.common import clear_errors, load_settings
+
 ApiHost = Annotated[
     str | None, typer.Option(help="Interface to bind (default: INSIGHT_API_HOST, 127.0.0.1).")
 ]
@@ -43,10 +45,8 @@ def api(
     log_level: Annotated[str, typer.Option(help="debug, info, warning or error.")] = "info",
 ) -> None:
     """Serve the prediction API (FastAPI; OpenAPI docs at /docs)."""
-    from flows.cli import _clear_errors, _settings
-
-    with _clear_errors():
-        settings = _settings()
+    with clear_errors():
+        settings = load_settings()
         import uvicorn
 
         from insight_core.serve.api import create_app
@@ -65,10 +65,8 @@ def api(
 
 def webapp(host: AppHost = None, port: AppPort = None) -> None:
     """Serve the web app (Streamlit): single prompt, batch CSV, trends and failure analysis."""
-    from flows.cli import _clear_errors, _settings
-
-    with _clear_errors():
-        settings = _settings()
+    with clear_errors():
+        settings = load_settings()
         from insight_core.serve.webapp import streamlit_command
 
         command = streamlit_command(host or settings.app_host, port or settings.app_port)
@@ -76,9 +74,3 @@ def webapp(host: AppHost = None, port: AppPort = None) -> None:
         sys.stderr.flush()
         # exec, not a child process: in a container the server is then PID 1 and gets SIGTERM.
         os.execv(command[0], command)
-
-
-def register_surface_commands(app: typer.Typer) -> None:
-    """Add ``api`` and ``app`` to the ``insight`` command line."""
-    app.command("api")(api)
-    app.command("app")(webapp)

@@ -9,7 +9,7 @@ from prefect import flow
 from insight_core.lifecycle.refit import RefitResult
 from insight_core.lifecycle.tune import TuneResult
 from insight_core.settings import InsightSettings
-from tasks import models as t
+from tasks import lifecycle as t
 
 
 @flow(name="insight-refit", log_prints=True)

@@ -1,0 +1,108 @@
+"""What every command shares: consoles, one-line errors, settings, small formatters."""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Iterator
+from datetime import UTC, date, datetime, timedelta
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from insight_core.errors import InsightError
+
+console = Console()
+
+
+err_console = Console(stderr=True)
+
+
+state = {"debug": False}
+
+
+DateOption = datetime | None
+
+
+def yesterday() -> date:
+    return datetime.now(UTC).date() - timedelta(days=1)
+
+
+@contextlib.contextmanager
+def clear_errors() -> Iterator[None]:
+    """Turn failures into one line on stderr and exit code 1."""
+    try:
+        yield
+    except typer.Exit:
+        raise
+    except InsightError as exc:
+        if state["debug"]:
+            raise
+        err_console.print(f"[bold red]error:[/] {exc}")
+        raise typer.Exit(1) from None
+    except KeyboardInterrupt:
+        err_console.print("[bold red]interrupted[/]")
+        raise typer.Exit(130) from None
+    except Exception as exc:
+        if state["debug"]:
+            raise
+        first_line = str(exc).splitlines()[0] if str(exc) else ""
+        err_console.print(
+            f"[bold red]error:[/] {type(exc).__name__}: {first_line} (rerun with --debug for "
+            "the traceback)"
+        )
+        raise typer.Exit(1) from None
+
+
+def load_settings(**overrides: object):
+    from insight_core.environment import apply_runtime_defaults
+    from insight_core.settings import InsightSettings
+
+    settings = InsightSettings(**overrides)  # type: ignore[arg-type]
+    apply_runtime_defaults(settings)
+    return settings
+
+
+def prefect_ready() -> None:
+    """A Prefect API for the flows: the configured one, or a local server owned by us.
+
+    Call only after the settings are checked: starting a server on a fresh home takes ~30 s.
+    """
+    from flows.local_api import ensure_prefect_api
+
+    with console.status("starting the local Prefect server..."):
+        ensure_prefect_api()
+
+
+def print_run_summary(summary) -> None:
+    table = Table(title=f"run {summary.run_id} · {summary.run_date} · {summary.status}")
+    for column in ("read", "loaded", "quarantined", "duplicates", "PII redacted", "prompts/s"):
+        table.add_column(column, justify="right")
+    table.add_row(
+        str(summary.rows_read),
+        str(summary.rows_loaded),
+        str(summary.rows_quarantined),
+        str(summary.rows_duplicate),
+        str(summary.rows_pii_redacted),
+        f"{summary.prompts_per_second:.0f}",
+    )
+    console.print(table)
+    top = sorted(summary.category_counts.items(), key=lambda kv: -kv[1])[:5]
+    console.print("top categories: " + ", ".join(f"{c} {n}" for c, n in top))
+    for warning in summary.warnings:
+        console.print(f"[bold yellow]warning:[/] {warning}")
+    for alert in summary.new_alerts:
+        console.print(f"[bold yellow]new alert:[/] {alert.get('headline')}")
+
+
+def cell(value: object) -> str:
+    """A table cell: empty for NULL, floats to four significant digits."""
+    if value is None:
+        return ""
+    return f"{value:.4g}" if isinstance(value, float) else str(value)
+
+
+def date_range(start: date, end: date) -> list[date]:
+    if end < start:
+        raise InsightError(f"--to {end} is before --from {start}")
+    return [start + timedelta(days=i) for i in range((end - start).days + 1)]
