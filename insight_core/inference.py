@@ -173,6 +173,30 @@ def read_table(path: Path) -> pl.DataFrame:
     raise SourceError(f"unsupported input type '{suffix}' (use .csv or .parquet)")
 
 
+def classify_frame(
+    classifier: Classifier,
+    frame: pl.DataFrame,
+    text_column: str,
+    columns: Sequence[str] = OUTPUT_COLUMNS,
+    chunk_size: int = 64,
+    cache: EmbeddingCache | None = None,
+    progress: Callable[[int, int], None] | None = None,
+) -> pl.DataFrame:
+    """``frame`` with the prediction ``columns`` appended (replacing same-named ones),
+    classified ``chunk_size`` rows at a time with ``progress(done, total)`` after each."""
+    if text_column not in frame.columns:
+        raise SourceError(f"no column '{text_column}' (columns: {', '.join(frame.columns)})")
+    texts = frame.get_column(text_column).cast(pl.String).fill_null("").to_list()
+    parts = []
+    for start in range(0, len(texts), chunk_size):
+        parts.append(classifier.classify(texts[start : start + chunk_size], cache))
+        if progress is not None:
+            progress(min(start + chunk_size, len(texts)), len(texts))
+    labels = pl.concat(parts) if parts else classifier.classify([])
+    kept = frame.drop([c for c in columns if c in frame.columns])
+    return kept.hstack(labels.select(columns))
+
+
 def classify_file(
     settings: InsightSettings,
     source: Path,
@@ -197,20 +221,13 @@ def classify_file(
     classifier = Classifier.load_serving(settings)
     if not classifier.topics_available and notice is not None:
         notice(TOPICS_UNAVAILABLE)
-    texts = frame.get_column(text_column).cast(pl.String).fill_null("").to_list()
     cache = open_embedding_cache(settings)
-    parts = []
     try:
-        for start in range(0, len(texts), settings.chunk_size):
-            parts.append(classifier.classify(texts[start : start + settings.chunk_size], cache))
-            if progress is not None:
-                progress(min(start + settings.chunk_size, len(texts)), len(texts))
+        result = classify_frame(
+            classifier, frame, text_column, OUTPUT_COLUMNS, settings.chunk_size, cache, progress
+        )
     finally:
         cache.close()
-    labels = pl.concat(parts) if parts else classifier.classify([])
-    result = frame.drop([c for c in OUTPUT_COLUMNS if c in frame.columns]).hstack(
-        labels.select(OUTPUT_COLUMNS)
-    )
     destination.parent.mkdir(parents=True, exist_ok=True)
     if destination.suffix.lower() == ".csv":
         write_safe_csv(result, destination)

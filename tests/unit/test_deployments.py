@@ -49,3 +49,18 @@ def test_prefect_yaml_entrypoints_are_the_flows() -> None:
         assert (ROOT / path).exists()
         module = importlib.import_module(path.removesuffix(".py").replace("/", "."))
         assert isinstance(getattr(module, attribute), Flow)
+
+
+def test_work_pool_deployments_use_the_settings_schedules() -> None:
+    """deploy/prefect.yaml repeats the schedules for `prefect deploy`: they must not drift from
+    the settings' defaults, which `insight serve` uses."""
+    spec = yaml.safe_load((ROOT / "deploy" / "prefect.yaml").read_text())
+    schedules = {d["name"]: d.get("schedules", []) for d in spec["deployments"]}
+    defaults = InsightSettings()
+    assert schedules["nightly"] == [
+        {"cron": defaults.schedule_cron, "timezone": defaults.schedule_timezone}
+    ]
+    assert schedules["refit"] == [
+        {"cron": defaults.refit_cron, "timezone": defaults.schedule_timezone}
+    ]
+    assert not schedules["backfill"] and not schedules["tune"]

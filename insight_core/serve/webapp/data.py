@@ -16,7 +16,7 @@ from pathlib import Path
 import polars as pl
 import yaml
 
-from insight_core import warehouse
+from insight_core import inference, warehouse
 from insight_core.errors import ConfigError, InsightError, SourceError
 from insight_core.inference import Classifier
 from insight_core.nlp.decision import embed_views, most_confident_probabilities
@@ -121,18 +121,10 @@ def classify_frame(
     chunk_size: int = 64,
     progress: Callable[[int, int], None] | None = None,
 ) -> pl.DataFrame:
-    """``frame`` with the prediction columns appended (replacing same-named ones)."""
-    if text_column not in frame.columns:
-        raise SourceError(f"no column '{text_column}' (columns: {', '.join(frame.columns)})")
-    texts = frame.get_column(text_column).cast(pl.String).fill_null("").to_list()
-    parts = []
-    for start in range(0, len(texts), chunk_size):
-        parts.append(classifier.classify(texts[start : start + chunk_size]))
-        if progress is not None:
-            progress(min(start + chunk_size, len(texts)), len(texts))
-    labels = pl.concat(parts) if parts else classifier.classify([])
-    kept = frame.drop([c for c in BATCH_OUTPUT_COLUMNS if c in frame.columns])
-    return kept.hstack(labels.select(BATCH_OUTPUT_COLUMNS))
+    """``frame`` with the web app's prediction columns appended (replacing same-named ones)."""
+    return inference.classify_frame(
+        classifier, frame, text_column, BATCH_OUTPUT_COLUMNS, chunk_size, progress=progress
+    )
 
 
 # ---- trends --------------------------------------------------------------------------------
