@@ -14,7 +14,11 @@ pytestmark = pytest.mark.unit
 CASES: dict[str, tuple[list[str], list[str]]] = {
     "wellbeing_crisis": (
         ["some days I just want to die, nothing helps", "I keep thinking about self-harm"],
-        ["summarise our self-harm policy for managers", "the die casting machine is broken"],
+        [
+            "summarise our self-harm policy for managers",
+            "the die casting machine is broken",
+            "a character in my novel becomes suicidal in chapter three",
+        ],
     ),
     "wellbeing_first_person_distress": (
         [
@@ -36,12 +40,20 @@ CASES: dict[str, tuple[list[str], list[str]]] = {
         ["implement a password reset endpoint in Flask", "passwords for the wifi party game"],
     ),
     "it_hardware_devices": (
-        ["the printer on floor 3 is jammed again", "laptop won't boot after the update"],
-        ["make this page printer friendly with css", "laptops for the sales team budget"],
+        ["the printer keeps jamming on floor 3", "laptop won't boot after the update"],
+        [
+            "make this page printer friendly with css",
+            "laptops for the sales team budget",
+            "I left the minutes of the meeting on the printer tray for you",
+        ],
     ),
     "it_server_down": (
         ["prod is down and customers are calling", "the server is on fire, nothing responds"],
-        ["write a poem about servers", "the downtown office party is on friday"],
+        [
+            "write a poem about servers",
+            "the downtown office party is on friday",
+            "write a story set during a city-wide power outage",
+        ],
     ),
     "hr_leave_pay": (
         [
@@ -53,6 +65,7 @@ CASES: dict[str, tuple[list[str], list[str]]] = {
             "I don't need pto, I need my vpn fixed",
             "draft an email to my manager about pto",
             "optometrist appointment near me",
+            "my late uncle's 401k has no named beneficiary",
         ],
     ),
     "hr_people_processes": (
@@ -62,9 +75,13 @@ CASES: dict[str, tuple[list[str], list[str]]] = {
     "legal_privacy_regulation": (
         [
             "does this vendor need a data processing agreement under GDPR",
-            "can we share patient data under HIPAA",
+            "a customer asked us to delete their data under the right to be forgotten",
         ],
-        ["add it to the agenda for the team meeting", "flights to Rwanda in march"],
+        [
+            "add it to the agenda for the team meeting",
+            "flights to Rwanda in march",
+            "I signed an NDA when I joined, can my employer stop me talking about my pay",
+        ],
     ),
     "coding_errors": (
         [
@@ -88,9 +105,13 @@ CASES: dict[str, tuple[list[str], list[str]]] = {
     "writing_summarise": (
         [
             "summarize this: the board met on monday and agreed the budget",
-            "tl;dr of the meeting notes below",
+            "please proofread my cover letter",
         ],
-        ["write a short story and summarise the plot in a poem", "summary statistics in sql"],
+        [
+            "write a short story and summarise the plot in a poem",
+            "summary statistics in sql",
+            "long story about my landlord below. TL;DR: he kept my deposit, what can I do",
+        ],
     ),
     "creative_forms": (
         ["write a haiku about the monday standup", "a short story about a lost umbrella"],
@@ -98,11 +119,19 @@ CASES: dict[str, tuple[list[str], list[str]]] = {
     ),
     "finance_terms": (
         ["what was the gross margin in 2019", "what is the interest rate on my credit card"],
-        ["write a python function for compound interest rate", "the cash register game"],
+        [
+            "write a python function for compound interest rate",
+            "the cash register game",
+            "the debt collector says I owe them for an old credit card, do I have to pay",
+        ],
     ),
     "learning_requests": (
-        ["quiz me on the GDPR principles", "teach me the basics of SQL joins"],
-        ["the teacher quizzed me yesterday, write a story", "flash memory card not detected"],
+        ["quiz me on the GDPR principles", "make flashcards on the basics of SQL joins"],
+        [
+            "the teacher quizzed me yesterday, write a story",
+            "flash memory card not detected",
+            "write a song whose chorus goes 'teach me how to let you go'",
+        ],
     ),
 }
 
