@@ -15,8 +15,8 @@ from pathlib import Path
 import polars as pl
 import pytest
 
+from insight_core.nlp.taxonomy import load_examples, load_taxonomy
 from insight_core.settings import InsightSettings
-from insight_core.taxonomy import load_examples, load_taxonomy
 
 pytestmark = [pytest.mark.unit, pytest.mark.shared_data]
 
