@@ -1,5 +1,5 @@
 -- Classifications only use categories of the taxonomy.
 SELECT DISTINCT c.category
-FROM core.classifications AS c
+FROM core.category_cell_counts AS c
 LEFT JOIN ops.categories AS t USING (category)
 WHERE t.category IS NULL;
