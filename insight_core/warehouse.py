@@ -627,8 +627,10 @@ def publish_run(
             files.expired.extend(Path(row[0]) for row in expired)
             topics = request.topics  # noqa: F841 - read by DuckDB
             if request.topics.height:
-                version = request.topics.get_column("model_version")[0]
-                con.execute("DELETE FROM core.topics WHERE model_version = ?", [version])
+                con.execute(
+                    "DELETE FROM core.topics "
+                    "WHERE model_version IN (SELECT model_version FROM topics)"
+                )
                 con.execute("INSERT INTO core.topics BY NAME SELECT * FROM topics")
             if request.model_version_row:
                 row = dict(request.model_version_row)
