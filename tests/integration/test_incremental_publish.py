@@ -28,19 +28,30 @@ pytestmark = pytest.mark.integration
 FIRST_DAY = date(2026, 9, 7)  # a Monday
 DEPARTMENTS = ("Engineering", "Finance", "Legal", "Sales", "People")
 CATEGORIES = {c: c for c in ("coding", "it_support", "finance", "legal_compliance", "other")}
+V1_TOPICS = [  # (topic_id, label, words, size, category)
+    (-1, "unclustered", "misc", 10, None),
+    (0, "python", "python, error", 40, "coding"),
+    (1, "vpn", "vpn, password", 30, "it_support"),
+    (2, "invoice", "invoice, vat", 20, "finance"),
+]
+V2_TOPICS = [
+    (-1, "unclustered", "misc", 12, None),
+    (0, "python", "python, traceback", 35, "coding"),
+    (1, "vpn", "vpn, reset", 30, "it_support"),
+    (2, "invoice", "invoice, vat, refund", 25, "finance"),
+    (3, "contract", "contract, nda", 9, "legal_compliance"),
+]
 TOPICS = pl.DataFrame(
-    {
-        "model_version": ["v1"] * 4 + ["v2"] * 5,
-        "topic_id": [-1, 0, 1, 2, -1, 0, 1, 2, 3],
-        "label": ["unclustered", "python", "vpn", "invoice"]
-        + ["unclustered", "python", "vpn", "invoice", "contract"],
-        "words": ["misc", "python, error", "vpn, password", "invoice, vat"]
-        + ["misc", "python, traceback", "vpn, reset", "invoice, vat, refund", "contract, nda"],
-        "size": [10, 40, 30, 20, 12, 35, 30, 25, 9],
-        "category": [None, "coding", "it_support", "finance"]
-        + [None, "coding", "it_support", "finance", "legal_compliance"],
+    [("v1", *t) for t in V1_TOPICS] + [("v2", *t) for t in V2_TOPICS],
+    schema={
+        "model_version": pl.String,
+        "topic_id": pl.Int64,
+        "label": pl.String,
+        "words": pl.String,
+        "size": pl.Int64,
+        "category": pl.String,
     },
-    schema_overrides={"category": pl.String},
+    orient="row",
 )
 TOPIC_OF = {"coding": 0, "it_support": 1, "finance": 2, "legal_compliance": 3, "other": -1}
 REFIT_DAY = FIRST_DAY + timedelta(days=24)
@@ -191,9 +202,11 @@ def test_incremental_publication_equals_a_full_rebuild(tmp_path: Path) -> None:
     nightly.assert_matches_full_rebuild()
 
     # a night whose file also carries late rows of an earlier date (added to that date)
-    late = _rows(days[20], variant=2).with_columns(
-        pl.col("prompt_id").str.replace(r"^", "late-")
-    ).head(40)
+    late = (
+        _rows(days[20], variant=2)
+        .with_columns(pl.col("prompt_id").str.replace(r"^", "late-"))
+        .head(40)
+    )
     nightly.publish(days[28], pl.concat([_rows(days[28]), late]))
     nightly.assert_matches_full_rebuild()
 
