@@ -25,6 +25,7 @@ import hashlib
 import logging
 import os
 import shutil
+import time
 import uuid
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -213,10 +214,12 @@ def build_models(
         files = _partition_files(con, "classifications", "SELECT run_date FROM build_dates")
         if tuple(files) != shown:
             shown = _define_rows_view(con, "build_rows", files)
+        started = time.perf_counter()
         try:
             con.execute(sql)
         except duckdb.Error as exc:
             raise InsightError(f"warehouse model {name} failed: {exc}".splitlines()[0]) from exc
+        log.debug("model %s (%s) took %.2f s", name, mode, time.perf_counter() - started)
     con.execute("DELETE FROM ops.build_scope")
     con.execute("INSERT INTO ops.build_scope SELECT run_date FROM build_touched")
     con.execute("INSERT INTO ops.model_builds (mode, touched_dates) VALUES (?, ?)", [mode, touched])
@@ -226,7 +229,9 @@ def run_checks(con: duckdb.DuckDBPyConnection) -> dict[str, int]:
     """Run every check; returns {check name: failing row count} for the checks that fail."""
     failures = {}
     for name, sql in checks():
+        started = time.perf_counter()
         rows = con.execute(sql).fetchall()
+        log.debug("check %s took %.2f s", name, time.perf_counter() - started)
         if rows:
             failures[name.removesuffix(".sql")] = len(rows)
             log.error("check %s failed with %d rows, e.g. %s", name, len(rows), rows[:3])

@@ -20,15 +20,26 @@ WITH days AS (
     FROM build_rows
 ),
 category_users AS (
+    -- Department cells join on their department, company cells ('(all)') on every one.
     SELECT g.cell_id, g.period, g.baseline_from, count(DISTINCT c.user_hash) AS baseline_users
     FROM baseline_pending AS g
     LEFT JOIN days AS c
         ON c.category = g.category
-        AND (g.department = '(all)' OR c.department = g.department)
+        AND c.department = g.department
         AND c.run_date >= g.baseline_from
         AND c.run_date < g.period
         AND (g.grain = 'week' OR c.weekend = (g.series_type = 'weekend'))
-    WHERE g.topic_id IS NULL
+    WHERE g.topic_id IS NULL AND g.department <> '(all)'
+    GROUP BY ALL
+    UNION ALL
+    SELECT g.cell_id, g.period, g.baseline_from, count(DISTINCT c.user_hash) AS baseline_users
+    FROM baseline_pending AS g
+    LEFT JOIN days AS c
+        ON c.category = g.category
+        AND c.run_date >= g.baseline_from
+        AND c.run_date < g.period
+        AND (g.grain = 'week' OR c.weekend = (g.series_type = 'weekend'))
+    WHERE g.topic_id IS NULL AND g.department = '(all)'
     GROUP BY ALL
 ),
 topic_users AS (
