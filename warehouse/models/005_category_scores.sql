@@ -15,8 +15,8 @@
 --     spike_score = whichever of the two is closer to zero.
 --
 -- This file scores every cell from the aggregate cells (cheap: no per-prompt rows) into the
--- temp table category_gated and lists the visible scored cells whose baseline users are not
--- known yet; models/007_baseline_users.sql counts those and finishes core.category_scores.
+-- temp table category_gated and lists the visible scored cells whose baseline users must be
+-- counted and are not known yet; models/007_baseline_users.sql counts those and finishes core.category_scores.
 CREATE OR REPLACE TEMP TABLE category_gated AS
 WITH params AS (
     SELECT * FROM ops.trend_parameters
@@ -36,6 +36,9 @@ windowed AS (
     SELECT
         series.cell_id,
         count(share) OVER w           AS baseline_periods,
+        -- The busiest single period of the window: its users are a lower bound of the
+        -- window's distinct users, usually already enough to show the baseline.
+        max(users) OVER w             AS baseline_floor,
         median(share) OVER w          AS baseline_median,
         mad(share) OVER w             AS baseline_mad,
         sum(period_prompts) OVER w    AS baseline_prompts,
@@ -57,6 +60,7 @@ counted AS (
         cells.*,
         windowed.baseline_periods,
         windowed.baseline_from,
+        windowed.baseline_floor,
         CASE WHEN windowed.baseline_periods >= windowed.min_history
              THEN windowed.baseline_median END AS baseline_share,
         CASE WHEN windowed.baseline_periods >= windowed.min_history THEN
@@ -117,4 +121,8 @@ SELECT
 FROM category_gated AS g
 LEFT JOIN core.baseline_users AS b
     ON b.cell_id = g.cell_id AND b.baseline_from = g.baseline_from AND b.period = g.period
-WHERE g.prompts > 0 AND NOT g.suppressed AND g.spike_score IS NOT NULL AND b.cell_id IS NULL;
+WHERE g.prompts > 0 AND NOT g.suppressed AND g.spike_score IS NOT NULL
+  -- Only when no single period of the window reaches the threshold do the distinct users of
+  -- the whole window decide whether the baseline is shown, and have to be counted.
+  AND g.baseline_floor < g.min_users
+  AND b.cell_id IS NULL;

@@ -23,6 +23,7 @@ windowed AS (
     SELECT
         series.cell_id,
         count(share) OVER w           AS history_periods,
+        max(users) OVER w             AS history_floor,
         median(share) OVER w          AS history_median,
         mad(share) OVER w             AS history_mad,
         sum(period_prompts) OVER w    AS history_prompts,
@@ -44,6 +45,7 @@ baselines AS (
         cells.*,
         windowed.history_periods,
         windowed.history_from,
+        windowed.history_floor,
         coalesce(windowed.history_periods >= windowed.min_history, FALSE) AS from_history,
         CASE WHEN windowed.history_periods >= windowed.min_history
              THEN windowed.history_median END AS baseline_share,
@@ -107,7 +109,9 @@ SELECT
 FROM topic_gated AS g
 LEFT JOIN core.baseline_users AS b
     ON b.cell_id = g.cell_id AND b.baseline_from = g.history_from AND b.period = g.period
-WHERE g.prompts > 0 AND NOT g.suppressed AND g.from_history AND b.cell_id IS NULL;
+WHERE g.prompts > 0 AND NOT g.suppressed AND g.from_history
+  AND g.history_floor < g.min_users
+  AND b.cell_id IS NULL;
 
 -- The per-prompt rows models/007 needs: the loaded dates inside any pending window.
 CREATE OR REPLACE TEMP TABLE build_dates AS

@@ -1,8 +1,10 @@
 -- Distinct users behind each visible scored cell's baseline window (category cells) or history
 -- window (topic cells): the baseline and score are published only when that group reaches the
--- cell's threshold. Only the cells in baseline_pending (models/005, 006) are counted, from
--- build_rows (the per-prompt rows of the dates inside their windows); every other cell keeps
--- its stored count in core.baseline_users.
+-- cell's threshold. When the window's busiest single period already reaches it, that
+-- period's users stand in (baseline_users is then a lower bound, and the baseline is shown
+-- exactly as an exact count would decide). Otherwise the cells in baseline_pending
+-- (models/005, 006) are counted from build_rows (the per-prompt rows of the dates inside their
+-- windows), and every other cell keeps its stored count in core.baseline_users.
 DELETE FROM core.baseline_users
 WHERE cell_id IN (SELECT cell_id FROM baseline_pending);
 
@@ -65,8 +67,9 @@ CREATE OR REPLACE TABLE core.category_scores AS
 WITH streaks AS (
     SELECT
         g.*,
-        CASE WHEN g.prompts > 0 AND NOT g.suppressed AND g.spike_score IS NOT NULL
-             THEN coalesce(b.baseline_users, 0) ELSE 0 END AS baseline_users,
+        CASE WHEN NOT (g.prompts > 0 AND NOT g.suppressed AND g.spike_score IS NOT NULL) THEN 0
+             WHEN g.baseline_floor >= g.min_users THEN g.baseline_floor
+             ELSE coalesce(b.baseline_users, 0) END AS baseline_users,
         -- A streak is a run of elevated periods of one series; a period that is not elevated
         -- (or cannot be scored) closes it.
         sum(CASE WHEN g.elevated THEN 0 ELSE 1 END) OVER (
@@ -88,8 +91,9 @@ CREATE OR REPLACE TABLE core.topic_scores AS
 WITH streaks AS (
     SELECT
         g.*,
-        CASE WHEN g.prompts > 0 AND NOT g.suppressed AND g.from_history
-             THEN coalesce(b.baseline_users, 0) ELSE 0 END AS baseline_users,
+        CASE WHEN NOT (g.prompts > 0 AND NOT g.suppressed AND g.from_history) THEN 0
+             WHEN g.history_floor >= g.min_users THEN g.history_floor
+             ELSE coalesce(b.baseline_users, 0) END AS baseline_users,
         sum(CASE WHEN g.elevated THEN 0 ELSE 1 END) OVER (
             PARTITION BY g.grain, g.series_type, g.model_version, g.topic_id
             ORDER BY g.period ROWS UNBOUNDED PRECEDING) AS streak_group
