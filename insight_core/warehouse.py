@@ -259,8 +259,8 @@ class PartitionFiles:
 
 
 def partitions_root(published: Path) -> Path:
-    """The folder of ``published``'s per-date Parquet files."""
-    return published.with_name(f"{published.stem}.partitions")
+    """The folder of ``published``'s per-date Parquet files (absolute: the catalog names them)."""
+    return published.resolve().with_name(f"{published.stem}.partitions")
 
 
 def _write_partition(
