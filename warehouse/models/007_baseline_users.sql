@@ -20,6 +20,8 @@ WITH days AS (
         topic_id,
         user_hash
     FROM build_rows
+    WHERE category IN (SELECT category FROM baseline_pending)
+       OR topic_id IN (SELECT topic_id FROM baseline_pending)
 ),
 category_users AS (
     -- Department cells join on their department, company cells ('(all)') on every one.
