@@ -1,11 +1,20 @@
 """The DuckDB warehouse: migrations, one-transaction date replacement, models, checks and
 atomic publication.
 
-Publication model: analysts (and the API) open the *published* file read-only. A run never
-writes to it. It copies the published file to a staging file beside it, writes the run date
-there in one transaction, rebuilds the SQL models, runs the SQL checks, and only then replaces
-the published file with ``os.replace`` (atomic on POSIX). A reader that opened the old file
-keeps reading a consistent old snapshot; a failed run leaves the published file untouched.
+Storage: per-prompt rows (``core.classifications``, ``ops.quarantine``) live in immutable
+per-date Parquet files beside the warehouse file (``<name>.partitions/``); the DuckDB file is a
+small catalog holding views over them (``ops.partitions`` lists the live file of each date),
+the configuration and runs, and the aggregates the models maintain. See
+docs/architecture.md, "Warehouse storage".
+
+Publication model: analysts (and the API) open the *published* catalog read-only. A run never
+writes to it. It copies the (small) catalog to a staging file beside it, writes the run date's
+rows to new Parquet files, swaps them into the catalog in one transaction, updates the SQL
+models for the weeks and windows those dates can affect, runs the SQL checks, and only then
+replaces the published catalog with ``os.replace`` (atomic on POSIX). A reader that opened the
+old catalog keeps reading a consistent old snapshot (the files it names are kept for
+``RETIRED_FILE_GRACE``); a failed run deletes its new files and leaves everything published
+untouched.
 """
 
 from __future__ import annotations
@@ -16,10 +25,11 @@ import hashlib
 import logging
 import os
 import shutil
+import time
 import uuid
 from collections.abc import Iterator, Mapping, Sequence
-from dataclasses import dataclass
-from datetime import date
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, timedelta
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -90,20 +100,138 @@ def apply_migrations(con: duckdb.DuckDBPyConnection) -> list[str]:
     return newly_applied
 
 
-def build_models(con: duckdb.DuckDBPyConnection) -> None:
-    """Rebuild every analytics model from ``core`` (deterministic for the same core rows)."""
+# Per-prompt datasets kept as per-date Parquet files: dataset -> (schema, view name). The empty
+# "<view>_layout" table beside each view holds the column types and NOT NULL constraints that
+# incoming rows pass through before they are written.
+PARTITIONED = {"classifications": ("core", "classifications"), "quarantine": ("ops", "quarantine")}
+
+# How long a Parquet file replaced by a rerun is kept for readers that still hold the catalog
+# that named it. Deleted by the first publication after that.
+RETIRED_FILE_GRACE = timedelta(hours=24)
+
+# Derived state a full rebuild starts from scratch (everything else is recreated each build).
+_INCREMENTAL_TABLES = (
+    "core.category_cell_counts",
+    "core.topic_cell_counts",
+    "core.topic_users",
+    "core.baseline_users",
+    "core.cell_suppression",
+)
+
+
+def _sql_text(value: str) -> str:
+    return "'" + value.replace("'", "''") + "'"
+
+
+def _partition_files(
+    con: duckdb.DuckDBPyConnection, dataset: str, dates_sql: str | None = None
+) -> list[str]:
+    """Live files of ``dataset``, optionally only for the dates ``dates_sql`` returns."""
+    where = f" AND run_date IN ({dates_sql})" if dates_sql else ""
+    return [
+        row[0]
+        for row in con.execute(
+            f"SELECT path FROM ops.partitions WHERE dataset = ?{where} ORDER BY run_date",
+            [dataset],
+        ).fetchall()
+    ]
+
+
+def _rows_sql(con: duckdb.DuckDBPyConnection, dataset: str, files: Sequence[str]) -> str:
+    """A SELECT of ``dataset``'s columns, typed as its layout table, from ``files``."""
+    schema, table = PARTITIONED[dataset]
+    columns = con.execute(
+        "SELECT column_name, data_type FROM information_schema.columns "
+        "WHERE table_catalog = current_database() AND table_schema = ? AND table_name = ? "
+        "ORDER BY ordinal_position",
+        [schema, f"{table}_layout"],
+    ).fetchall()
+    select = ", ".join(f'CAST("{name}" AS {kind}) AS "{name}"' for name, kind in columns)
+    if not files:
+        return f"SELECT {select} FROM {schema}.{table}_layout"
+    listed = ", ".join(_sql_text(f) for f in files)
+    return f"SELECT {select} FROM read_parquet([{listed}])"
+
+
+def _define_dataset_view(con: duckdb.DuckDBPyConnection, dataset: str) -> None:
+    """(Re)point the analyst-visible view of ``dataset`` at its live Parquet files."""
+    schema, table = PARTITIONED[dataset]
+    sql = _rows_sql(con, dataset, _partition_files(con, dataset))
+    con.execute(f"CREATE OR REPLACE VIEW {schema}.{table} AS {sql}")
+
+
+def _define_rows_view(
+    con: duckdb.DuckDBPyConnection, name: str, files: Sequence[str]
+) -> tuple[str, ...]:
+    con.execute(f"CREATE OR REPLACE TEMP VIEW {name} AS {_rows_sql(con, 'classifications', files)}")
+    return tuple(files)
+
+
+def build_models(
+    con: duckdb.DuckDBPyConnection,
+    touched_dates: Sequence[date] | None = None,
+    replaced_files: Sequence[str] = (),
+) -> None:
+    """Bring every analytics model up to date with ``core``.
+
+    ``touched_dates`` are the dates whose per-prompt rows changed since the last build (their
+    previous files in ``replaced_files``): only their ISO weeks are recounted, only the weeks
+    whose cells changed rerun the suppression fixpoint, and only the baseline windows that hold
+    a touched date are recounted; everything else is recomputed from the stored aggregates.
+    Without ``touched_dates`` the build starts from scratch over every loaded date. Both give
+    the same tables for the same per-prompt rows (tests/integration/test_incremental_publish.py).
+
+    Models read per-prompt rows only through temp views the runner keeps current: before each
+    model file, ``build_rows`` shows the files of the dates in the temp table ``build_dates``
+    (which a model may rewrite for the models after it), ``touched_rows`` the live files of the
+    touched dates and ``replaced_rows`` the files they replaced.
+    """
+    if touched_dates is None:
+        for table in _INCREMENTAL_TABLES:
+            con.execute(f"DELETE FROM {table}")
+        touched = [
+            row[0]
+            for row in con.execute(
+                "SELECT run_date FROM ops.partitions WHERE dataset = 'classifications'"
+            ).fetchall()
+        ]
+        replaced_files = ()
+        mode = "full"
+    else:
+        touched = sorted(set(touched_dates))
+        mode = "incremental"
+    touched_frame = pl.DataFrame({"run_date": touched}, schema={"run_date": pl.Date})  # noqa: F841
+    con.execute("CREATE OR REPLACE TEMP TABLE build_touched AS SELECT run_date FROM touched_frame")
+    con.execute("CREATE OR REPLACE TEMP TABLE build_dates (run_date DATE)")
+    _define_rows_view(
+        con,
+        "touched_rows",
+        _partition_files(con, "classifications", "SELECT run_date FROM build_touched"),
+    )
+    _define_rows_view(con, "replaced_rows", list(replaced_files))
+    shown: tuple[str, ...] | None = None
     for name, sql in models():
+        files = _partition_files(con, "classifications", "SELECT run_date FROM build_dates")
+        if tuple(files) != shown:
+            shown = _define_rows_view(con, "build_rows", files)
+        started = time.perf_counter()
         try:
             con.execute(sql)
         except duckdb.Error as exc:
             raise InsightError(f"warehouse model {name} failed: {exc}".splitlines()[0]) from exc
+        log.debug("model %s (%s) took %.2f s", name, mode, time.perf_counter() - started)
+    con.execute("DELETE FROM ops.build_scope")
+    con.execute("INSERT INTO ops.build_scope SELECT run_date FROM build_touched")
+    con.execute("INSERT INTO ops.model_builds (mode, touched_dates) VALUES (?, ?)", [mode, touched])
 
 
 def run_checks(con: duckdb.DuckDBPyConnection) -> dict[str, int]:
     """Run every check; returns {check name: failing row count} for the checks that fail."""
     failures = {}
     for name, sql in checks():
+        started = time.perf_counter()
         rows = con.execute(sql).fetchall()
+        log.debug("check %s took %.2f s", name, time.perf_counter() - started)
         if rows:
             failures[name.removesuffix(".sql")] = len(rows)
             log.error("check %s failed with %d rows, e.g. %s", name, len(rows), rows[:3])
@@ -142,22 +270,155 @@ def discard_stale_staging(published: Path, *companions: Path) -> list[Path]:
                 for stale in target.parent.glob(f".{target.name}.staging-*"):
                     stale.unlink(missing_ok=True)
                     removed.append(stale)
+            removed += _discard_unnamed_partitions(published)
         finally:
             fcntl.flock(handle, fcntl.LOCK_UN)
     return removed
 
 
+def _discard_unnamed_partitions(published: Path) -> list[Path]:
+    """Delete per-date Parquet files that the published catalog names nowhere (neither live nor
+    retired): what a publisher that died before publishing wrote. Call under the publish lock."""
+    root = partitions_root(published)
+    files = list(root.rglob("*.parquet")) if root.exists() else []
+    if not files or not published.exists():
+        return []
+    with duckdb.connect(str(published), read_only=True) as con:
+        try:
+            rows = con.execute(
+                "SELECT path FROM ops.partitions UNION ALL SELECT path FROM ops.retired_partitions"
+            ).fetchall()
+        except duckdb.CatalogException:  # a catalog from before partitioned storage
+            return []
+    named = {row[0] for row in rows}
+    unnamed = [path for path in files if str(path) not in named]
+    for path in unnamed:
+        path.unlink(missing_ok=True)
+    return unnamed
+@dataclass
+class PartitionFiles:
+    """Parquet files a publication writes and the retired ones it may delete."""
+
+    written: list[Path] = field(default_factory=list)  # deleted again if the build fails
+    expired: list[Path] = field(default_factory=list)  # deleted once the build is published
+
+
+def partitions_root(published: Path) -> Path:
+    """The folder of ``published``'s per-date Parquet files (absolute: the catalog names them)."""
+    return published.resolve().with_name(f"{published.stem}.partitions")
+
+
+def _write_partition(
+    con: duckdb.DuckDBPyConnection,
+    root: Path,
+    dataset: str,
+    run_date: date,
+    select_sql: str,
+    files: PartitionFiles,
+) -> tuple[Path, int]:
+    """Write ``select_sql``'s rows as a new immutable file of ``dataset`` for ``run_date``."""
+    folder = root / dataset / f"run_date={run_date.isoformat()}"
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / f"{uuid.uuid4().hex}.parquet"
+    files.written.append(path)
+    con.execute(f"COPY ({select_sql}) TO {_sql_text(str(path))} (FORMAT parquet, COMPRESSION zstd)")
+    with path.open("rb") as handle:
+        os.fsync(handle.fileno())
+    rows = con.execute(f"SELECT count(*) FROM read_parquet({_sql_text(str(path))})").fetchone()
+    return path, int(rows[0]) if rows else 0
+
+
+def _replace_partition(
+    con: duckdb.DuckDBPyConnection,
+    root: Path,
+    dataset: str,
+    run_date: date,
+    select_sql: str,
+    run_id: str,
+    files: PartitionFiles,
+) -> str | None:
+    """Make ``select_sql``'s rows the live file of ``run_date``; returns the file it replaced.
+
+    No rows: the date is no longer loaded for ``dataset``. The replaced file is retired, not
+    deleted, so a reader of the previous catalog can still read it.
+    """
+    old = con.execute(
+        "SELECT path FROM ops.partitions WHERE dataset = ? AND run_date = ?", [dataset, run_date]
+    ).fetchone()
+    con.execute(
+        "DELETE FROM ops.partitions WHERE dataset = ? AND run_date = ?", [dataset, run_date]
+    )
+    path, rows = _write_partition(con, root, dataset, run_date, select_sql, files)
+    if rows:
+        con.execute(
+            "INSERT INTO ops.partitions (dataset, run_date, path, rows, run_id) "
+            "VALUES (?, ?, ?, ?, ?)",
+            [dataset, run_date, str(path), rows, run_id],
+        )
+    else:
+        files.written.remove(path)
+        path.unlink()
+    if old:
+        con.execute("INSERT INTO ops.retired_partitions (path) VALUES (?)", [old[0]])
+        return str(old[0])
+    return None
+
+
+def _adopt_partitioned_storage(
+    con: duckdb.DuckDBPyConnection, root: Path, files: PartitionFiles
+) -> None:
+    """Turn per-prompt tables still inside the DuckDB file into per-date Parquet files + views.
+
+    A new warehouse passes through here once, with empty tables; an older one moves its rows
+    out on its first publication after the upgrade (and its models are then rebuilt in full).
+    """
+    for dataset, (schema, table) in PARTITIONED.items():
+        kind = con.execute(
+            "SELECT table_type FROM information_schema.tables WHERE table_catalog = "
+            "current_database() AND table_schema = ? AND table_name = ?",
+            [schema, table],
+        ).fetchone()
+        if not kind or kind[0] != "BASE TABLE":
+            continue
+        con.execute("BEGIN TRANSACTION")
+        try:
+            con.execute(f"ALTER TABLE {schema}.{table} RENAME TO {table}_layout")
+            layout = f"{schema}.{table}_layout"
+            dates = con.execute(f"SELECT DISTINCT run_date FROM {layout} ORDER BY 1").fetchall()
+            for (run_date,) in dates:
+                _replace_partition(
+                    con,
+                    root,
+                    dataset,
+                    run_date,
+                    f"SELECT * FROM {layout} WHERE run_date = DATE '{run_date.isoformat()}'",
+                    "adopted",
+                    files,
+                )
+            con.execute(f"DELETE FROM {layout}")
+            _define_dataset_view(con, dataset)
+            con.execute("COMMIT")
+        except Exception:
+            con.execute("ROLLBACK")
+            raise
+
+
 @contextlib.contextmanager
 def staged_build(
-    published: Path, companions: list[tuple[Path, Path]] | None = None
+    published: Path,
+    companions: list[tuple[Path, Path]] | None = None,
+    files: PartitionFiles | None = None,
 ) -> Iterator[duckdb.DuckDBPyConnection]:
     """A read-write connection to a staging copy that replaces ``published`` on success.
 
     Any exception inside the block discards the staging copy and leaves ``published`` as it was.
     ``(staging file, target)`` pairs the block appends to ``companions`` are published right
-    after, under the same lock (the analyst copy), or deleted on failure.
+    after, under the same lock (the analyst copy), or deleted on failure. Parquet files the
+    block lists in ``files.written`` are deleted on failure; ``files.expired`` are deleted
+    after a successful publication.
     """
     companions = companions if companions is not None else []
+    files = files if files is not None else PartitionFiles()
     with publish_lock(published):
         staging = published.with_name(f".{published.name}.staging-{uuid.uuid4().hex[:8]}")
         if published.exists():
@@ -165,6 +426,7 @@ def staged_build(
         con = duckdb.connect(str(staging))
         try:
             apply_migrations(con)
+            _adopt_partitioned_storage(con, partitions_root(published), files)
             yield con
             con.execute("CHECKPOINT")
             con.close()
@@ -179,7 +441,11 @@ def staged_build(
             for path in [staging, *(companion for companion, _ in companions)]:
                 path.unlink(missing_ok=True)
                 Path(str(path) + ".wal").unlink(missing_ok=True)
+            for path in files.written:
+                path.unlink(missing_ok=True)
             raise
+        for path in files.expired:
+            path.unlink(missing_ok=True)
 
 
 def export_analytics(con: duckdb.DuckDBPyConnection, target: Path) -> Path:
@@ -333,39 +599,88 @@ class PublishRequest:
 def publish_run(
     published: Path, request: PublishRequest, analyst_copy: Path | None = None
 ) -> dict[str, Any]:
-    """Replace ``run_date`` in the warehouse in one transaction, rebuild, check, publish.
+    """Replace ``run_date`` in the warehouse in one transaction, update, check, publish.
 
-    Returns ``rows_loaded`` (prompts now loaded for the date) and ``new_alerts`` (the rows of
-    ``analytics.alerts`` this run raised for the first time, as plain dicts). Raises
-    :class:`ChecksFailedError` (and publishes nothing) when a check fails. With
-    ``analyst_copy``, the ``analytics`` tables are also published to that file.
+    The run's rows become new per-date Parquet files (its date, plus any other date its files
+    hold rows for, which are added to that date's rows); the models are brought up to date for
+    exactly those dates (:func:`build_models`). Returns ``rows_loaded`` (prompts now loaded for
+    the date) and ``new_alerts`` (the rows of ``analytics.alerts`` this run raised for the first
+    time, as plain dicts). Raises :class:`ChecksFailedError` (and publishes nothing) when a check
+    fails. With ``analyst_copy``, the ``analytics`` tables are also published to that file.
     """
     companions: list[tuple[Path, Path]] = []
-    with staged_build(published, companions) as con:
+    files = PartitionFiles()
+    root = partitions_root(published)
+    with staged_build(published, companions, files) as con:
+        first_build = not con.execute("SELECT count(*) FROM ops.model_builds").fetchone()[0]  # type: ignore[index]
+        replaced: list[str] = []
         con.execute("BEGIN TRANSACTION")
         try:
-            con.execute("DELETE FROM core.classifications WHERE run_date = ?", [request.run_date])
-            con.execute("DELETE FROM ops.quarantine WHERE run_date = ?", [request.run_date])
             if request.classified_files:
-                files = [str(p) for p in request.classified_files]
                 con.execute(
-                    "INSERT INTO core.classifications BY NAME "
+                    "INSERT INTO core.classifications_layout BY NAME "
                     "SELECT *, ? AS run_id FROM read_parquet(?)",
-                    [request.run_id, files],
+                    [request.run_id, [str(p) for p in request.classified_files]],
                 )
+            touched = {request.run_date} | {
+                row[0]
+                for row in con.execute(
+                    "SELECT DISTINCT run_date FROM core.classifications_layout"
+                ).fetchall()
+            }
+            for run_date in sorted(touched):
+                day = f"DATE '{run_date.isoformat()}'"
+                rows = [f"SELECT * FROM core.classifications_layout WHERE run_date = {day}"]
+                # Rows for another date than the run's are added to that date, as before.
+                old = _partition_files(con, "classifications", f"SELECT {day}")
+                if run_date != request.run_date and old:
+                    rows.append(_rows_sql(con, "classifications", old))
+                retired = _replace_partition(
+                    con,
+                    root,
+                    "classifications",
+                    run_date,
+                    " UNION ALL ".join(rows),
+                    request.run_id,
+                    files,
+                )
+                if retired:
+                    replaced.append(retired)
+            con.execute("DELETE FROM core.classifications_layout")
             if request.quarantine_files:
-                files = [str(p) for p in request.quarantine_files]
                 con.execute(
-                    "INSERT INTO ops.quarantine BY NAME SELECT ? AS run_id, ? AS run_date, "
-                    "source_row, prompt_id, record::JSON AS record, failed_checks, "
-                    "source_file, source_line "
-                    "FROM read_parquet(?)",
-                    [request.run_id, request.run_date, files],
+                    "INSERT INTO ops.quarantine_layout BY NAME SELECT ? AS run_id, "
+                    "? AS run_date, source_row, prompt_id, record::JSON AS record, "
+                    "failed_checks, source_file, source_line FROM read_parquet(?)",
+                    [
+                        request.run_id,
+                        request.run_date,
+                        [str(p) for p in request.quarantine_files],
+                    ],
                 )
+            _replace_partition(
+                con,
+                root,
+                "quarantine",
+                request.run_date,
+                "SELECT * FROM ops.quarantine_layout",
+                request.run_id,
+                files,
+            )
+            con.execute("DELETE FROM ops.quarantine_layout")
+            for dataset in PARTITIONED:
+                _define_dataset_view(con, dataset)
+            expired = con.execute(
+                "DELETE FROM ops.retired_partitions WHERE retired_at < ? RETURNING path",
+                [datetime.now(UTC) - RETIRED_FILE_GRACE],
+            ).fetchall()
+            files.expired.extend(Path(row[0]) for row in expired)
             topics = request.topics  # noqa: F841 - read by DuckDB
             if request.topics.height:
-                version = request.topics.get_column("model_version")[0]
-                con.execute("DELETE FROM core.topics WHERE model_version = ?", [version])
+                con.execute(
+                    "DELETE FROM core.topics "
+                    "WHERE model_version IN (SELECT model_version FROM topics)"
+                )
                 con.execute("INSERT INTO core.topics BY NAME SELECT * FROM topics")
             if request.model_version_row:
                 row = dict(request.model_version_row)
@@ -386,12 +701,17 @@ def publish_run(
         except Exception:
             con.execute("ROLLBACK")
             raise
-        build_models(con)
+        if first_build:
+            build_models(con)
+        else:
+            build_models(con, sorted(touched), replaced)
         failures = run_checks(con)
         if failures:
             raise ChecksFailedError(failures)
         loaded = con.execute(
-            "SELECT count(*) FROM core.classifications WHERE run_date = ?", [request.run_date]
+            "SELECT coalesce(sum(rows), 0) FROM ops.partitions "
+            "WHERE dataset = 'classifications' AND run_date = ?",
+            [request.run_date],
         ).fetchone()
         new_alerts = _new_alerts(con, request.run_id)
         if analyst_copy is not None:

@@ -220,3 +220,74 @@ def test_analyst_copy_holds_only_the_analytics_tables(tmp_path: Path) -> None:
     full = warehouse.query(published, "SELECT * FROM analytics.daily_category_trends ORDER BY ALL")
     assert copied == full.rows()
     assert not list(tmp_path.glob(".analyst.duckdb.staging-*"))
+
+
+def test_rerun_keeps_the_replaced_file_for_readers_of_the_previous_publication(
+    tmp_path: Path,
+) -> None:
+    published = tmp_path / "w.duckdb"
+    warehouse.publish_run(published, _request([_classified(tmp_path, DAY, _users(6))]))
+    with duckdb.connect(str(published), read_only=True) as old_reader:
+        warehouse.publish_run(
+            published, _request([_classified(tmp_path, DAY, _users(8), prefix="n")], run_id="r2")
+        )
+        # the old catalog still names the replaced file, which is retired, not deleted
+        assert old_reader.execute("SELECT count(*) FROM core.classifications").fetchone() == (6,)
+    live = warehouse.query(published, "SELECT path, rows FROM ops.partitions")
+    retired = warehouse.query(published, "SELECT path FROM ops.retired_partitions")
+    assert live.get_column("rows").to_list() == [8]
+    assert retired.height == 1 and Path(retired.item(0, "path")).exists()
+    assert warehouse.query(published, "SELECT count(*) FROM core.classifications").item() == 8
+
+
+def test_a_warehouse_with_rows_inside_the_file_is_converted_on_its_next_publication(
+    tmp_path: Path,
+) -> None:
+    published = tmp_path / "w.duckdb"
+    old_day = date(2026, 10, 2)
+    with duckdb.connect(str(published)) as con:  # the layout before per-date files
+        for name, sql in warehouse.migrations():
+            if name < "0005":
+                con.execute(sql)
+        con.execute(
+            "INSERT INTO core.classifications BY NAME SELECT *, 'old' AS run_id "
+            "FROM read_parquet(?)",
+            [str(_classified(tmp_path, old_day, _users(7), prefix="o"))],
+        )
+    warehouse.publish_run(published, _request([_classified(tmp_path, DAY, _users(6))]))
+    kinds = warehouse.query(
+        published,
+        "SELECT table_name, table_type FROM information_schema.tables "
+        "WHERE table_schema = 'core' AND table_name LIKE 'classifications%' ORDER BY 1",
+    )
+    assert kinds.rows() == [
+        ("classifications", "VIEW"),
+        ("classifications_layout", "BASE TABLE"),
+    ]
+    per_day = warehouse.query(
+        published,
+        "SELECT run_date, count(*) AS n FROM core.classifications GROUP BY 1 ORDER BY 1",
+    )
+    assert per_day.rows() == [(old_day, 7), (DAY, 6)]
+    assert warehouse.query(published, "SELECT mode FROM ops.model_builds").item() == "full"
+    trends = warehouse.query(
+        published, "SELECT date, prompts FROM analytics.daily_category_trends ORDER BY date"
+    )
+    assert trends.rows() == [(old_day, 7), (DAY, 6)]
+
+
+def test_partition_files_a_dead_publisher_left_are_discarded(tmp_path: Path) -> None:
+    published = tmp_path / "w.duckdb"
+    warehouse.publish_run(published, _request([_classified(tmp_path, DAY, _users(6))]))
+    root = warehouse.partitions_root(published)
+    live = sorted(root.rglob("*.parquet"))
+    assert live
+    orphan = root / "classifications" / "run_date=2026-10-06" / "deadbeef.parquet"
+    orphan.parent.mkdir(parents=True)
+    orphan.write_bytes(live[0].read_bytes())
+    with warehouse.publish_lock(published):  # a publisher at work: nothing is touched
+        assert warehouse.discard_stale_staging(published) == []
+    assert warehouse.discard_stale_staging(published) == [orphan]
+    assert not orphan.exists()
+    assert sorted(root.rglob("*.parquet")) == live
+    assert warehouse.query(published, "SELECT count(*) FROM core.classifications").item() == 6

@@ -1,3 +1,33 @@
+-- core.category_cell_counts (restricted): prompts and distinct users per period (day, ISO week
+-- starting Monday), department ('(all)' = the whole company) and category, for every cell with
+-- prompts. Only the ISO weeks of the dates this build replaced are recounted (build_rows holds
+-- their per-prompt rows); every other week keeps its counts.
+DELETE FROM core.category_cell_counts
+WHERE week_start IN (SELECT week_start FROM build_scope_weeks);
+
+INSERT INTO core.category_cell_counts
+    (grain, period, week_start, department, category, prompts, users)
+WITH prompts AS (
+    SELECT
+        run_date                            AS day,
+        date_trunc('week', run_date)::DATE  AS week_start,
+        department,
+        category,
+        user_hash
+    FROM build_rows
+)
+SELECT 'day', day, week_start, department, category, count(*), count(DISTINCT user_hash)
+FROM prompts GROUP BY ALL
+UNION ALL
+SELECT 'day', day, week_start, '(all)', category, count(*), count(DISTINCT user_hash)
+FROM prompts GROUP BY ALL
+UNION ALL
+SELECT 'week', week_start, week_start, department, category, count(*), count(DISTINCT user_hash)
+FROM prompts GROUP BY ALL
+UNION ALL
+SELECT 'week', week_start, week_start, '(all)', category, count(*), count(DISTINCT user_hash)
+FROM prompts GROUP BY ALL;
+
 -- core.category_thresholds: the minimum distinct users of a visible cell, per category: the
 -- stricter of the category's own threshold and the default ('*') in ops.privacy_thresholds.
 -- Without a default row every cell is suppressed (fail closed; checks/ reports it too).
@@ -10,7 +40,7 @@ WITH default_threshold AS (
 known AS (
     SELECT category FROM ops.categories
     UNION
-    SELECT category FROM core.classifications
+    SELECT category FROM core.category_cell_counts
     UNION
     SELECT category FROM core.topics WHERE category IS NOT NULL
 )
@@ -22,45 +52,25 @@ CROSS JOIN default_threshold
 LEFT JOIN ops.privacy_thresholds AS specific
     ON specific.category = known.category AND specific.category <> '*';
 
--- core.category_cells (restricted: raw, unsuppressed counts). Prompts and distinct users per
--- period (day, ISO week starting Monday), department ('(all)' = the whole company) and
--- category, on a dense grid: a quiet cell is a row with 0 prompts, because baselines must
+-- core.category_cells (restricted: raw, unsuppressed counts). The counts of
+-- core.category_cell_counts on a dense grid: a quiet cell is a row with 0 prompts, because baselines must
 -- count quiet periods too. period_prompts is the department's (or company's) total of the
 -- period, the denominator of every share.
 CREATE OR REPLACE TABLE core.category_cells AS
-WITH prompts AS (
-    SELECT
-        run_date                            AS day,
-        date_trunc('week', run_date)::DATE  AS week_start,
-        department,
-        category,
-        user_hash
-    FROM core.classifications
+WITH counted AS (
+    SELECT grain, period, department, category, prompts, users
+    FROM core.category_cell_counts
 ),
 loaded AS (
-    SELECT min(day) AS first_day, max(day) AS last_day FROM prompts
-),
-counted AS (
-    SELECT 'day' AS grain, day AS period, department, category,
-           count(*) AS prompts, count(DISTINCT user_hash) AS users
-    FROM prompts GROUP BY ALL
-    UNION ALL
-    SELECT 'day', day, '(all)', category, count(*), count(DISTINCT user_hash)
-    FROM prompts GROUP BY ALL
-    UNION ALL
-    SELECT 'week', week_start, department, category, count(*), count(DISTINCT user_hash)
-    FROM prompts GROUP BY ALL
-    UNION ALL
-    SELECT 'week', week_start, '(all)', category, count(*), count(DISTINCT user_hash)
-    FROM prompts GROUP BY ALL
+    SELECT min(period) AS first_day, max(period) AS last_day
+    FROM core.category_cell_counts
+    WHERE grain = 'day'
 ),
 periods AS (
-    SELECT DISTINCT 'day' AS grain, day AS period FROM prompts
-    UNION ALL
-    SELECT DISTINCT 'week', week_start FROM prompts
+    SELECT DISTINCT grain, period FROM counted
 ),
 departments AS (
-    SELECT DISTINCT department FROM prompts
+    SELECT DISTINCT department FROM counted WHERE department <> '(all)'
     UNION ALL
     SELECT '(all)'
 ),

@@ -1,5 +1,29 @@
--- core.topic_cells (restricted: raw, unsuppressed counts). Prompts and distinct users per
--- period (day, ISO week), model version and topic, company-wide, on a dense grid over the
+-- core.topic_cell_counts (restricted): prompts and distinct users per period (day, ISO week),
+-- model version and topic, for every cell with prompts; recounted only for the ISO weeks of the
+-- dates this build replaced, like core.category_cell_counts.
+DELETE FROM core.topic_cell_counts
+WHERE week_start IN (SELECT week_start FROM build_scope_weeks);
+
+INSERT INTO core.topic_cell_counts
+    (grain, period, week_start, model_version, topic_id, prompts, users)
+WITH prompts AS (
+    SELECT
+        run_date                            AS day,
+        date_trunc('week', run_date)::DATE  AS week_start,
+        model_version,
+        topic_id,
+        user_hash
+    FROM build_rows
+)
+SELECT 'day', day, week_start, model_version, topic_id, count(*), count(DISTINCT user_hash)
+FROM prompts GROUP BY ALL
+UNION ALL
+SELECT 'week', week_start, week_start, model_version, topic_id, count(*),
+       count(DISTINCT user_hash)
+FROM prompts GROUP BY ALL;
+
+-- core.topic_cells (restricted: raw, unsuppressed counts). The counts of
+-- core.topic_cell_counts, company-wide, on a dense grid over the
 -- topics of every model version used in the period. period_prompts counts the prompts that
 -- model version classified in the period, so a topic's share is comparable week to week even
 -- in a week where a refit switched models.
@@ -9,30 +33,17 @@ WITH default_threshold AS (
     FROM ops.privacy_thresholds
     WHERE category = '*'
 ),
-prompts AS (
-    SELECT
-        run_date                            AS day,
-        date_trunc('week', run_date)::DATE  AS week_start,
-        model_version,
-        topic_id,
-        user_hash
-    FROM core.classifications
+counted AS (
+    SELECT grain, period, model_version, topic_id, prompts, users
+    FROM core.topic_cell_counts
 ),
 loaded AS (
-    SELECT min(day) AS first_day, max(day) AS last_day FROM prompts
-),
-counted AS (
-    SELECT 'day' AS grain, day AS period, model_version, topic_id,
-           count(*) AS prompts, count(DISTINCT user_hash) AS users
-    FROM prompts GROUP BY ALL
-    UNION ALL
-    SELECT 'week', week_start, model_version, topic_id, count(*), count(DISTINCT user_hash)
-    FROM prompts GROUP BY ALL
+    SELECT min(period) AS first_day, max(period) AS last_day
+    FROM core.topic_cell_counts
+    WHERE grain = 'day'
 ),
 used AS (
-    SELECT DISTINCT 'day' AS grain, day AS period, model_version FROM prompts
-    UNION ALL
-    SELECT DISTINCT 'week', week_start, model_version FROM prompts
+    SELECT DISTINCT grain, period, model_version FROM counted
 ),
 grid AS (
     SELECT used.grain, used.period, used.model_version, topics.topic_id

@@ -13,7 +13,11 @@
 --     z_mad   = (x / n - p0) / (1.4826 * MAD of the baseline shares)
 --         (the robust z-score; only with at least mad_min_history baseline periods)
 --     spike_score = whichever of the two is closer to zero.
-CREATE OR REPLACE TABLE core.category_scores AS
+--
+-- This file scores every cell from the aggregate cells (cheap: no per-prompt rows) into the
+-- temp table category_gated and lists the visible scored cells whose baseline users must be
+-- counted and are not known yet; models/007_baseline_users.sql counts those and finishes core.category_scores.
+CREATE OR REPLACE TEMP TABLE category_gated AS
 WITH params AS (
     SELECT * FROM ops.trend_parameters
 ),
@@ -32,6 +36,9 @@ windowed AS (
     SELECT
         series.cell_id,
         count(share) OVER w           AS baseline_periods,
+        -- The busiest single period of the window: its users are a lower bound of the
+        -- window's distinct users, usually already enough to show the baseline.
+        max(users) OVER w             AS baseline_floor,
         median(share) OVER w          AS baseline_median,
         mad(share) OVER w             AS baseline_mad,
         sum(period_prompts) OVER w    AS baseline_prompts,
@@ -53,6 +60,7 @@ counted AS (
         cells.*,
         windowed.baseline_periods,
         windowed.baseline_from,
+        windowed.baseline_floor,
         CASE WHEN windowed.baseline_periods >= windowed.min_history
              THEN windowed.baseline_median END AS baseline_share,
         CASE WHEN windowed.baseline_periods >= windowed.min_history THEN
@@ -89,36 +97,32 @@ gated AS (
     FROM scored
     LEFT JOIN core.cell_suppression AS s USING (cell_id)
     CROSS JOIN params
-),
-baseline_users AS (
-    -- Distinct users behind a visible cell's baseline window: the baseline and score are
-    -- published only when that group is at least the cell's threshold.
-    SELECT g.cell_id, count(DISTINCT c.user_hash) AS baseline_users
-    FROM gated AS g
-    JOIN core.classifications AS c
-        ON c.category = g.category
-        AND (g.department = '(all)' OR c.department = g.department)
-        AND c.run_date >= g.baseline_from
-        AND c.run_date < g.period
-        AND (g.grain = 'week' OR (isodow(c.run_date) >= 6) = (g.series_type = 'weekend'))
-    WHERE g.prompts > 0 AND NOT g.suppressed AND g.spike_score IS NOT NULL
-    GROUP BY g.cell_id
-),
-streaks AS (
-    SELECT
-        gated.*,
-        coalesce(baseline_users.baseline_users, 0) AS baseline_users,
-        -- A streak is a run of elevated periods of one series; a period that is not elevated
-        -- (or cannot be scored) closes it.
-        sum(CASE WHEN gated.elevated THEN 0 ELSE 1 END) OVER (
-            PARTITION BY gated.grain, gated.series_type, gated.department, gated.category
-            ORDER BY gated.period ROWS UNBOUNDED PRECEDING) AS streak_group
-    FROM gated
-    LEFT JOIN baseline_users USING (cell_id)
 )
+SELECT * FROM gated;
+
+-- A stored count stays valid while its window is unchanged and no date inside it was replaced.
+DELETE FROM core.baseline_users AS b
+WHERE EXISTS (
+    SELECT 1 FROM build_touched AS t
+    WHERE t.run_date >= b.baseline_from AND t.run_date < b.period
+);
+
+CREATE OR REPLACE TEMP TABLE baseline_pending AS
 SELECT
-    * EXCLUDE (streak_group),
-    baseline_users >= min_users AS baseline_visible,
-    CASE WHEN elevated THEN min(period) FILTER (WHERE elevated) OVER (
-        PARTITION BY grain, series_type, department, category, streak_group) END AS streak_since
-FROM streaks;
+    g.cell_id,
+    g.grain,
+    g.series_type,
+    g.department,
+    g.category,
+    NULL::VARCHAR AS model_version,
+    NULL::INTEGER AS topic_id,
+    g.baseline_from,
+    g.period
+FROM category_gated AS g
+LEFT JOIN core.baseline_users AS b
+    ON b.cell_id = g.cell_id AND b.baseline_from = g.baseline_from AND b.period = g.period
+WHERE g.prompts > 0 AND NOT g.suppressed AND g.spike_score IS NOT NULL
+  -- Only when no single period of the window reaches the threshold do the distinct users of
+  -- the whole window decide whether the baseline is shown, and have to be counted.
+  AND g.baseline_floor < g.min_users
+  AND b.cell_id IS NULL;

@@ -3,7 +3,9 @@
 -- one model version. Topic ids are only stable within a model version, so a refit starts new
 -- series: a new model's topics are scored once they have the minimum history (a week of
 -- weekdays, two complete weeks). Until then a topic only shows whether it is new.
-CREATE OR REPLACE TABLE core.topic_scores AS
+-- Like models/005, this file scores into the temp table topic_gated and adds the cells whose
+-- history users are not known yet to baseline_pending; models/007 finishes core.topic_scores.
+CREATE OR REPLACE TEMP TABLE topic_gated AS
 WITH params AS (
     SELECT * FROM ops.trend_parameters
 ),
@@ -21,6 +23,7 @@ windowed AS (
     SELECT
         series.cell_id,
         count(share) OVER w           AS history_periods,
+        max(users) OVER w             AS history_floor,
         median(share) OVER w          AS history_median,
         mad(share) OVER w             AS history_mad,
         sum(period_prompts) OVER w    AS history_prompts,
@@ -42,6 +45,7 @@ baselines AS (
         cells.*,
         windowed.history_periods,
         windowed.history_from,
+        windowed.history_floor,
         coalesce(windowed.history_periods >= windowed.min_history, FALSE) AS from_history,
         CASE WHEN windowed.history_periods >= windowed.min_history
              THEN windowed.history_median END AS baseline_share,
@@ -88,33 +92,33 @@ gated AS (
     FROM scored
     LEFT JOIN core.cell_suppression AS s USING (cell_id)
     CROSS JOIN params
-),
-history_users AS (
-    SELECT g.cell_id, count(DISTINCT c.user_hash) AS history_users
-    FROM gated AS g
-    JOIN core.classifications AS c
-        ON c.model_version = g.model_version
-        AND c.topic_id = g.topic_id
-        AND c.run_date >= g.history_from
-        AND c.run_date < g.period
-        AND (g.grain = 'week' OR (isodow(c.run_date) >= 6) = (g.series_type = 'weekend'))
-    WHERE g.prompts > 0 AND NOT g.suppressed AND g.from_history
-    GROUP BY g.cell_id
-),
-streaks AS (
-    SELECT
-        gated.*,
-        coalesce(history_users.history_users, 0) AS baseline_users,
-        sum(CASE WHEN gated.elevated THEN 0 ELSE 1 END) OVER (
-            PARTITION BY gated.grain, gated.series_type, gated.model_version, gated.topic_id
-            ORDER BY gated.period ROWS UNBOUNDED PRECEDING) AS streak_group
-    FROM gated
-    LEFT JOIN history_users USING (cell_id)
 )
+SELECT * FROM gated;
+
+INSERT INTO baseline_pending
 SELECT
-    * EXCLUDE (streak_group),
-    baseline_users >= min_users AS baseline_visible,
-    CASE WHEN elevated THEN min(period) FILTER (WHERE elevated) OVER (
-        PARTITION BY grain, series_type, model_version, topic_id, streak_group) END
-        AS streak_since
-FROM streaks;
+    g.cell_id,
+    g.grain,
+    g.series_type,
+    '(all)',
+    NULL,
+    g.model_version,
+    g.topic_id,
+    g.history_from,
+    g.period
+FROM topic_gated AS g
+LEFT JOIN core.baseline_users AS b
+    ON b.cell_id = g.cell_id AND b.baseline_from = g.history_from AND b.period = g.period
+WHERE g.prompts > 0 AND NOT g.suppressed AND g.from_history
+  AND g.history_floor < g.min_users
+  AND b.cell_id IS NULL;
+
+-- The per-prompt rows models/007 needs: the loaded dates inside any pending window.
+CREATE OR REPLACE TEMP TABLE build_dates AS
+SELECT p.run_date
+FROM ops.partitions AS p
+WHERE p.dataset = 'classifications'
+  AND EXISTS (
+      SELECT 1 FROM baseline_pending AS w
+      WHERE p.run_date >= w.baseline_from AND p.run_date < w.period
+  );

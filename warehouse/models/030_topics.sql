@@ -12,12 +12,18 @@ WITH default_threshold AS (
     WHERE category = '*'
 ),
 usage AS (
+    -- core.topic_users: one row per topic and user who asked about it on any loaded date.
     SELECT
         model_version,
         topic_id,
-        count(DISTINCT user_hash) AS users
-    FROM core.classifications
+        count(*) AS users
+    FROM core.topic_users
     GROUP BY ALL
+),
+used_days AS (
+    SELECT DISTINCT period AS run_date, model_version
+    FROM core.topic_cell_counts
+    WHERE grain = 'day'
 ),
 versions AS (
     SELECT
@@ -29,14 +35,14 @@ versions AS (
     FROM (SELECT DISTINCT model_version FROM core.topics) AS v
     LEFT JOIN (
         SELECT model_version, min(run_date) AS first_used, max(run_date) AS last_used
-        FROM core.classifications
+        FROM used_days
         GROUP BY ALL
     ) AS u USING (model_version)
 ),
 current_version AS (
     SELECT max(model_version) AS model_version
-    FROM core.classifications
-    WHERE run_date = (SELECT max(run_date) FROM core.classifications)
+    FROM used_days
+    WHERE run_date = (SELECT max(run_date) FROM used_days)
 ),
 tokens AS (
     SELECT DISTINCT model_version, topic_id, token

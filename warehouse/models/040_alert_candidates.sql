@@ -10,8 +10,9 @@
 -- baseline window's users reach the threshold.
 CREATE OR REPLACE TABLE core.alert_candidates AS
 WITH model_starts AS (
-    SELECT model_version, min(run_date) AS first_used
-    FROM core.classifications
+    SELECT model_version, min(period) AS first_used
+    FROM core.topic_cell_counts
+    WHERE grain = 'day'
     GROUP BY ALL
 ),
 category_spikes AS (
@@ -80,7 +81,7 @@ latest AS (
             SELECT 1 FROM model_starts AS m
             WHERE m.first_used BETWEEN streaks.period
                   AND streaks.period + CASE WHEN streaks.grain = 'week' THEN 6 ELSE 0 END
-              AND m.first_used > (SELECT min(run_date) FROM core.classifications)
+              AND m.first_used > (SELECT min(period) FROM core.topic_cell_counts)
         ) AS model_changed
     FROM streaks
     WHERE latest_rank = 1
