@@ -13,8 +13,11 @@ from insight_core.registry import BUNDLE_ARTIFACT
 
 # MLflow warns at class creation that ``predict`` has no type hints (they would turn on its
 # input validation); the wrapper takes any DataFrame with a ``text`` column, so keep logs clean.
+# (MLflow re-enables its own UserWarnings with simplefilter("once"), so a filter alone does not
+# silence them; showwarning is restored by catch_warnings on exit.)
 with warnings.catch_warnings():
     warnings.simplefilter("ignore")
+    warnings.showwarning = lambda *args, **kwargs: None
 
     class InsightCategoryModel(mlflow.pyfunc.PythonModel):  # type: ignore[name-defined]
         """MLflow pyfunc wrapper: a DataFrame with ``text`` in, categories and topics out."""
