@@ -101,20 +101,22 @@ class SentenceTransformerEmbedder:
 def quantize_linear_layers(model: ModuleT) -> ModuleT:
     """``model`` with its Linear layers dynamically quantised to int8 (CPU inference only).
 
-    Weights are stored as int8 and activations quantised per batch: on this CPU about twice
-    as fast for MiniLM at a cosine similarity of about 0.99 to the float vectors (measured in
-    ``benchmarks/embedding_options.py``).
+    Weights are stored as int8 with one scale per output channel (per-tensor scales cost
+    MiniLM far more accuracy at the same speed) and activations are quantised per batch; see
+    ``benchmarks/embedding_options.py`` and docs/benchmarks.md for speed and quality.
     """
     import warnings
 
     import torch
-    from torch.ao.quantization import quantize_dynamic
+    from torch.ao.quantization import per_channel_dynamic_qconfig, quantize_dynamic
 
     with warnings.catch_warnings():
         # torch marks its quantised tensor types deprecated in favour of torchao; they work.
         warnings.simplefilter("ignore", UserWarning)
         warnings.simplefilter("ignore", DeprecationWarning)
-        return quantize_dynamic(model, {torch.nn.Linear}, dtype=torch.qint8)
+        return quantize_dynamic(
+            model, {torch.nn.Linear: per_channel_dynamic_qconfig}, dtype=torch.qint8
+        )
 
 
 class HashingEmbedder:
@@ -214,10 +216,14 @@ def embed_with_cache(
     cache: EmbeddingCache | None,
     batch_size: int = 256,
     progress: ProgressCallback | None = None,
+    sort_by_length: bool = False,
 ) -> tuple[np.ndarray, int]:
     """Embed ``texts``, reusing cached vectors; returns (vectors, how many were computed).
 
-    Repeated texts within the call are embedded once.
+    Repeated texts within the call are embedded once. The embedder sees the new texts in
+    blocks of ``batch_size`` (sentence-transformers sorts by length inside a block); with
+    ``sort_by_length`` they are sorted longest first across the whole call, so its batches
+    pad less (the vectors equal the unsorted ones up to float rounding).
     """
     normalized = [normalize_text(t) for t in texts]
     keys = [EmbeddingCache.key(embedder.model_id, t) for t in normalized]
@@ -227,6 +233,8 @@ def embed_with_cache(
         if key not in known and key not in missing:
             missing[key] = text
     pending = list(missing.items())
+    if sort_by_length:
+        pending.sort(key=lambda item: len(item[1]), reverse=True)
     started = time.perf_counter()
     for start in range(0, len(pending), batch_size):
         batch = pending[start : start + batch_size]
