@@ -464,6 +464,11 @@ def main(argv: Sequence[str] | None = None) -> None:
     )
     print("|---|---:|---:|---:|---:|---:|" + "---:|" * len(labeled))
     base_cpu = results[0].texts_per_cpu_s if results else 1.0
+    if results and results[0].name != "transformer fp32 (today)":
+        print(
+            f"(today's option was not run: ratios and projections are relative to "
+            f"'{results[0].name}')"
+        )
     for result in results:
         print(table_row(result, labeled, base_cpu, args.idle_rate))
 
