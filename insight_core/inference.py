@@ -96,6 +96,8 @@ class Classifier:
         manifest = json.loads((directory / "manifest.json").read_text())
         settings = InsightSettings(
             embedding_model=manifest.get("embedding_model_setting", "bundled:all-MiniLM-L6-v2"),
+            embedding_max_tokens=manifest.get("embedding_max_tokens"),
+            embedding_quantize=manifest.get("embedding_quantize", False),
             rules_path=directory / "rules.yaml",
             taxonomy_path=directory / "taxonomy.yaml",
             abstain_threshold=manifest.get("abstain_threshold", 0.35),

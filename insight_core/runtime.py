@@ -28,7 +28,12 @@ def open_embedding_cache(settings: InsightSettings) -> EmbeddingCache:
 
 def get_embedder(settings: InsightSettings) -> Embedder:
     """The configured embedder, loaded once per process."""
-    return load_embedder(settings.embedding_model, settings.embedding_batch_size)
+    return load_embedder(
+        settings.embedding_model,
+        settings.embedding_batch_size,
+        settings.embedding_max_tokens,
+        settings.embedding_quantize,
+    )
 
 
 def load_decision_config(settings: InsightSettings) -> tuple[Taxonomy, RuleSet]:
@@ -38,14 +43,24 @@ def load_decision_config(settings: InsightSettings) -> tuple[Taxonomy, RuleSet]:
 
 
 @lru_cache(maxsize=4)
-def _cached_bundle(directory: Path, embedding_model: str, batch_size: int) -> ModelBundle:
-    return load_bundle(directory, load_embedder(embedding_model, batch_size))
+def _cached_bundle(
+    directory: Path,
+    embedding_model: str,
+    batch_size: int,
+    max_tokens: int | None,
+    quantize: bool,
+) -> ModelBundle:
+    return load_bundle(directory, load_embedder(embedding_model, batch_size, max_tokens, quantize))
 
 
 def load_model_bundle(settings: InsightSettings, version: str) -> ModelBundle:
     """Load a bundle once per process (tasks on one worker share it)."""
     return _cached_bundle(
-        settings.models_dir / version, settings.embedding_model, settings.embedding_batch_size
+        settings.models_dir / version,
+        settings.embedding_model,
+        settings.embedding_batch_size,
+        settings.embedding_max_tokens,
+        settings.embedding_quantize,
     )
 
 

@@ -129,6 +129,23 @@ class InsightSettings(BaseSettings):
     )
     # Small batches waste less padding on mixed-length prompts (faster on CPU, measured).
     embedding_batch_size: int = 16
+    # Speed options of the transformer embedder (docs/benchmarks.md, "Embedding options").
+    # Each changes the vectors, so each is part of the embedder's model id: cached vectors
+    # and model bundles of one variant are never used with another.
+    embedding_max_tokens: int | None = Field(
+        default=None,
+        ge=16,
+        description="Truncate texts to this many word pieces (None: the model's own limit).",
+    )
+    embedding_quantize: bool = Field(
+        default=False,
+        description="Dynamic int8 quantisation of the transformer's Linear layers.",
+    )
+    # A pure reordering (vectors equal to float rounding, not bit for bit), hence a setting.
+    embedding_sort_by_length: bool = Field(
+        default=False,
+        description="Sort a chunk's new texts by length before batching (less padding).",
+    )
     chunk_size: int = Field(default=2000, ge=1, description="Rows per streamed chunk.")
 
     user_hash_secret: SecretStr | None = Field(

@@ -134,6 +134,8 @@ def train_bundle(
         "created_at": datetime.now(UTC).isoformat(),
         "embedding_model": embedder.model_id,
         "embedding_model_setting": settings.embedding_model,
+        "embedding_max_tokens": settings.embedding_max_tokens,
+        "embedding_quantize": settings.embedding_quantize,
         "taxonomy_version": taxonomy.version,
         "rules_hash": rules.file_hash,
         "examples_hash": examples_fingerprint(examples),

@@ -9,6 +9,7 @@ model registry (see ``lifecycle``).
 from __future__ import annotations
 
 import json
+import logging
 import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -21,6 +22,8 @@ from insight_core.errors import ModelNotFoundError
 from insight_core.nlp.embed import Embedder
 from insight_core.nlp.head import CategoryHead
 from insight_core.nlp.topics import TopicIndex, load_topic_model
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -61,6 +64,17 @@ def load_bundle(directory: Path, embedder: Embedder | None = None) -> ModelBundl
     if not manifest_file.exists():
         raise ModelNotFoundError(f"no model bundle at {directory}")
     manifest = json.loads(manifest_file.read_text())
+    fitted_with = manifest.get("embedding_model")
+    if embedder is not None and fitted_with and fitted_with != embedder.model_id:
+        # Topics and head read vectors of the space they were fitted in; another embedder's
+        # vectors (another model, or an int8/truncated variant) shift every decision.
+        log.warning(
+            "model bundle %s was fitted on '%s' embeddings but the embedder is '%s': "
+            "refit, or set the embedding settings the bundle was trained with",
+            directory.name,
+            fitted_with,
+            embedder.model_id,
+        )
     topic_model = load_topic_model(directory / "topics", embedder)
     return ModelBundle(
         version=str(manifest["version"]),

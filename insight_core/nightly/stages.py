@@ -380,7 +380,12 @@ def embed(ctx: RunContext, chunk: RedactedChunk) -> EmbeddedChunk:
         # One model forward pass at a time per process: concurrent chunks on the same CPU
         # cores only add memory (activations per thread) without adding throughput.
         with _EMBED_LOCK:
-            vectors, computed = embed_with_cache(texts, get_embedder(ctx.settings), cache)
+            vectors, computed = embed_with_cache(
+                texts,
+                get_embedder(ctx.settings),
+                cache,
+                sort_by_length=ctx.settings.embedding_sort_by_length,
+            )
     finally:
         cache.close()
     path = ctx.path(f"chunk-{chunk.index:04d}.embeddings.npy")

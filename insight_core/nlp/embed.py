@@ -16,7 +16,7 @@ import unicodedata
 from collections.abc import Callable, Sequence
 from functools import lru_cache
 from pathlib import Path
-from typing import Protocol, runtime_checkable
+from typing import Protocol, TypeVar, runtime_checkable
 
 import numpy as np
 
@@ -31,6 +31,7 @@ BUNDLED_ALIASES = {
 }
 
 ProgressCallback = Callable[[int, int], None]
+ModuleT = TypeVar("ModuleT")
 
 
 @runtime_checkable
@@ -51,9 +52,21 @@ def normalize_text(text: str) -> str:
 
 
 class SentenceTransformerEmbedder:
-    """A sentence-transformers model on the CPU."""
+    """A sentence-transformers model on the CPU.
 
-    def __init__(self, model_spec: str, batch_size: int = 16) -> None:
+    ``max_tokens`` truncates texts to that many word pieces (the model's own limit when None);
+    ``quantize`` applies torch dynamic int8 quantisation to the Linear layers. Either changes
+    the vectors, so either is part of ``model_id``: cached vectors and model bundles of one
+    variant are never mixed with another's.
+    """
+
+    def __init__(
+        self,
+        model_spec: str,
+        batch_size: int = 16,
+        max_tokens: int | None = None,
+        quantize: bool = False,
+    ) -> None:
         from sentence_transformers import SentenceTransformer
 
         location, offline, self.model_id = resolve_model(model_spec)
@@ -63,6 +76,12 @@ class SentenceTransformerEmbedder:
             raise ConfigError(
                 f"cannot load embedding model '{model_spec}': {exc}".splitlines()[0]
             ) from exc
+        if max_tokens is not None and max_tokens < (self._model.max_seq_length or max_tokens + 1):
+            self._model.max_seq_length = max_tokens
+            self.model_id += f"+max{max_tokens}"
+        if quantize:
+            self._model = quantize_linear_layers(self._model)
+            self.model_id += "+int8"
         self.batch_size = batch_size
         self.dimension = int(self._model.get_embedding_dimension() or 0)
 
@@ -77,6 +96,27 @@ class SentenceTransformerEmbedder:
             show_progress_bar=False,
         )
         return np.asarray(vectors, dtype=np.float32)
+
+
+def quantize_linear_layers(model: ModuleT) -> ModuleT:
+    """``model`` with its Linear layers dynamically quantised to int8 (CPU inference only).
+
+    Weights are stored as int8 with one scale per output channel (per-tensor scales cost
+    MiniLM far more accuracy at the same speed) and activations are quantised per batch; see
+    ``benchmarks/embedding_options.py`` and docs/benchmarks.md for speed and quality.
+    """
+    import warnings
+
+    import torch
+    from torch.ao.quantization import per_channel_dynamic_qconfig, quantize_dynamic
+
+    with warnings.catch_warnings():
+        # torch marks its quantised tensor types deprecated in favour of torchao; they work.
+        warnings.simplefilter("ignore", UserWarning)
+        warnings.simplefilter("ignore", DeprecationWarning)
+        return quantize_dynamic(
+            model, {torch.nn.Linear: per_channel_dynamic_qconfig}, dtype=torch.qint8
+        )
 
 
 class HashingEmbedder:
@@ -121,11 +161,13 @@ def resolve_model(model_spec: str) -> tuple[str, bool, str]:
 
 
 @lru_cache(maxsize=4)
-def load_embedder(model_spec: str, batch_size: int = 16) -> Embedder:
+def load_embedder(
+    model_spec: str, batch_size: int = 16, max_tokens: int | None = None, quantize: bool = False
+) -> Embedder:
     """Load (once per process) the embedder a setting names; ``hashing-N`` gives the fake."""
     if model_spec.startswith("hashing-"):
         return HashingEmbedder(int(model_spec.split("-", 1)[1]))
-    return SentenceTransformerEmbedder(model_spec, batch_size)
+    return SentenceTransformerEmbedder(model_spec, batch_size, max_tokens, quantize)
 
 
 class EmbeddingCache:
@@ -174,10 +216,14 @@ def embed_with_cache(
     cache: EmbeddingCache | None,
     batch_size: int = 256,
     progress: ProgressCallback | None = None,
+    sort_by_length: bool = False,
 ) -> tuple[np.ndarray, int]:
     """Embed ``texts``, reusing cached vectors; returns (vectors, how many were computed).
 
-    Repeated texts within the call are embedded once.
+    Repeated texts within the call are embedded once. The embedder sees the new texts in
+    blocks of ``batch_size`` (sentence-transformers sorts by length inside a block); with
+    ``sort_by_length`` they are sorted longest first across the whole call, so its batches
+    pad less (the vectors equal the unsorted ones up to float rounding).
     """
     normalized = [normalize_text(t) for t in texts]
     keys = [EmbeddingCache.key(embedder.model_id, t) for t in normalized]
@@ -187,6 +233,8 @@ def embed_with_cache(
         if key not in known and key not in missing:
             missing[key] = text
     pending = list(missing.items())
+    if sort_by_length:
+        pending.sort(key=lambda item: len(item[1]), reverse=True)
     started = time.perf_counter()
     for start in range(0, len(pending), batch_size):
         batch = pending[start : start + batch_size]

@@ -134,3 +134,19 @@ def test_registered_model_loads_as_mlflow_pyfunc(settings: InsightSettings) -> N
     assert {"category", "decided_by", "confidence", "topic_id", "topic_label"} <= set(
         output.columns
     )
+
+
+def test_a_bundle_records_its_embedder_and_warns_when_loaded_with_another(
+    settings: InsightSettings, caplog: pytest.LogCaptureFixture
+) -> None:
+    from insight_core.nlp.embed import HashingEmbedder
+
+    bundle = fit_on_window(settings, END, 7).bundle
+    assert bundle.embedding_model == "hashing-128"
+    assert bundle.manifest["embedding_quantize"] is False
+    assert bundle.manifest["embedding_max_tokens"] is None
+    with caplog.at_level("WARNING", logger="insight_core.modelling.bundle"):
+        load_bundle(bundle.directory, HashingEmbedder(128))
+        assert not caplog.records
+        load_bundle(bundle.directory, HashingEmbedder(64))
+    assert "fitted on 'hashing-128' embeddings but the embedder is 'hashing-64'" in caplog.text

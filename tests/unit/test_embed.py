@@ -42,3 +42,18 @@ def test_hashing_embedder_is_deterministic_and_normalised() -> None:
     vectors = HashingEmbedder(32).embed(["vpn down", "vpn down", ""])
     assert np.allclose(vectors[0], vectors[1])
     assert np.allclose(np.linalg.norm(vectors, axis=1), 1.0)
+
+
+def test_sorting_by_length_feeds_the_embedder_longest_first_and_keeps_input_order() -> None:
+    texts = [f"w{i} " * n for i, n in enumerate([3, 9, 1, 7, 5, 2, 8])]
+    sorted_embedder, plain_embedder = CountingEmbedder(), CountingEmbedder()
+    sorted_vectors, computed = embed_with_cache(
+        texts, sorted_embedder, None, batch_size=3, sort_by_length=True
+    )
+    plain_vectors, _ = embed_with_cache(texts, plain_embedder, None, batch_size=3)
+    assert computed == len(texts)
+    lengths = [len(t) for t in sorted_embedder.calls]
+    assert lengths == sorted(lengths, reverse=True)
+    assert plain_embedder.calls == [normalize_text(t) for t in texts]
+    # Rows still follow the input order: the same vector for the same text either way.
+    assert np.array_equal(sorted_vectors, plain_vectors)

@@ -1,0 +1,69 @@
+"""The transformer embedder's speed options on the real bundled model."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from insight_core.nlp.embed import SentenceTransformerEmbedder, load_embedder, resolve_model
+from insight_core.runtime import get_embedder
+from insight_core.settings import InsightSettings
+
+pytestmark = pytest.mark.integration
+
+TEXTS = [
+    "my laptop cannot connect to the office vpn since this morning",
+    "how many vacation days do I have left this year",
+    "write a python function that parses an ISO date and returns the weekday",
+    "I feel exhausted and overwhelmed by the workload lately",
+]
+
+
+@pytest.fixture(scope="module")
+def plain() -> SentenceTransformerEmbedder:
+    return SentenceTransformerEmbedder("bundled:all-MiniLM-L6-v2")
+
+
+def test_settings_off_give_the_unchanged_bundled_model(plain: SentenceTransformerEmbedder) -> None:
+    embedder = get_embedder(InsightSettings())
+    assert embedder.model_id == plain.model_id == resolve_model("bundled:all-MiniLM-L6-v2")[2]
+    from sentence_transformers import SentenceTransformer
+
+    direct = SentenceTransformer(
+        resolve_model("bundled:all-MiniLM-L6-v2")[0], device="cpu", local_files_only=True
+    ).encode(TEXTS, batch_size=16, normalize_embeddings=True)
+    assert np.array_equal(embedder.embed(TEXTS), direct)
+
+
+def test_int8_is_a_separate_model_id_close_to_the_float_vectors(
+    plain: SentenceTransformerEmbedder,
+) -> None:
+    quantized = load_embedder("bundled:all-MiniLM-L6-v2", 16, None, True)
+    assert quantized.model_id == plain.model_id + "+int8"
+    vectors, reference = quantized.embed(TEXTS), plain.embed(TEXTS)
+    assert np.allclose(np.linalg.norm(vectors, axis=1), 1.0, atol=1e-5)
+    cosine = (vectors * reference).sum(axis=1)
+    assert not np.array_equal(vectors, reference)
+    assert cosine.min() > 0.95
+    # Still the same meaning space: each text is nearest to its own float vector.
+    assert list((vectors @ reference.T).argmax(axis=1)) == list(range(len(TEXTS)))
+
+
+def test_max_tokens_truncates_long_texts_only(plain: SentenceTransformerEmbedder) -> None:
+    truncated = SentenceTransformerEmbedder("bundled:all-MiniLM-L6-v2", max_tokens=24)
+    assert truncated.model_id == plain.model_id + "+max24"
+    short = TEXTS[1]
+    long = TEXTS[0] + ". " + " ".join(["the quarterly budget spreadsheet is attached"] * 30)
+    tokenizer = plain._model.tokenizer
+    head = tokenizer.decode(tokenizer(long, add_special_tokens=False)["input_ids"][:22])
+    vectors = truncated.embed([short, long])
+    full = plain.embed([short, long, head])
+    assert float(vectors[0] @ full[0]) > 0.9999  # shorter than the limit: unchanged
+    assert float(vectors[1] @ full[2]) > 0.99  # the long text reads as its first word pieces
+    assert float(vectors[1] @ full[1]) < 0.95
+
+
+def test_a_limit_above_the_models_own_changes_nothing(plain: SentenceTransformerEmbedder) -> None:
+    assert SentenceTransformerEmbedder("bundled:all-MiniLM-L6-v2", max_tokens=4096).model_id == (
+        plain.model_id
+    )
