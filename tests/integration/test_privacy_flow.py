@@ -118,15 +118,13 @@ def _duckdb_hits(path: Path, needle: str) -> list[str]:
 
 
 def _parquet_hits(path: Path, needle: str) -> list[str]:
+    """Every column of a Parquet file whose values, as text, contain ``needle`` (any type,
+    nested lists included: the warehouse's per-date files hold list columns)."""
     frame = pl.read_parquet(path)
     return [
         f"{path}:{column}"
         for column in frame.columns
-        if frame.get_column(column)
-        .cast(pl.String, strict=False)
-        .str.to_lowercase()
-        .str.contains(needle, literal=True)
-        .any()
+        if needle in str(frame.get_column(column).to_list()).lower()
     ]
 
 
