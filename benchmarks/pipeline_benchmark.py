@@ -55,16 +55,22 @@ class PeakMemory:
         self._thread.join()
 
 
-def _write_logs(path: Path, n: int, day: date, seed: int) -> None:
+def _write_logs(path: Path, n: int, day: date, seed: int, corpus: str = "demo") -> None:
     from insight_core.demo.generator import generate_prompt_records
 
+    if corpus == "real":
+        sys.path.insert(0, str(Path(__file__).parent))
+        from real_corpus import write_real_night
+
+        write_real_night(path, n, day, seed)
+        return
     with path.open("w") as handle:
         for record in generate_prompt_records(n, day, seed=seed):
             handle.write(json.dumps(record) + "\n")
 
 
 def _nightly_in_subprocess(
-    home: Path, day: date, source: Path, mode: str, summary_file: Path
+    home: Path, day: date, source: Path, mode: str, summary_file: Path, profile: Path | None = None
 ) -> tuple[float, int]:
     """Run one night in a fresh process; returns (wall seconds, peak RSS bytes)."""
     env = {**os.environ, "INSIGHT_HOME": str(home), "INSIGHT_DEMO_MODE": "true"}
@@ -77,6 +83,20 @@ def _nightly_in_subprocess(
         mode,
         str(summary_file),
     ]
+    if profile is not None:  # py-spy samples every thread of the run (pip install py-spy)
+        command = [
+            "py-spy",
+            "record",
+            "--subprocesses",
+            "-r",
+            "20",
+            "-f",
+            "speedscope",
+            "-o",
+            str(profile),
+            "--",
+            *command,
+        ]
     started = time.perf_counter()
     child = subprocess.Popen(command, env=env)
     with PeakMemory(child.pid) as memory:
@@ -94,7 +114,9 @@ def _one_night(day: str, source: str, mode: str, summary_file: str) -> None:
     Path(summary_file).write_text(json.dumps(result))
 
 
-def run_size(n: int, workdir: Path) -> dict[str, object]:
+def run_size(
+    n: int, workdir: Path, corpus: str = "demo", profile: Path | None = None
+) -> dict[str, object]:
     home = workdir / f"home-{n}"
     training_day = RUN_DATE - timedelta(days=1)
     _write_logs(workdir / f"train-{n}.jsonl", 2000, training_day, seed=101)
@@ -104,9 +126,11 @@ def run_size(n: int, workdir: Path) -> dict[str, object]:
     shutil.rmtree(home / "cache")  # measure real embedding work, not cache hits
 
     source = workdir / f"night-{n}.jsonl"
-    _write_logs(source, n, RUN_DATE, seed=202)
+    _write_logs(source, n, RUN_DATE, seed=202, corpus=corpus)
     summary_file = workdir / f"summary-{n}.json"
-    process_seconds, peak = _nightly_in_subprocess(home, RUN_DATE, source, "infer", summary_file)
+    process_seconds, peak = _nightly_in_subprocess(
+        home, RUN_DATE, source, "infer", summary_file, profile
+    )
     summary = json.loads(summary_file.read_text())
     wall = summary["flow_seconds"]
     per_stage = {
@@ -114,6 +138,7 @@ def run_size(n: int, workdir: Path) -> dict[str, object]:
         for stage, seconds in summary["stage_seconds"].items()
     }
     return {
+        "corpus": corpus,
         "prompts": n,
         "loaded": summary["rows_loaded"],
         "embedded_new": summary["rows_embedded_new"],
@@ -133,6 +158,13 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sizes", type=int, nargs="+", default=[10000])
     parser.add_argument("--keep", action="store_true", help="Keep the temporary homes.")
+    parser.add_argument(
+        "--corpus",
+        choices=["demo", "real"],
+        default="demo",
+        help="'real': unique variations of the real-length texts in ../shared/data",
+    )
+    parser.add_argument("--profile", type=Path, help="write a py-spy speedscope profile here")
     args = parser.parse_args()
 
     from insight_core.environment import apply_runtime_defaults
@@ -141,7 +173,7 @@ def main() -> None:
     workdir = Path(tempfile.mkdtemp(prefix="insight-bench-"))
     apply_runtime_defaults(InsightSettings(home=workdir / "shared"))
     os.environ.setdefault("PREFECT_LOGGING_HANDLERS_CONSOLE_LEVEL", "CRITICAL")
-    results = [run_size(n, workdir) for n in args.sizes]
+    results = [run_size(n, workdir, args.corpus, args.profile) for n in args.sizes]
     for result in results:
         print(json.dumps(result, indent=2))
     print(
