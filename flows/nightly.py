@@ -45,8 +45,9 @@ def nightly(
         checked = t.validate.map(unmapped(ctx), unmapped(staged), range(len(staged.bounds)))
         validated = t.deduplicate(ctx, checked.result())
         redacted = t.redact.map(unmapped(ctx), validated).result()
-        embedded = t.embed.map(unmapped(ctx), redacted).result()
+        # The model first: its topics decide the embedding space (transformer or cascade).
         model = t.prepare_model(ctx, redacted)
+        embedded = t.embed.map(unmapped(ctx), redacted, unmapped(model)).result()
         topics = t.assign_topics.map(unmapped(ctx), embedded, unmapped(model)).result()
         classified = t.categorize.map(
             unmapped(ctx), redacted, embedded, topics, unmapped(model)

@@ -24,6 +24,7 @@ from insight_core.examples_head import (
     load_examples_head,
 )
 from insight_core.modelling.bundle import ModelBundle, load_bundle
+from insight_core.nlp.cascade import decide_with_cascade
 from insight_core.nlp.decision import decide_categories, embed_views
 from insight_core.nlp.embed import EmbeddingCache, embed_with_cache
 from insight_core.nlp.rules import RuleSet
@@ -110,16 +111,32 @@ class Classifier:
         """One row per text: category, evidence and topic (texts are redacted first)."""
         redacted = [redact_text(t) for t in texts]
         embedder = get_embedder(self.settings)
-        vectors, _ = embed_with_cache(redacted, embedder, cache)
-        decisions = decide_categories(
-            redacted,
-            vectors,
-            self.rules,
-            self.bundle.head,
-            self.settings.abstain_threshold,
-            self.taxonomy.fallback,
-            views=embed_views(redacted, embedder, cache, vectors, self.bundle.head),
-        )
+        cascade = self.bundle.cascade
+        if cascade is not None:
+            # As the nightly run decides: topics and the first read on the static vectors.
+            vectors, _ = embed_with_cache(redacted, cascade.static, None)
+            decisions = decide_with_cascade(
+                redacted,
+                vectors,
+                self.rules,
+                cascade,
+                self.bundle.head,
+                embedder,
+                cache,
+                self.settings.abstain_threshold,
+                self.taxonomy.fallback,
+            ).decisions
+        else:
+            vectors, _ = embed_with_cache(redacted, embedder, cache)
+            decisions = decide_categories(
+                redacted,
+                vectors,
+                self.rules,
+                self.bundle.head,
+                self.settings.abstain_threshold,
+                self.taxonomy.fallback,
+                views=embed_views(redacted, embedder, cache, vectors, self.bundle.head),
+            )
         topic_ids, _ = self.bundle.topic_index.assign(vectors, self.settings.topics.min_similarity)
         lookup = self.bundle.topic_lookup()
         return pl.DataFrame(

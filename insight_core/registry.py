@@ -86,7 +86,6 @@ class Tracker:
     def end_run(self, run_id: str, succeeded: bool) -> None:
         self.client.set_terminated(run_id, status="FINISHED" if succeeded else "FAILED")
 
-
     def close_abandoned_runs(self, insight_run_id: str) -> list[str]:
         """Close as KILLED the MLflow runs of an engine run whose process died; returns them."""
         from mlflow.entities import RunStatus

@@ -12,8 +12,9 @@ from pathlib import Path
 
 from insight_core.errors import ModelNotFoundError
 from insight_core.modelling.bundle import ModelBundle, load_bundle
-from insight_core.nlp.embed import Embedder, EmbeddingCache, load_embedder
+from insight_core.nlp.embed import Embedder, EmbeddingCache, load_embedder, resolve_model
 from insight_core.nlp.rules import RuleSet, load_rules
+from insight_core.nlp.static import StaticEmbedder, distill_static_model
 from insight_core.nlp.taxonomy import Taxonomy, load_taxonomy
 from insight_core.registry import open_registry
 from insight_core.settings import InsightSettings
@@ -34,6 +35,35 @@ def get_embedder(settings: InsightSettings) -> Embedder:
         settings.embedding_max_tokens,
         settings.embedding_quantize,
     )
+
+
+def static_model_dir(settings: InsightSettings) -> Path:
+    """Where the static model distilled from the configured transformer lives in the home."""
+    _, _, model_id = resolve_model(settings.embedding_model)
+    name = "".join(c if c.isalnum() or c in "-_." else "_" for c in model_id)
+    return settings.models_dir / "static" / f"{name}-pca{settings.static_embedding_dims}"
+
+
+def get_static_embedder(settings: InsightSettings) -> StaticEmbedder:
+    """The cascade's static model, distilled from the transformer on first use (once per home).
+
+    Concurrent first uses wait on a file lock; all but the first find the finished model.
+    """
+    from filelock import FileLock
+
+    directory = static_model_dir(settings)
+    if not directory.exists():
+        directory.parent.mkdir(parents=True, exist_ok=True)
+        with FileLock(str(directory) + ".lock"):
+            if not directory.exists():
+                location, _, model_id = resolve_model(settings.embedding_model)
+                distill_static_model(location, model_id, directory, settings.static_embedding_dims)
+    return _load_static(directory)
+
+
+@lru_cache(maxsize=2)
+def _load_static(directory: Path) -> StaticEmbedder:
+    return StaticEmbedder(directory)
 
 
 def load_decision_config(settings: InsightSettings) -> tuple[Taxonomy, RuleSet]:

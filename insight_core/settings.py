@@ -146,6 +146,24 @@ class InsightSettings(BaseSettings):
         default=False,
         description="Sort a chunk's new texts by length before batching (less padding).",
     )
+    # The cascade (docs/classification.md, "The embedding cascade"): a static model distilled
+    # from the transformer embeds every prompt and carries the topics; the transformer embeds
+    # only prompts the static model's head is unsure of. Takes effect at the next fit.
+    embedding_cascade: bool = Field(
+        default=False,
+        description="Embed with a distilled static model first; the transformer only where "
+        "the static model's category head is unsure.",
+    )
+    embedding_cascade_threshold: float | None = Field(
+        default=None,
+        gt=0.0,
+        le=1.0,
+        description="Static-head confidence below which a prompt goes to the transformer "
+        "(None: chosen out of fold on the shipped examples at each fit).",
+    )
+    static_embedding_dims: int = Field(
+        default=256, ge=16, le=384, description="Dimensions of the distilled static model."
+    )
     chunk_size: int = Field(default=2000, ge=1, description="Rows per streamed chunk.")
 
     user_hash_secret: SecretStr | None = Field(

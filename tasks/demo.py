@@ -13,7 +13,5 @@ from tasks.nightly import PLAIN
 
 
 @task(name="generate-demo-logs", **PLAIN)
-def generate_demo_logs(
-    out_dir: Path, start: date, days: int, seed: int, users: int
-) -> DemoDataset:
+def generate_demo_logs(out_dir: Path, start: date, days: int, seed: int, users: int) -> DemoDataset:
     return generate(out_dir, start, days, seed, users)

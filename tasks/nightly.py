@@ -57,16 +57,12 @@ def ingest(ctx: c.RunContext) -> c.IngestResult:
 
 
 @task(name="validate", **PLAIN)
-def validate(
-    ctx: c.RunContext, staged: c.IngestResult, index: int
-) -> c.ValidatedChunk:
+def validate(ctx: c.RunContext, staged: c.IngestResult, index: int) -> c.ValidatedChunk:
     return stages.validate(ctx, staged, index)
 
 
 @task(name="deduplicate", **PLAIN, **TRANSIENT)
-def deduplicate(
-    ctx: c.RunContext, chunks: Sequence[c.ValidatedChunk]
-) -> list[c.ValidatedChunk]:
+def deduplicate(ctx: c.RunContext, chunks: Sequence[c.ValidatedChunk]) -> list[c.ValidatedChunk]:
     return stages.deduplicate(ctx, chunks)
 
 
@@ -76,14 +72,12 @@ def redact(ctx: c.RunContext, chunk: c.ValidatedChunk) -> c.RedactedChunk:
 
 
 @task(name="embed", **PLAIN, **TRANSIENT)
-def embed(ctx: c.RunContext, chunk: c.RedactedChunk) -> c.EmbeddedChunk:
-    return stages.embed(ctx, chunk)
+def embed(ctx: c.RunContext, chunk: c.RedactedChunk, model: c.ModelChoice) -> c.EmbeddedChunk:
+    return stages.embed(ctx, chunk, model)
 
 
 @task(name="prepare-model", **PLAIN, **TRANSIENT)
-def prepare_model(
-    ctx: c.RunContext, redacted: Sequence[c.RedactedChunk]
-) -> c.ModelChoice:
+def prepare_model(ctx: c.RunContext, redacted: Sequence[c.RedactedChunk]) -> c.ModelChoice:
     return stages.prepare_model(ctx, redacted)
 
 

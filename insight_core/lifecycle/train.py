@@ -14,8 +14,9 @@ from typing import Any
 
 import polars as pl
 
-from insight_core.modelling.bundle import ModelBundle, new_version, write_manifest
-from insight_core.modelling.examples import examples_cross_validation, train_head
+from insight_core.modelling.bundle import ModelBundle, new_version, save_cascade, write_manifest
+from insight_core.modelling.examples import examples_cross_validation, train_cascade, train_head
+from insight_core.nlp.cascade import Cascade, decide_with_cascade
 from insight_core.nlp.decision import decide_categories, embed_views, majority_categories
 from insight_core.nlp.embed import Embedder, EmbeddingCache, embed_with_cache
 from insight_core.nlp.taxonomy import examples_fingerprint
@@ -29,9 +30,11 @@ from insight_core.nlp.topics import (
 )
 from insight_core.runtime import (
     get_embedder,
+    get_static_embedder,
     load_decision_config,
     load_model_bundle,
     open_embedding_cache,
+    static_model_dir,
 )
 from insight_core.settings import InsightSettings, TopicSettings
 
@@ -95,30 +98,64 @@ def train_bundle(
         training_docs += examples.get_column("text").to_list()
         # The examples are written by the team: their words may be topic words.
         training_users += [TRUSTED_SOURCE] * examples.height
-    vectors, _ = embed_with_cache(training_docs, embedder, cache)
+    cascade: Cascade | None = None
+    cascade_scores: dict[str, float] = {}
+    if settings.embedding_cascade:
+        static = get_static_embedder(settings)
+        cascade, cascade_scores = train_cascade(
+            settings, taxonomy, rules, examples, static, head, embedder, cache
+        )
+        log.info(
+            "cascade threshold %.2f (out of fold: macro-F1 %.3f against %.3f for the "
+            "transformer alone, %.0f%% of examples sent to the transformer)",
+            cascade.threshold,
+            cascade_scores["cascade_oof_macro_f1"],
+            cascade_scores["transformer_oof_macro_f1"],
+            100 * cascade_scores["cascade_oof_escalated_share"],
+        )
+    # With the cascade, topics live in the static model's space: assigning them never needs
+    # the transformer.
+    topic_embedder = cascade.static if cascade is not None else embedder
+    vectors, _ = embed_with_cache(training_docs, topic_embedder, None if cascade else cache)
     topic_settings = effective_topic_settings(settings)
     vocabulary = allowed_vocabulary(
         training_docs, training_users, topic_settings, settings.min_group_size
     )
     topic_model = fit_topic_model(
-        training_docs, vectors, topic_settings, embedder, vocabulary=vocabulary
+        training_docs, vectors, topic_settings, topic_embedder, vocabulary=vocabulary
     )
     doc_topics = [int(t) for t in topic_model.topics_]
-    decisions = decide_categories(
-        training_docs,
-        vectors,
-        rules,
-        head,
-        settings.abstain_threshold,
-        taxonomy.fallback,
-        views=embed_views(training_docs, embedder, cache, vectors, head),
-    )
+    if cascade is not None:
+        decisions = decide_with_cascade(
+            training_docs,
+            vectors,
+            rules,
+            cascade,
+            head,
+            embedder,
+            cache,
+            settings.abstain_threshold,
+            taxonomy.fallback,
+        ).decisions
+    else:
+        decisions = decide_categories(
+            training_docs,
+            vectors,
+            rules,
+            head,
+            settings.abstain_threshold,
+            taxonomy.fallback,
+            views=embed_views(training_docs, embedder, cache, vectors, head),
+        )
     topic_category = majority_categories(doc_topics, [d.category for d in decisions])
     topic_category[OUTLIER_TOPIC] = None
     version = new_version()
     directory = settings.models_dir / version
-    save_topic_model(topic_model, directory / "topics", embedder.model_id)
+    save_topic_model(topic_model, directory / "topics", topic_embedder.model_id)
     head.save(directory)
+    cascade_entry = (
+        save_cascade(directory, cascade, static_model_dir(settings)) if cascade else None
+    )
     # A snapshot of the decision configuration makes the bundle self-contained (MLflow model).
     shutil.copyfile(settings.rules_file, directory / "rules.yaml")
     shutil.copyfile(settings.taxonomy_file, directory / "taxonomy.yaml")
@@ -150,6 +187,9 @@ def train_bundle(
         "abstain_threshold": settings.abstain_threshold,
         "head_temperature": head.temperature,
         "examples_cv": examples_cv,
+        "cascade": cascade_entry,
+        "cascade_scores": cascade_scores,
+        "topic_embedding_model": topic_embedder.model_id,
     }
     write_manifest(directory, manifest)
     log.info(

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import logging
+import shutil
 import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -19,8 +20,10 @@ from typing import Any
 import polars as pl
 
 from insight_core.errors import ModelNotFoundError
+from insight_core.nlp.cascade import Cascade
 from insight_core.nlp.embed import Embedder
 from insight_core.nlp.head import CategoryHead
+from insight_core.nlp.static import StaticEmbedder
 from insight_core.nlp.topics import TopicIndex, load_topic_model
 
 log = logging.getLogger(__name__)
@@ -36,6 +39,8 @@ class ModelBundle:
     head: CategoryHead
     topic_index: TopicIndex
     topics: pl.DataFrame  # topic_id, label, words, size, category
+    # With the embedding cascade: the static model (which also carries the topics) and its head.
+    cascade: Cascade | None = None
 
     @property
     def embedding_model(self) -> str:
@@ -58,12 +63,39 @@ def write_manifest(directory: Path, manifest: dict[str, Any]) -> None:
     (directory / "manifest.json").write_text(json.dumps(manifest, indent=2, default=str))
 
 
+STATIC_MODEL_DIR = "static"
+STATIC_HEAD_DIR = "static_head"
+
+
+def save_cascade(directory: Path, cascade: Cascade, source: Path) -> dict[str, Any]:
+    """Copy the static model (from ``source``) and its head into a bundle; manifest entry."""
+    shutil.copytree(source, directory / STATIC_MODEL_DIR, dirs_exist_ok=True)
+    cascade.head.save(directory / STATIC_HEAD_DIR)
+    return {"static_model": cascade.static.model_id, "threshold": cascade.threshold}
+
+
+def _load_cascade(directory: Path, manifest: dict[str, Any]) -> Cascade | None:
+    entry = manifest.get("cascade")
+    if not entry:
+        return None
+    static = StaticEmbedder(directory / STATIC_MODEL_DIR)
+    if static.model_id != entry["static_model"]:
+        raise ModelNotFoundError(f"the static model in bundle {directory.name} was altered")
+    return Cascade(
+        static, CategoryHead.load(directory / STATIC_HEAD_DIR), float(entry["threshold"])
+    )
+
+
 def load_bundle(directory: Path, embedder: Embedder | None = None) -> ModelBundle:
-    """Load a bundle folder; the embedder is attached to BERTopic for word-level calls."""
+    """Load a bundle folder; the embedder is attached to BERTopic for word-level calls.
+
+    A cascade bundle's topics live in its static model's space, so that model is attached.
+    """
     manifest_file = directory / "manifest.json"
     if not manifest_file.exists():
         raise ModelNotFoundError(f"no model bundle at {directory}")
     manifest = json.loads(manifest_file.read_text())
+    cascade = _load_cascade(directory, manifest)
     fitted_with = manifest.get("embedding_model")
     if embedder is not None and fitted_with and fitted_with != embedder.model_id:
         # Topics and head read vectors of the space they were fitted in; another embedder's
@@ -75,7 +107,9 @@ def load_bundle(directory: Path, embedder: Embedder | None = None) -> ModelBundl
             fitted_with,
             embedder.model_id,
         )
-    topic_model = load_topic_model(directory / "topics", embedder)
+    topic_model = load_topic_model(
+        directory / "topics", cascade.static if cascade is not None else embedder
+    )
     return ModelBundle(
         version=str(manifest["version"]),
         directory=directory,
@@ -83,4 +117,5 @@ def load_bundle(directory: Path, embedder: Embedder | None = None) -> ModelBundl
         head=CategoryHead.load(directory),
         topic_index=TopicIndex.from_model(topic_model),
         topics=pl.read_parquet(directory / "topics.parquet"),
+        cascade=cascade,
     )

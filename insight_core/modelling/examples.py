@@ -8,8 +8,9 @@ from dataclasses import replace
 import numpy as np
 import polars as pl
 
-from insight_core.modelling.metrics import cross_validate_head
-from insight_core.nlp.decision import embed_views
+from insight_core.modelling.metrics import cross_validate_head, score
+from insight_core.nlp.cascade import Cascade, escalation_mask
+from insight_core.nlp.decision import decisions_from, embed_views, most_confident_probabilities
 from insight_core.nlp.embed import Embedder, EmbeddingCache, embed_with_cache
 from insight_core.nlp.head import CategoryHead, train_category_head
 from insight_core.nlp.rules import RuleSet
@@ -63,3 +64,96 @@ def examples_cross_validation(
         {f"f1_{row['category']}": row["f1"] for row in report.per_category.iter_rows(named=True)}
     )
     return scores
+
+
+# Thresholds tried at a fit, and how much out-of-fold macro-F1 the cascade may give up
+# against the transformer alone for the cheapest of them to be chosen.
+CASCADE_THRESHOLDS = (0.5, 0.55, 0.6, 0.65, 0.7, 0.75, 0.8, 0.85, 0.9, 0.95)
+CASCADE_MACRO_F1_TOLERANCE = 0.005
+
+
+def out_of_fold_probabilities(
+    vectors: np.ndarray,
+    texts: Sequence[str],
+    labels: Sequence[str],
+    head: CategoryHead,
+    embedder: Embedder,
+    cache: EmbeddingCache | None,
+    folds: int = 5,
+    seed: int = 13,
+) -> np.ndarray:
+    """Each example's class probabilities (columns in ``head.classes`` order) from a head that
+    never saw it, over the example and its instruction views, as the pipeline decides.
+    """
+    from sklearn.model_selection import StratifiedKFold
+
+    views = embed_views(texts, embedder, cache)
+    probabilities = np.zeros((len(labels), len(head.classes)))
+    splitter = StratifiedKFold(n_splits=folds, shuffle=True, random_state=seed)
+    for train, test in splitter.split(np.zeros(len(labels)), labels):
+        fitted = train_category_head(
+            vectors[train], [labels[i] for i in train], calibration_folds=0
+        )
+        fold_head = replace(fitted, temperature=head.temperature)
+        order = [fold_head.classes.index(c) for c in head.classes]
+        fold = most_confident_probabilities(fold_head, vectors[test], [views[i] for i in test])
+        probabilities[test] = fold[:, order]
+    return probabilities
+
+
+def train_cascade(
+    settings: InsightSettings,
+    taxonomy: Taxonomy,
+    rules: RuleSet,
+    examples: pl.DataFrame,
+    static: Embedder,
+    head: CategoryHead,
+    embedder: Embedder,
+    cache: EmbeddingCache | None,
+) -> tuple[Cascade, dict[str, float]]:
+    """The static head and the cascade threshold, chosen out of fold on the shipped examples.
+
+    The threshold is the lowest of ``CASCADE_THRESHOLDS`` whose out-of-fold macro-F1 stays
+    within ``CASCADE_MACRO_F1_TOLERANCE`` of the transformer alone (1.0, everything to the
+    transformer, if none does), unless ``INSIGHT_EMBEDDING_CASCADE_THRESHOLD`` fixes it.
+    """
+    static_head, _ = train_head(settings, taxonomy, static, None)
+    texts = examples.get_column("text").to_list()
+    truth = examples.get_column("category").to_list()
+    static_vectors, _ = embed_with_cache(texts, static, None)
+    transformer_vectors, _ = embed_with_cache(texts, embedder, cache)
+    static_oof = out_of_fold_probabilities(static_vectors, texts, truth, static_head, static, None)
+    transformer_oof = out_of_fold_probabilities(
+        transformer_vectors, texts, truth, head, embedder, cache
+    )
+    matches = rules.decide_many(texts)
+
+    def macro_f1(probabilities: np.ndarray) -> float:
+        decided = decisions_from(
+            matches, probabilities, head.classes, settings.abstain_threshold, taxonomy.fallback
+        )
+        return score(truth, [d.category for d in decided], taxonomy.categories)[1]
+
+    def mixed(threshold: float) -> tuple[np.ndarray, float]:
+        escalated = escalation_mask(matches, static_oof, threshold)
+        combined = static_oof.copy()
+        combined[escalated] = transformer_oof[escalated]
+        return combined, float(escalated.mean()) if len(escalated) else 0.0
+
+    reference = macro_f1(transformer_oof)
+    fixed = settings.embedding_cascade_threshold
+    candidates = (fixed,) if fixed is not None else CASCADE_THRESHOLDS
+    threshold, chosen_score, share = 1.0, reference, 1.0
+    for candidate in candidates:
+        combined, escalated_share = mixed(candidate)
+        candidate_score = macro_f1(combined)
+        if fixed is not None or candidate_score >= reference - CASCADE_MACRO_F1_TOLERANCE:
+            threshold, chosen_score, share = candidate, candidate_score, escalated_share
+            break
+    scores = {
+        "cascade_threshold": threshold,
+        "cascade_oof_macro_f1": chosen_score,
+        "transformer_oof_macro_f1": reference,
+        "cascade_oof_escalated_share": share,
+    }
+    return Cascade(static, static_head, threshold), scores

@@ -100,6 +100,8 @@ class ClassifiedChunk(StageChunk):
     stage: ClassVar[str] = "categories"
     by_rule: int
     categories: dict[str, int]
+    # With the embedding cascade: prompts the static model was unsure of (transformer-embedded).
+    rows_escalated: int = 0
 
 
 @dataclass(frozen=True)

@@ -70,6 +70,9 @@ def track(ctx: RunContext, summary: RunSummary) -> RunSummary:
         "lines_bytes_replaced": summary.lines_bytes_replaced,
         "rows_pii_redacted": summary.rows_pii_redacted,
         "rows_embedded_new": summary.rows_embedded_new,
+        **(
+            {"rows_escalated": summary.rows_escalated} if summary.rows_escalated is not None else {}
+        ),
         "outlier_share": summary.outlier_share,
         "rule_share": summary.rule_share,
         "prompts_per_second": summary.prompts_per_second,

@@ -44,6 +44,7 @@ from insight_core.nightly.context import (
 from insight_core.nightly.preflight import check_run_request, default_run_date, hash_secret
 from insight_core.nightly.run_log import track_failure
 from insight_core.nightly.summary import RunSummary
+from insight_core.nlp.cascade import decide_with_cascade
 from insight_core.nlp.decision import decide_categories, embed_views
 from insight_core.nlp.embed import embed_with_cache
 from insight_core.nlp.taxonomy import load_taxonomy
@@ -83,14 +84,6 @@ from schemas.classified import CLASSIFIED_SCHEMA
 log = logging.getLogger(__name__)
 
 _EMBED_LOCK = threading.Lock()
-
-
-
-
-
-
-
-
 
 
 def begin_run(
@@ -371,23 +364,31 @@ def redact(ctx: RunContext, chunk: ValidatedChunk) -> RedactedChunk:
     )
 
 
-def embed(ctx: RunContext, chunk: RedactedChunk) -> EmbeddedChunk:
-    """Stage 4: embed the redacted texts of a chunk, reusing the on-disk cache."""
+def embed(ctx: RunContext, chunk: RedactedChunk, model: ModelChoice) -> EmbeddedChunk:
+    """Stage 4: embed the redacted texts of a chunk in the space of the model's topics.
+
+    Transformer vectors reuse the on-disk cache. A cascade model's topics live in its static
+    model's space: those vectors are a table lookup, computed afresh (no cache needed).
+    """
     started = time.perf_counter()
     texts = pl.read_parquet(chunk.path, columns=["text"]).get_column("text").to_list()
-    cache = open_embedding_cache(ctx.settings)
-    try:
-        # One model forward pass at a time per process: concurrent chunks on the same CPU
-        # cores only add memory (activations per thread) without adding throughput.
-        with _EMBED_LOCK:
-            vectors, computed = embed_with_cache(
-                texts,
-                get_embedder(ctx.settings),
-                cache,
-                sort_by_length=ctx.settings.embedding_sort_by_length,
-            )
-    finally:
-        cache.close()
+    bundle = load_model_bundle(ctx.settings, model.version)
+    if bundle.cascade is not None:
+        vectors, computed = embed_with_cache(texts, bundle.cascade.static, None)
+    else:
+        cache = open_embedding_cache(ctx.settings)
+        try:
+            # One model forward pass at a time per process: concurrent chunks on the same CPU
+            # cores only add memory (activations per thread) without adding throughput.
+            with _EMBED_LOCK:
+                vectors, computed = embed_with_cache(
+                    texts,
+                    get_embedder(ctx.settings),
+                    cache,
+                    sort_by_length=ctx.settings.embedding_sort_by_length,
+                )
+        finally:
+            cache.close()
     path = ctx.path(f"chunk-{chunk.index:04d}.embeddings.npy")
     np.save(path, vectors)
     seconds = time.perf_counter() - started
@@ -401,8 +402,6 @@ def embed(ctx: RunContext, chunk: RedactedChunk) -> EmbeddedChunk:
     return EmbeddedChunk(
         index=chunk.index, path=path, rows=len(texts), seconds=seconds, rows_embedded_new=computed
     )
-
-
 
 
 def prepare_model(ctx: RunContext, redacted: Sequence[RedactedChunk]) -> ModelChoice:
@@ -480,21 +479,36 @@ def categorize(
     texts = frame.get_column("text").to_list()
     vectors = np.load(embedded.path)
     topic_frame = pl.read_parquet(topics.path)
+    escalated = 0
     cache = open_embedding_cache(settings)
     try:
         with _EMBED_LOCK:
-            views = embed_views(texts, get_embedder(settings), cache, vectors, bundle.head)
+            if bundle.cascade is not None:
+                result = decide_with_cascade(
+                    texts,
+                    vectors,
+                    rules,
+                    bundle.cascade,
+                    bundle.head,
+                    get_embedder(settings),
+                    cache,
+                    settings.abstain_threshold,
+                    taxonomy.fallback,
+                )
+                decisions, escalated = result.decisions, int(result.escalated.sum())
+            else:
+                views = embed_views(texts, get_embedder(settings), cache, vectors, bundle.head)
+                decisions = decide_categories(
+                    texts,
+                    vectors,
+                    rules,
+                    bundle.head,
+                    settings.abstain_threshold,
+                    taxonomy.fallback,
+                    views=views,
+                )
     finally:
         cache.close()
-    decisions = decide_categories(
-        texts,
-        vectors,
-        rules,
-        bundle.head,
-        settings.abstain_threshold,
-        taxonomy.fallback,
-        views=views,
-    )
     lookup = bundle.topic_lookup()
     topic_ids = topic_frame.get_column("topic_id").to_list()
     classified = (
@@ -546,10 +560,9 @@ def categorize(
         rows=classified.height,
         seconds=time.perf_counter() - started,
         by_rule=sum(d.decided_by == "rule" for d in decisions),
+        rows_escalated=escalated,
         categories=dict(counts),
     )
-
-
 
 
 def _stage_seconds(*groups: Sequence[StageChunk]) -> dict[str, float]:
@@ -692,6 +705,7 @@ def aggregate(
         rows_duplicate=rows_duplicate,
         rows_pii_redacted=record["rows_pii_redacted"],
         rows_embedded_new=record["rows_embedded_new"],
+        rows_escalated=sum(c.rows_escalated for c in classified) if bundle.cascade else None,
         outlier_share=record["outlier_share"],
         rule_share=record["rule_share"],
         category_counts=dict(categories),
@@ -767,9 +781,3 @@ def cleanup(ctx: RunContext) -> None:
     """Delete the run's work folder (it held unredacted input) and end its run lock."""
     shutil.rmtree(ctx.work_dir, ignore_errors=True)
     run_state.finish_run(ctx.settings.runs_dir, ctx.run_id)
-
-
-
-
-
-

@@ -24,6 +24,8 @@ class RunSummary:
     rows_duplicate: int = 0
     rows_pii_redacted: int = 0
     rows_embedded_new: int = 0
+    # Embedding cascade only: prompts sent on to the transformer (None without the cascade).
+    rows_escalated: int | None = None
     outlier_share: float = 0.0
     rule_share: float = 0.0
     category_counts: dict[str, int] = field(default_factory=dict)
@@ -67,6 +69,11 @@ class RunSummary:
             f"{self.stage_seconds.get('redact', 0):.2f} |",
             f"| embedded (new) | {self.rows_embedded_new} | "
             f"{self.stage_seconds.get('embed', 0):.2f} |",
+            *(
+                [f"| sent on to the transformer (cascade) | {self.rows_escalated} | |"]
+                if self.rows_escalated is not None
+                else []
+            ),
             f"| loaded | {self.rows_loaded} | {self.stage_seconds.get('aggregate', 0):.2f} |",
             "",
             f"Model `{self.model_version}` "

@@ -126,6 +126,17 @@ def decide_categories(
     """
     matches: list[RuleMatch | None] = rules.decide_many(texts)
     probabilities = most_confident_probabilities(head, embeddings, views)
+    return decisions_from(matches, probabilities, head.classes, abstain_threshold, fallback)
+
+
+def decisions_from(
+    matches: Sequence[RuleMatch | None],
+    probabilities: np.ndarray,
+    classes: Sequence[str],
+    abstain_threshold: float,
+    fallback: str,
+) -> list[Decision]:
+    """A rule's match where there is one, else the most probable class (or ``fallback``)."""
     decisions = []
     for index, match in enumerate(matches):
         if match is not None:
@@ -135,7 +146,7 @@ def decide_categories(
             continue
         best = int(np.argmax(probabilities[index]))
         confidence = float(probabilities[index, best])
-        category = head.classes[best] if confidence >= abstain_threshold else fallback
+        category = classes[best] if confidence >= abstain_threshold else fallback
         decisions.append(Decision(category, "model", confidence))
     return decisions
 

@@ -1,0 +1,89 @@
+"""The embedding cascade: a static model for every prompt, the transformer where it is unsure.
+
+Rules decide first. Every other prompt is read by the category head trained on the static
+model's embeddings; where that head's confidence (over the prompt and its instruction views)
+reaches the cascade threshold its decision stands, otherwise the prompt is embedded by the
+transformer and decided by the transformer's head, exactly as without the cascade. The
+threshold is chosen out of fold on the shipped examples when a model is fitted
+(``modelling.examples.choose_cascade_threshold``), so the cascade keeps the transformer's
+quality there.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from insight_core.nlp.decision import (
+    Decision,
+    decisions_from,
+    embed_views,
+    most_confident_probabilities,
+)
+from insight_core.nlp.embed import Embedder, EmbeddingCache, embed_with_cache
+from insight_core.nlp.head import CategoryHead
+from insight_core.nlp.rules import RuleMatch, RuleSet
+
+
+@dataclass(frozen=True)
+class Cascade:
+    """The static embedder, the category head on its vectors, and the escalation threshold."""
+
+    static: Embedder
+    head: CategoryHead
+    threshold: float
+
+
+@dataclass(frozen=True)
+class CascadeResult:
+    """Decisions plus which prompts went to the transformer."""
+
+    decisions: list[Decision]
+    escalated: np.ndarray  # bool per prompt
+
+
+def static_probabilities(
+    texts: Sequence[str], static_vectors: np.ndarray, cascade: Cascade
+) -> np.ndarray:
+    """The static head's probabilities, from the prompt or its most telling instruction view."""
+    views = embed_views(texts, cascade.static, None, static_vectors, cascade.head)
+    return most_confident_probabilities(cascade.head, static_vectors, views)
+
+
+def escalation_mask(
+    matches: Sequence[RuleMatch | None], probabilities: np.ndarray, threshold: float
+) -> np.ndarray:
+    """Prompts no rule decided whose static confidence is below ``threshold``."""
+    undecided = np.array([m is None for m in matches], dtype=bool)
+    if not len(probabilities):
+        return undecided
+    return undecided & (probabilities.max(axis=1) < threshold)
+
+
+def decide_with_cascade(
+    texts: Sequence[str],
+    static_vectors: np.ndarray,
+    rules: RuleSet,
+    cascade: Cascade,
+    head: CategoryHead,
+    embedder: Embedder,
+    cache: EmbeddingCache | None,
+    abstain_threshold: float,
+    fallback: str,
+) -> CascadeResult:
+    """Category decisions through the cascade; ``embedder``/``head`` are the transformer's."""
+    if tuple(cascade.head.classes) != tuple(head.classes):
+        raise ValueError("the static and transformer heads must share their classes")
+    matches = rules.decide_many(texts)
+    probabilities = static_probabilities(texts, static_vectors, cascade)
+    escalated = escalation_mask(matches, probabilities, cascade.threshold)
+    positions = np.flatnonzero(escalated)
+    if len(positions):
+        unsure = [texts[int(i)] for i in positions]
+        vectors, _ = embed_with_cache(unsure, embedder, cache)
+        views = embed_views(unsure, embedder, cache, vectors, head)
+        probabilities[positions] = most_confident_probabilities(head, vectors, views)
+    decisions = decisions_from(matches, probabilities, head.classes, abstain_threshold, fallback)
+    return CascadeResult(decisions, escalated)
