@@ -1,0 +1,144 @@
+"""The cascade's decision logic, with small fake embedders (no meaning needed)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+import pytest
+
+from insight_core.modelling.examples import CASCADE_THRESHOLDS, train_cascade, train_head
+from insight_core.nlp.cascade import Cascade, decide_with_cascade, escalation_mask
+from insight_core.nlp.embed import HashingEmbedder
+from insight_core.nlp.head import CategoryHead
+from insight_core.nlp.rules import RuleMatch
+from insight_core.runtime import load_decision_config
+from insight_core.settings import InsightSettings
+
+pytestmark = pytest.mark.unit
+
+CLASSES = ("coding", "hr")
+
+
+class TwoWordEmbedder:
+    """2-d vectors: [mentions 'python', mentions 'leave'] (+ a tiny bias so none is zero)."""
+
+    def __init__(self, name: str) -> None:
+        self.model_id = name
+        self.dimension = 2
+        self.seen: list[str] = []
+
+    def embed(self, texts: Sequence[str]) -> np.ndarray:
+        self.seen.extend(texts)
+        out = np.array(
+            [[1.0 if "python" in t else 0.01, 1.0 if "leave" in t else 0.01] for t in texts],
+            dtype=np.float32,
+        )
+        return out / np.linalg.norm(out, axis=1, keepdims=True)
+
+
+class NoRules:
+    def __init__(self, matches: dict[str, str] | None = None) -> None:
+        self.matches = matches or {}
+
+    def decide_many(self, texts: Sequence[str]) -> list[RuleMatch | None]:
+        return [
+            RuleMatch("r1", self.matches[t], t, 1) if t in self.matches else None for t in texts
+        ]
+
+
+def _head(scale: float) -> CategoryHead:
+    # P(coding) grows with the 'python' coordinate, P(hr) with 'leave'; scale sets confidence.
+    return CategoryHead(CLASSES, np.eye(2, dtype=np.float32) * scale, np.zeros(2, np.float32))
+
+
+def test_only_unsure_prompts_without_a_rule_reach_the_transformer() -> None:
+    static, transformer = TwoWordEmbedder("static"), TwoWordEmbedder("transformer")
+    texts = ["fix my python script", "python and leave both", "book annual leave", "hello there"]
+    rules = NoRules({"hello there": "hr"})
+    cascade = Cascade(static, _head(10.0), threshold=0.9)
+    static_vectors = static.embed(texts)
+    static.seen.clear()
+    result = decide_with_cascade(
+        texts, static_vectors, rules, cascade, _head(10.0), transformer, None, 0.3, "other"
+    )
+    # 'python and leave both' is a coin toss for the static head: only it goes on.
+    assert list(result.escalated) == [False, True, False, False]
+    assert transformer.seen == ["python and leave both"]
+    assert [d.category for d in result.decisions][::2] == ["coding", "hr"]
+    assert result.decisions[3].decided_by == "rule"
+
+
+def test_escalated_prompts_are_decided_by_the_transformer_head() -> None:
+    static, transformer = TwoWordEmbedder("static"), TwoWordEmbedder("transformer")
+    texts = ["python and leave both"]
+    # The transformer's head leans to hr on this mixed prompt; the static one cannot decide.
+    leaning = CategoryHead(CLASSES, np.array([[1.0, 0.0], [0.0, 3.0]], np.float32), np.zeros(2))
+    result = decide_with_cascade(
+        texts,
+        static.embed(texts),
+        NoRules(),
+        Cascade(static, _head(1.0), 0.99),
+        leaning,
+        transformer,
+        None,
+        0.3,
+        "other",
+    )
+    assert result.escalated.all() and result.decisions[0].category == "hr"
+
+
+def test_threshold_one_sends_every_undecided_prompt_on() -> None:
+    probabilities = np.array([[0.99, 0.01], [0.6, 0.4], [0.5, 0.5]])
+    matches = [None, RuleMatch("r", "hr", "x", 1), None]
+    assert list(escalation_mask(matches, probabilities, 1.0)) == [True, False, True]
+    assert list(escalation_mask(matches, probabilities, 0.7)) == [False, False, True]
+
+
+def test_heads_with_different_classes_are_refused() -> None:
+    static = TwoWordEmbedder("static")
+    other = CategoryHead(("a", "b"), np.eye(2, dtype=np.float32), np.zeros(2, np.float32))
+    with pytest.raises(ValueError, match="share their classes"):
+        decide_with_cascade(
+            ["x"],
+            static.embed(["x"]),
+            NoRules(),
+            Cascade(static, other, 0.5),
+            _head(1.0),
+            static,
+            None,
+            0.3,
+            "other",
+        )
+
+
+@pytest.fixture(scope="module")
+def trained_heads() -> tuple:
+    """A transformer-like and a static-like head on the shipped examples (hashing vectors)."""
+    settings = InsightSettings(embedding_cascade=True)
+    taxonomy, rules = load_decision_config(settings)
+    transformer, static = HashingEmbedder(48), HashingEmbedder(16)
+    head, examples = train_head(settings, taxonomy, transformer, None)
+    return taxonomy, rules, transformer, static, head, examples
+
+
+def test_the_chosen_threshold_keeps_out_of_fold_quality_within_tolerance(trained_heads) -> None:
+    taxonomy, rules, transformer, static, head, examples = trained_heads
+    settings = InsightSettings(embedding_cascade=True)
+    cascade, scores = train_cascade(
+        settings, taxonomy, rules, examples, static, head, transformer, None
+    )
+    assert cascade.threshold in (*CASCADE_THRESHOLDS, 1.0)
+    assert cascade.threshold == scores["cascade_threshold"]
+    assert scores["cascade_oof_macro_f1"] >= scores["transformer_oof_macro_f1"] - 0.005
+    assert 0.0 <= scores["cascade_oof_escalated_share"] <= 1.0
+    assert cascade.head.classes == head.classes
+
+
+def test_a_configured_threshold_is_used_as_is(trained_heads) -> None:
+    taxonomy, rules, transformer, static, head, examples = trained_heads
+    settings = InsightSettings(embedding_cascade=True, embedding_cascade_threshold=0.6)
+    cascade, scores = train_cascade(
+        settings, taxonomy, rules, examples, static, head, transformer, None
+    )
+    assert cascade.threshold == 0.6 == scores["cascade_threshold"]
