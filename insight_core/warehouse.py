@@ -116,6 +116,16 @@ _INCREMENTAL_TABLES = (
     "core.topic_users",
     "core.baseline_users",
     "core.cell_suppression",
+    "ops.build_dimensions",
+)
+# Tables the models rewrite only from the first period a build can change (build_from in
+# models/000_build_scope.sql). Each model creates its table from its own SELECT when it is
+# missing, so a full rebuild drops them and they take the shape the models give them now.
+_SCOPED_TABLES = (
+    "core.category_cells",
+    "core.topic_cells",
+    "core.category_scores",
+    "core.topic_scores",
 )
 
 
@@ -189,6 +199,8 @@ def build_models(
     if touched_dates is None:
         for table in _INCREMENTAL_TABLES:
             con.execute(f"DELETE FROM {table}")
+        for table in _SCOPED_TABLES:
+            con.execute(f"DROP TABLE IF EXISTS {table}")
         touched = [
             row[0]
             for row in con.execute(
@@ -219,10 +231,14 @@ def build_models(
             con.execute(sql)
         except duckdb.Error as exc:
             raise InsightError(f"warehouse model {name} failed: {exc}".splitlines()[0]) from exc
-        log.debug("model %s (%s) took %.2f s", name, mode, time.perf_counter() - started)
+        log.debug("model %s (%s) took %.3f s", name, mode, time.perf_counter() - started)
     con.execute("DELETE FROM ops.build_scope")
     con.execute("INSERT INTO ops.build_scope SELECT run_date FROM build_touched")
-    con.execute("INSERT INTO ops.model_builds (mode, touched_dates) VALUES (?, ?)", [mode, touched])
+    con.execute(
+        "INSERT INTO ops.model_builds (mode, touched_dates, rebuilt_from) "
+        "SELECT ?, ?, period FROM build_from",
+        [mode, touched],
+    )
 
 
 def run_checks(con: duckdb.DuckDBPyConnection) -> dict[str, int]:
@@ -231,7 +247,7 @@ def run_checks(con: duckdb.DuckDBPyConnection) -> dict[str, int]:
     for name, sql in checks():
         started = time.perf_counter()
         rows = con.execute(sql).fetchall()
-        log.debug("check %s took %.2f s", name, time.perf_counter() - started)
+        log.debug("check %s took %.3f s", name, time.perf_counter() - started)
         if rows:
             failures[name.removesuffix(".sql")] = len(rows)
             log.error("check %s failed with %d rows, e.g. %s", name, len(rows), rows[:3])
@@ -428,8 +444,10 @@ def staged_build(
             apply_migrations(con)
             _adopt_partitioned_storage(con, partitions_root(published), files)
             yield con
+            started = time.perf_counter()
             con.execute("CHECKPOINT")
             con.close()
+            log.debug("checkpoint took %.3f s", time.perf_counter() - started)
             with staging.open("rb+") as handle:
                 os.fsync(handle.fileno())
             staging.replace(published)
@@ -614,6 +632,7 @@ def publish_run(
     with staged_build(published, companions, files) as con:
         first_build = not con.execute("SELECT count(*) FROM ops.model_builds").fetchone()[0]  # type: ignore[index]
         replaced: list[str] = []
+        started = time.perf_counter()
         con.execute("BEGIN TRANSACTION")
         try:
             if request.classified_files:
@@ -701,6 +720,7 @@ def publish_run(
         except Exception:
             con.execute("ROLLBACK")
             raise
+        log.debug("loading the run's rows took %.3f s", time.perf_counter() - started)
         if first_build:
             build_models(con)
         else:

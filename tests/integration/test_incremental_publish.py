@@ -55,6 +55,10 @@ TOPICS = pl.DataFrame(
 )
 TOPIC_OF = {"coding": 0, "it_support": 1, "finance": 2, "legal_compliance": 3, "other": -1}
 REFIT_DAY = FIRST_DAY + timedelta(days=24)
+# Sales' IT support spikes on a Friday and the next Monday and Tuesday: one weekday streak
+# across two ISO weeks, so a build that rewrites only the second week must carry it on.
+STREAK_DAYS = (date(2026, 10, 2), date(2026, 10, 5), date(2026, 10, 6))
+NO_STREAK = 3  # the variant of a day without the streak's extra prompts
 # Every table a build writes that an analyst or a later build reads.
 COMPARED = (
     "analytics.daily_category_trends",
@@ -85,6 +89,8 @@ def _rows(day: date, variant: int = 0) -> pl.DataFrame:
             users = rng.randint(0, 3 if weekend else 12)
             if department == "Finance" and category == "finance" and day.day in (29, 30):
                 users += 25  # a spike
+            if (department, category) == ("Sales", "it_support") and day in STREAK_DAYS:
+                users += 0 if variant == NO_STREAK else 150
             for u in range(users):
                 for _ in range(rng.randint(1, 3)):
                     topic = TOPIC_OF[category]
@@ -155,6 +161,16 @@ class Nightly:
             ),
         )
 
+    def last_rebuilt_from(self) -> date:
+        """The first period the last build rewrote (earlier periods kept their rows)."""
+        return self.scalar(
+            "SELECT rebuilt_from FROM ops.model_builds ORDER BY built_at DESC LIMIT 1"
+        )
+
+    def scalar(self, sql: str) -> object:
+        with duckdb.connect(str(self.path), read_only=True) as con:
+            return con.execute(sql).fetchone()[0]
+
     def tables(self, path: Path) -> dict[str, list[tuple]]:
         with duckdb.connect(str(path), read_only=True) as con:
             return {t: con.execute(f"SELECT * FROM {t} ORDER BY ALL").fetchall() for t in COMPARED}
@@ -222,3 +238,67 @@ def test_incremental_publication_equals_a_full_rebuild(tmp_path: Path) -> None:
         nightly.path, "SELECT count(*) FROM core.classifications WHERE run_date = DATE '2026-09-10'"
     ).item()
     assert loaded == 0
+
+
+def _streak_alerts(nightly: Nightly) -> dict[date, str]:
+    """since -> status of Sales' daily IT support alerts."""
+    return dict(
+        warehouse.query(
+            nightly.path,
+            "SELECT since, status FROM analytics.alerts WHERE kind = 'spike' AND grain = 'day' "
+            "AND department = 'Sales' AND category = 'it_support'",
+        ).iter_rows()
+    )
+
+
+def test_a_build_rewrites_only_the_weeks_a_night_can_change(tmp_path: Path) -> None:
+    """Nightly builds rewrite from the run's week on (or the week before, whose last day was
+    loaded), streaks and trailing baselines carry over from the kept periods, and a change in
+    the past (a rerun, an emptied last day, a skipped day) ripples forward exactly."""
+    nightly = Nightly(tmp_path)
+    days = [FIRST_DAY + timedelta(days=i) for i in range(35)]
+    nightly.thresholds = {"*": 6, "legal_compliance": 8}
+    for day in days[:14]:
+        nightly.publish(day, _rows(day))
+    for day in days[14:]:
+        nightly.publish(day, _rows(day))
+        week = day - timedelta(days=day.weekday())
+        # the run's week, or the week before on a Monday (its Sunday was the last day loaded);
+        # a refit changes the topic catalogue, which reshapes every period: all rewritten
+        expected = week - timedelta(days=7) if week == day else week
+        assert nightly.last_rebuilt_from() == (date.min if day == REFIT_DAY else expected)
+    nightly.assert_matches_full_rebuild()
+    # the streak that began on Friday goes on in the next week's rewritten days
+    assert _streak_alerts(nightly) == {STREAK_DAYS[0]: "active"}
+
+    # a rerun inside the second week rewrites only that week and keeps the streak's start
+    monday = STREAK_DAYS[1]
+    nightly.publish(monday + timedelta(days=2), _rows(monday + timedelta(days=2), variant=1))
+    assert nightly.last_rebuilt_from() == monday
+    nightly.assert_matches_full_rebuild()
+    assert _streak_alerts(nightly) == {STREAK_DAYS[0]: "active"}
+
+    # a rerun of the streak's first day without the spike: the streak now starts on Monday
+    nightly.publish(STREAK_DAYS[0], _rows(STREAK_DAYS[0], variant=NO_STREAK))
+    assert nightly.last_rebuilt_from() == STREAK_DAYS[0] - timedelta(days=4)
+    nightly.assert_matches_full_rebuild()
+    assert _streak_alerts(nightly) == {STREAK_DAYS[0]: "withdrawn", monday: "active"}
+
+    # a rerun far in the past ripples through every later baseline window
+    nightly.publish(days[1], _rows(days[1], variant=1))
+    assert nightly.last_rebuilt_from() == FIRST_DAY
+    nightly.assert_matches_full_rebuild()
+
+    # emptying the last day makes its week incomplete again ...
+    last = days[-1]  # a Sunday
+    nightly.publish(last, _rows(last).head(0))
+    nightly.assert_matches_full_rebuild()
+    # ... and a night after a skipped day completes it without touching it
+    tuesday = last + timedelta(days=2)
+    nightly.publish(tuesday, _rows(tuesday))
+    assert nightly.last_rebuilt_from() == monday
+    nightly.assert_matches_full_rebuild()
+    assert nightly.scalar(
+        "SELECT complete FROM analytics.company_weekly_category_trends "
+        f"WHERE week_start = DATE '{monday}' LIMIT 1"
+    )

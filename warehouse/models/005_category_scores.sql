@@ -14,23 +14,44 @@
 --         (the robust z-score; only with at least mad_min_history baseline periods)
 --     spike_score = whichever of the two is closer to zero.
 --
--- This file scores every cell from the aggregate cells (cheap: no per-prompt rows) into the
--- temp table category_gated and lists the visible scored cells whose baseline users must be
--- counted and are not known yet; models/007_baseline_users.sql counts those and finishes core.category_scores.
+-- This file scores the cells from build_from on (models/000_build_scope.sql: earlier scores
+-- cannot change; their baselines only look back) from the aggregate cells (cheap: no per-prompt
+-- rows) into the temp table category_gated and lists the visible scored cells whose baseline
+-- users must be counted and are not known yet; models/007_baseline_users.sql counts those and
+-- finishes core.category_scores.
 CREATE OR REPLACE TEMP TABLE category_gated AS
 WITH params AS (
     SELECT * FROM ops.trend_parameters
 ),
-cells AS (
+all_cells AS (
     SELECT
         cells.*,
         concat_ws('|', 'category', grain, period, department, category) AS cell_id,
         CASE WHEN period_prompts > 0 THEN prompts::DOUBLE / period_prompts END AS share
     FROM core.category_cells AS cells
 ),
-series AS (
+cells AS (
+    -- Scored in this build: the periods from build_from on (earlier scores cannot change).
+    SELECT * FROM all_cells WHERE period >= (SELECT period FROM build_from)
+),
+usable AS (
     -- The periods a baseline may use: the department was active and the week is complete.
-    SELECT * FROM cells WHERE period_prompts > 0 AND complete
+    SELECT * FROM all_cells WHERE period_prompts > 0 AND complete
+),
+series AS (
+    -- The usable periods of the scope, and of each series the last ones before it that a
+    -- baseline window of the scope can reach.
+    SELECT * FROM usable WHERE period >= (SELECT period FROM build_from)
+    UNION ALL
+    SELECT usable.*
+    FROM usable
+    CROSS JOIN params
+    WHERE usable.period < (SELECT period FROM build_from)
+    QUALIFY row_number() OVER (
+        PARTITION BY usable.grain, usable.series_type, usable.department, usable.category
+        ORDER BY usable.period DESC)
+        <= CASE WHEN usable.grain = 'day' THEN params.daily_baseline_days
+                ELSE params.weekly_baseline_weeks END
 ),
 windowed AS (
     SELECT

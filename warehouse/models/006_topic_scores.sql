@@ -3,21 +3,37 @@
 -- one model version. Topic ids are only stable within a model version, so a refit starts new
 -- series: a new model's topics are scored once they have the minimum history (a week of
 -- weekdays, two complete weeks). Until then a topic only shows whether it is new.
--- Like models/005, this file scores into the temp table topic_gated and adds the cells whose
+-- Like models/005, this file scores (from build_from on) into the temp table topic_gated and adds the cells whose
 -- history users are not known yet to baseline_pending; models/007 finishes core.topic_scores.
 CREATE OR REPLACE TEMP TABLE topic_gated AS
 WITH params AS (
     SELECT * FROM ops.trend_parameters
 ),
-cells AS (
+all_cells AS (
     SELECT
         cells.*,
         concat_ws('|', 'topic', grain, period, model_version, topic_id) AS cell_id,
         CASE WHEN period_prompts > 0 THEN prompts::DOUBLE / period_prompts END AS share
     FROM core.topic_cells AS cells
 ),
+cells AS (
+    SELECT * FROM all_cells WHERE period >= (SELECT period FROM build_from)
+),
+usable AS (
+    SELECT * FROM all_cells WHERE period_prompts > 0 AND complete
+),
 series AS (
-    SELECT * FROM cells WHERE period_prompts > 0 AND complete
+    SELECT * FROM usable WHERE period >= (SELECT period FROM build_from)
+    UNION ALL
+    SELECT usable.*
+    FROM usable
+    CROSS JOIN params
+    WHERE usable.period < (SELECT period FROM build_from)
+    QUALIFY row_number() OVER (
+        PARTITION BY usable.grain, usable.series_type, usable.model_version, usable.topic_id
+        ORDER BY usable.period DESC)
+        <= CASE WHEN usable.grain = 'day' THEN params.daily_baseline_days
+                ELSE params.weekly_baseline_weeks END
 ),
 windowed AS (
     SELECT
