@@ -126,6 +126,12 @@ _SCOPED_TABLES = (
     "core.topic_cells",
     "core.category_scores",
     "core.topic_scores",
+    "analytics.daily_category_trends",
+    "analytics.company_daily_category_trends",
+    "analytics.weekly_category_trends",
+    "analytics.company_weekly_category_trends",
+    "analytics.topics",
+    "analytics.topic_trends",
 )
 
 

@@ -40,6 +40,7 @@ V2_TOPICS = [
     (1, "vpn", "vpn, reset", 30, "it_support"),
     (2, "invoice", "invoice, vat, refund", 25, "finance"),
     (3, "contract", "contract, nda", 9, "legal_compliance"),
+    (4, "wiki", "wiki, page", 4, "other"),  # only asked about in _rare_topic_rows
 ]
 TOPICS = pl.DataFrame(
     [("v1", *t) for t in V1_TOPICS] + [("v2", *t) for t in V2_TOPICS],
@@ -117,6 +118,33 @@ def _rows(day: date, variant: int = 0) -> pl.DataFrame:
                     )
     return pl.DataFrame(
         rows,
+        schema_overrides={"tool": pl.String, "rule_id": pl.String, "pii_redacted": pl.Int32},
+    )
+
+
+def _rare_topic_rows(day: date, users: int) -> pl.DataFrame:
+    """Prompts of ``users`` people about the v2 topic no one else asks about."""
+    return pl.DataFrame(
+        [
+            {
+                "prompt_id": f"rare-{day:%Y%m%d}-{u:03d}",
+                "run_date": day,
+                "event_ts": datetime(day.year, day.month, day.day, 11, tzinfo=UTC),
+                "user_hash": f"rare-{u:03d}",
+                "department": "People",
+                "tool": None,
+                "category": "other",
+                "decided_by": "model",
+                "rule_id": None,
+                "confidence": 0.9,
+                "topic_id": 4,
+                "topic_label": "t",
+                "topic_words": "w",
+                "model_version": "v2",
+                "pii_redacted": 0,
+            }
+            for u in range(users)
+        ],
         schema_overrides={"tool": pl.String, "rule_id": pl.String, "pii_redacted": pl.Int32},
     )
 
@@ -302,3 +330,19 @@ def test_a_build_rewrites_only_the_weeks_a_night_can_change(tmp_path: Path) -> N
         "SELECT complete FROM analytics.company_weekly_category_trends "
         f"WHERE week_start = DATE '{monday}' LIMIT 1"
     )
+
+    # a topic that too few people asked about is hidden in every period until, one night,
+    # enough others ask about it: its label then shows in the kept periods' trend rows too
+    rare_day = days[-3]
+    nightly.publish(rare_day, pl.concat([_rows(rare_day, variant=1), _rare_topic_rows(rare_day, 3)]))
+    nightly.assert_matches_full_rebuild()
+    rare_label = "SELECT topic_label FROM analytics.topic_trends WHERE topic_id = 4 LIMIT 1"
+    assert nightly.scalar(rare_label) is None
+    wednesday = tuesday + timedelta(days=1)
+    nightly.publish(wednesday, pl.concat([_rows(wednesday), _rare_topic_rows(wednesday, 12)]))
+    assert nightly.last_rebuilt_from() == tuesday - timedelta(days=1)
+    nightly.assert_matches_full_rebuild()
+    assert nightly.scalar(rare_label) == "wiki"
+    nightly.publish(wednesday, _rows(wednesday))  # and a rerun without them hides it again
+    nightly.assert_matches_full_rebuild()
+    assert nightly.scalar(rare_label) is None

@@ -3,8 +3,9 @@
 -- one model version. Topic ids are only stable within a model version, so a refit starts new
 -- series: a new model's topics are scored once they have the minimum history (a week of
 -- weekdays, two complete weeks). Until then a topic only shows whether it is new.
--- Like models/005, this file scores (from build_from on) into the temp table topic_gated and adds the cells whose
--- history users are not known yet to baseline_pending; models/007 finishes core.topic_scores.
+-- Like models/005, this file scores the cells from build_from on into the temp table
+-- topic_gated and adds the cells whose history users are not known yet to baseline_pending;
+-- models/007 finishes core.topic_scores.
 CREATE OR REPLACE TEMP TABLE topic_gated AS
 WITH params AS (
     SELECT * FROM ops.trend_parameters
