@@ -317,6 +317,8 @@ def _discard_unnamed_partitions(published: Path) -> list[Path]:
     for path in unnamed:
         path.unlink(missing_ok=True)
     return unnamed
+
+
 @dataclass
 class PartitionFiles:
     """Parquet files a publication writes and the retired ones it may delete."""

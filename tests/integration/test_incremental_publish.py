@@ -334,7 +334,9 @@ def test_a_build_rewrites_only_the_weeks_a_night_can_change(tmp_path: Path) -> N
     # a topic that too few people asked about is hidden in every period until, one night,
     # enough others ask about it: its label then shows in the kept periods' trend rows too
     rare_day = days[-3]
-    nightly.publish(rare_day, pl.concat([_rows(rare_day, variant=1), _rare_topic_rows(rare_day, 3)]))
+    nightly.publish(
+        rare_day, pl.concat([_rows(rare_day, variant=1), _rare_topic_rows(rare_day, 3)])
+    )
     nightly.assert_matches_full_rebuild()
     rare_label = "SELECT topic_label FROM analytics.topic_trends WHERE topic_id = 4 LIMIT 1"
     assert nightly.scalar(rare_label) is None
