@@ -193,7 +193,9 @@ def build_models(
     ``touched_dates`` are the dates whose per-prompt rows changed since the last build (their
     previous files in ``replaced_files``): only their ISO weeks are recounted, only the weeks
     whose cells changed rerun the suppression fixpoint, and only the baseline windows that hold
-    a touched date are recounted; everything else is recomputed from the stored aggregates.
+    a touched date are recounted; the cell grids, scores and trend tables are rewritten from
+    the first period the touched dates can affect on (``build_from``,
+    models/000_build_scope.sql) and kept before it.
     Without ``touched_dates`` the build starts from scratch over every loaded date. Both give
     the same tables for the same per-prompt rows (tests/integration/test_incremental_publish.py).
 
