@@ -116,6 +116,22 @@ _INCREMENTAL_TABLES = (
     "core.topic_users",
     "core.baseline_users",
     "core.cell_suppression",
+    "ops.build_dimensions",
+)
+# Tables the models rewrite only from the first period a build can change (build_from in
+# models/000_build_scope.sql). Each model creates its table from its own SELECT when it is
+# missing, so a full rebuild drops them and they take the shape the models give them now.
+_SCOPED_TABLES = (
+    "core.category_cells",
+    "core.topic_cells",
+    "core.category_scores",
+    "core.topic_scores",
+    "analytics.daily_category_trends",
+    "analytics.company_daily_category_trends",
+    "analytics.weekly_category_trends",
+    "analytics.company_weekly_category_trends",
+    "analytics.topics",
+    "analytics.topic_trends",
 )
 
 
@@ -177,7 +193,9 @@ def build_models(
     ``touched_dates`` are the dates whose per-prompt rows changed since the last build (their
     previous files in ``replaced_files``): only their ISO weeks are recounted, only the weeks
     whose cells changed rerun the suppression fixpoint, and only the baseline windows that hold
-    a touched date are recounted; everything else is recomputed from the stored aggregates.
+    a touched date are recounted; the cell grids, scores and trend tables are rewritten from
+    the first period the touched dates can affect on (``build_from``,
+    models/000_build_scope.sql) and kept before it.
     Without ``touched_dates`` the build starts from scratch over every loaded date. Both give
     the same tables for the same per-prompt rows (tests/integration/test_incremental_publish.py).
 
@@ -189,6 +207,8 @@ def build_models(
     if touched_dates is None:
         for table in _INCREMENTAL_TABLES:
             con.execute(f"DELETE FROM {table}")
+        for table in _SCOPED_TABLES:
+            con.execute(f"DROP TABLE IF EXISTS {table}")
         touched = [
             row[0]
             for row in con.execute(
@@ -219,10 +239,14 @@ def build_models(
             con.execute(sql)
         except duckdb.Error as exc:
             raise InsightError(f"warehouse model {name} failed: {exc}".splitlines()[0]) from exc
-        log.debug("model %s (%s) took %.2f s", name, mode, time.perf_counter() - started)
+        log.debug("model %s (%s) took %.3f s", name, mode, time.perf_counter() - started)
     con.execute("DELETE FROM ops.build_scope")
     con.execute("INSERT INTO ops.build_scope SELECT run_date FROM build_touched")
-    con.execute("INSERT INTO ops.model_builds (mode, touched_dates) VALUES (?, ?)", [mode, touched])
+    con.execute(
+        "INSERT INTO ops.model_builds (mode, touched_dates, rebuilt_from) "
+        "SELECT ?, ?, period FROM build_from",
+        [mode, touched],
+    )
 
 
 def run_checks(con: duckdb.DuckDBPyConnection) -> dict[str, int]:
@@ -231,7 +255,7 @@ def run_checks(con: duckdb.DuckDBPyConnection) -> dict[str, int]:
     for name, sql in checks():
         started = time.perf_counter()
         rows = con.execute(sql).fetchall()
-        log.debug("check %s took %.2f s", name, time.perf_counter() - started)
+        log.debug("check %s took %.3f s", name, time.perf_counter() - started)
         if rows:
             failures[name.removesuffix(".sql")] = len(rows)
             log.error("check %s failed with %d rows, e.g. %s", name, len(rows), rows[:3])
@@ -430,8 +454,10 @@ def staged_build(
             apply_migrations(con)
             _adopt_partitioned_storage(con, partitions_root(published), files)
             yield con
+            started = time.perf_counter()
             con.execute("CHECKPOINT")
             con.close()
+            log.debug("checkpoint took %.3f s", time.perf_counter() - started)
             with staging.open("rb+") as handle:
                 os.fsync(handle.fileno())
             staging.replace(published)
@@ -616,6 +642,7 @@ def publish_run(
     with staged_build(published, companions, files) as con:
         first_build = not con.execute("SELECT count(*) FROM ops.model_builds").fetchone()[0]  # type: ignore[index]
         replaced: list[str] = []
+        started = time.perf_counter()
         con.execute("BEGIN TRANSACTION")
         try:
             if request.classified_files:
@@ -703,6 +730,7 @@ def publish_run(
         except Exception:
             con.execute("ROLLBACK")
             raise
+        log.debug("loading the run's rows took %.3f s", time.perf_counter() - started)
         if first_build:
             build_models(con)
         else:

@@ -40,6 +40,7 @@ V2_TOPICS = [
     (1, "vpn", "vpn, reset", 30, "it_support"),
     (2, "invoice", "invoice, vat, refund", 25, "finance"),
     (3, "contract", "contract, nda", 9, "legal_compliance"),
+    (4, "wiki", "wiki, page", 4, "other"),  # only asked about in _rare_topic_rows
 ]
 TOPICS = pl.DataFrame(
     [("v1", *t) for t in V1_TOPICS] + [("v2", *t) for t in V2_TOPICS],
@@ -55,6 +56,10 @@ TOPICS = pl.DataFrame(
 )
 TOPIC_OF = {"coding": 0, "it_support": 1, "finance": 2, "legal_compliance": 3, "other": -1}
 REFIT_DAY = FIRST_DAY + timedelta(days=24)
+# Sales' IT support spikes on a Friday and the next Monday and Tuesday: one weekday streak
+# across two ISO weeks, so a build that rewrites only the second week must carry it on.
+STREAK_DAYS = (date(2026, 10, 2), date(2026, 10, 5), date(2026, 10, 6))
+NO_STREAK = 3  # the variant of a day without the streak's extra prompts
 # Every table a build writes that an analyst or a later build reads.
 COMPARED = (
     "analytics.daily_category_trends",
@@ -85,6 +90,8 @@ def _rows(day: date, variant: int = 0) -> pl.DataFrame:
             users = rng.randint(0, 3 if weekend else 12)
             if department == "Finance" and category == "finance" and day.day in (29, 30):
                 users += 25  # a spike
+            if (department, category) == ("Sales", "it_support") and day in STREAK_DAYS:
+                users += 0 if variant == NO_STREAK else 150
             for u in range(users):
                 for _ in range(rng.randint(1, 3)):
                     topic = TOPIC_OF[category]
@@ -111,6 +118,33 @@ def _rows(day: date, variant: int = 0) -> pl.DataFrame:
                     )
     return pl.DataFrame(
         rows,
+        schema_overrides={"tool": pl.String, "rule_id": pl.String, "pii_redacted": pl.Int32},
+    )
+
+
+def _rare_topic_rows(day: date, users: int) -> pl.DataFrame:
+    """Prompts of ``users`` people about the v2 topic no one else asks about."""
+    return pl.DataFrame(
+        [
+            {
+                "prompt_id": f"rare-{day:%Y%m%d}-{u:03d}",
+                "run_date": day,
+                "event_ts": datetime(day.year, day.month, day.day, 11, tzinfo=UTC),
+                "user_hash": f"rare-{u:03d}",
+                "department": "People",
+                "tool": None,
+                "category": "other",
+                "decided_by": "model",
+                "rule_id": None,
+                "confidence": 0.9,
+                "topic_id": 4,
+                "topic_label": "t",
+                "topic_words": "w",
+                "model_version": "v2",
+                "pii_redacted": 0,
+            }
+            for u in range(users)
+        ],
         schema_overrides={"tool": pl.String, "rule_id": pl.String, "pii_redacted": pl.Int32},
     )
 
@@ -154,6 +188,16 @@ class Nightly:
                 taxonomy_version="1",
             ),
         )
+
+    def last_rebuilt_from(self) -> date:
+        """The first period the last build rewrote (earlier periods kept their rows)."""
+        return self.scalar(
+            "SELECT rebuilt_from FROM ops.model_builds ORDER BY built_at DESC LIMIT 1"
+        )
+
+    def scalar(self, sql: str) -> object:
+        with duckdb.connect(str(self.path), read_only=True) as con:
+            return con.execute(sql).fetchone()[0]
 
     def tables(self, path: Path) -> dict[str, list[tuple]]:
         with duckdb.connect(str(path), read_only=True) as con:
@@ -222,3 +266,85 @@ def test_incremental_publication_equals_a_full_rebuild(tmp_path: Path) -> None:
         nightly.path, "SELECT count(*) FROM core.classifications WHERE run_date = DATE '2026-09-10'"
     ).item()
     assert loaded == 0
+
+
+def _streak_alerts(nightly: Nightly) -> dict[date, str]:
+    """since -> status of Sales' daily IT support alerts."""
+    return dict(
+        warehouse.query(
+            nightly.path,
+            "SELECT since, status FROM analytics.alerts WHERE kind = 'spike' AND grain = 'day' "
+            "AND department = 'Sales' AND category = 'it_support'",
+        ).iter_rows()
+    )
+
+
+def test_a_build_rewrites_only_the_weeks_a_night_can_change(tmp_path: Path) -> None:
+    """Nightly builds rewrite from the run's week on (or the week before, whose last day was
+    loaded), streaks and trailing baselines carry over from the kept periods, and a change in
+    the past (a rerun, an emptied last day, a skipped day) ripples forward exactly."""
+    nightly = Nightly(tmp_path)
+    days = [FIRST_DAY + timedelta(days=i) for i in range(35)]
+    nightly.thresholds = {"*": 6, "legal_compliance": 8}
+    for day in days[:14]:
+        nightly.publish(day, _rows(day))
+    for day in days[14:]:
+        nightly.publish(day, _rows(day))
+        week = day - timedelta(days=day.weekday())
+        # the run's week, or the week before on a Monday (its Sunday was the last day loaded);
+        # a refit changes the topic catalogue, which reshapes every period: all rewritten
+        expected = week - timedelta(days=7) if week == day else week
+        assert nightly.last_rebuilt_from() == (date.min if day == REFIT_DAY else expected)
+    nightly.assert_matches_full_rebuild()
+    # the streak that began on Friday goes on in the next week's rewritten days
+    assert _streak_alerts(nightly) == {STREAK_DAYS[0]: "active"}
+
+    # a rerun inside the second week rewrites only that week and keeps the streak's start
+    monday = STREAK_DAYS[1]
+    nightly.publish(monday + timedelta(days=2), _rows(monday + timedelta(days=2), variant=1))
+    assert nightly.last_rebuilt_from() == monday
+    nightly.assert_matches_full_rebuild()
+    assert _streak_alerts(nightly) == {STREAK_DAYS[0]: "active"}
+
+    # a rerun of the streak's first day without the spike: the streak now starts on Monday
+    nightly.publish(STREAK_DAYS[0], _rows(STREAK_DAYS[0], variant=NO_STREAK))
+    assert nightly.last_rebuilt_from() == STREAK_DAYS[0] - timedelta(days=4)
+    nightly.assert_matches_full_rebuild()
+    assert _streak_alerts(nightly) == {STREAK_DAYS[0]: "withdrawn", monday: "active"}
+
+    # a rerun far in the past ripples through every later baseline window
+    nightly.publish(days[1], _rows(days[1], variant=1))
+    assert nightly.last_rebuilt_from() == FIRST_DAY
+    nightly.assert_matches_full_rebuild()
+
+    # emptying the last day makes its week incomplete again ...
+    last = days[-1]  # a Sunday
+    nightly.publish(last, _rows(last).head(0))
+    nightly.assert_matches_full_rebuild()
+    # ... and a night after a skipped day completes it without touching it
+    tuesday = last + timedelta(days=2)
+    nightly.publish(tuesday, _rows(tuesday))
+    assert nightly.last_rebuilt_from() == monday
+    nightly.assert_matches_full_rebuild()
+    assert nightly.scalar(
+        "SELECT complete FROM analytics.company_weekly_category_trends "
+        f"WHERE week_start = DATE '{monday}' LIMIT 1"
+    )
+
+    # a topic that too few people asked about is hidden in every period until, one night,
+    # enough others ask about it: its label then shows in the kept periods' trend rows too
+    rare_day = days[-3]
+    nightly.publish(
+        rare_day, pl.concat([_rows(rare_day, variant=1), _rare_topic_rows(rare_day, 3)])
+    )
+    nightly.assert_matches_full_rebuild()
+    rare_label = "SELECT topic_label FROM analytics.topic_trends WHERE topic_id = 4 LIMIT 1"
+    assert nightly.scalar(rare_label) is None
+    wednesday = tuesday + timedelta(days=1)
+    nightly.publish(wednesday, pl.concat([_rows(wednesday), _rare_topic_rows(wednesday, 12)]))
+    assert nightly.last_rebuilt_from() == tuesday - timedelta(days=1)
+    nightly.assert_matches_full_rebuild()
+    assert nightly.scalar(rare_label) == "wiki"
+    nightly.publish(wednesday, _rows(wednesday))  # and a rerun without them hides it again
+    nightly.assert_matches_full_rebuild()
+    assert nightly.scalar(rare_label) is None

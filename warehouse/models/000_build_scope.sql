@@ -11,3 +11,22 @@ SELECT p.run_date
 FROM ops.partitions AS p
 WHERE p.dataset = 'classifications'
   AND date_trunc('week', p.run_date)::DATE IN (SELECT week_start FROM build_scope_weeks);
+
+-- build_from: the first period (a Monday) whose aggregate rows this build may change; the
+-- models recompute cells, suppression and scores only from there on and keep every earlier
+-- row. A period before it keeps its counts (its week was not touched), its completeness (a
+-- week is complete once its Sunday is loaded: hence the weeks of the last loaded day before
+-- and after this publication) and its score (baselines and streaks only look back). Changes
+-- that reshape every period (thresholds, categories, departments, topics) move it to the
+-- first period (models/002_category_cells.sql). A full rebuild starts from nothing.
+CREATE OR REPLACE TEMP TABLE build_from AS
+SELECT coalesce(
+    least(
+        (SELECT min(week_start) FROM build_scope_weeks),
+        (SELECT date_trunc('week', max(period))::DATE
+         FROM core.category_cell_counts WHERE grain = 'day'),
+        (SELECT date_trunc('week', max(run_date))::DATE
+         FROM ops.partitions WHERE dataset = 'classifications')
+    ),
+    DATE '0001-01-01'
+) AS period;

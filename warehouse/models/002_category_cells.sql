@@ -52,14 +52,36 @@ CROSS JOIN default_threshold
 LEFT JOIN ops.privacy_thresholds AS specific
     ON specific.category = known.category AND specific.category <> '*';
 
+-- What shapes the cells of every period, not only of the touched weeks: the grid's categories
+-- and thresholds, its departments, the topic catalogue and the trend parameters. When it differs
+-- from what the stored tables were built on, they are recomputed from the first period
+-- (build_from, models/000_build_scope.sql).
+CREATE OR REPLACE TEMP TABLE build_dimensions AS
+SELECT md5(concat_ws(chr(10),
+    (SELECT string_agg(t::VARCHAR, ';' ORDER BY t::VARCHAR) FROM core.category_thresholds AS t),
+    (SELECT string_agg(t::VARCHAR, ';' ORDER BY t::VARCHAR) FROM ops.privacy_thresholds AS t),
+    (SELECT string_agg(DISTINCT department, ';' ORDER BY department)
+     FROM core.category_cell_counts),
+    (SELECT string_agg(t::VARCHAR, ';' ORDER BY t::VARCHAR) FROM core.topics AS t),
+    (SELECT string_agg(t::VARCHAR, ';' ORDER BY t::VARCHAR) FROM ops.trend_parameters AS t)
+)) AS fingerprint;
+
+UPDATE build_from SET period = DATE '0001-01-01'
+WHERE (SELECT fingerprint FROM build_dimensions)
+      IS DISTINCT FROM (SELECT max(fingerprint) FROM ops.build_dimensions);
+
+DELETE FROM ops.build_dimensions;
+INSERT INTO ops.build_dimensions SELECT fingerprint FROM build_dimensions;
+
 -- core.category_cells (restricted: raw, unsuppressed counts). The counts of
--- core.category_cell_counts on a dense grid: a quiet cell is a row with 0 prompts, because baselines must
--- count quiet periods too. period_prompts is the department's (or company's) total of the
--- period, the denominator of every share.
-CREATE OR REPLACE TABLE core.category_cells AS
+-- core.category_cell_counts on a dense grid: a quiet cell is a row with 0 prompts, because
+-- baselines must count quiet periods too. period_prompts is the department's (or company's)
+-- total of the period, the denominator of every share. Recomputed from build_from on.
+CREATE OR REPLACE TEMP TABLE category_cells_rebuilt AS
 WITH counted AS (
     SELECT grain, period, department, category, prompts, users
     FROM core.category_cell_counts
+    WHERE week_start >= (SELECT period FROM build_from)
 ),
 loaded AS (
     SELECT min(period) AS first_day, max(period) AS last_day
@@ -70,7 +92,7 @@ periods AS (
     SELECT DISTINCT grain, period FROM counted
 ),
 departments AS (
-    SELECT DISTINCT department FROM counted WHERE department <> '(all)'
+    SELECT DISTINCT department FROM core.category_cell_counts WHERE department <> '(all)'
     UNION ALL
     SELECT '(all)'
 ),
@@ -112,3 +134,7 @@ SELECT
 FROM filled
 JOIN core.category_thresholds AS t USING (category)
 CROSS JOIN loaded;
+
+CREATE TABLE IF NOT EXISTS core.category_cells AS SELECT * FROM category_cells_rebuilt LIMIT 0;
+DELETE FROM core.category_cells WHERE period >= (SELECT period FROM build_from);
+INSERT INTO core.category_cells BY NAME SELECT * FROM category_cells_rebuilt;

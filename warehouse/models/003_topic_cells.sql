@@ -26,8 +26,9 @@ FROM prompts GROUP BY ALL;
 -- core.topic_cell_counts, company-wide, on a dense grid over the
 -- topics of every model version used in the period. period_prompts counts the prompts that
 -- model version classified in the period, so a topic's share is comparable week to week even
--- in a week where a refit switched models.
-CREATE OR REPLACE TABLE core.topic_cells AS
+-- in a week where a refit switched models. Recomputed from build_from on, like
+-- core.category_cells.
+CREATE OR REPLACE TEMP TABLE topic_cells_rebuilt AS
 WITH default_threshold AS (
     SELECT coalesce(max(min_users), 2147483647) AS min_users
     FROM ops.privacy_thresholds
@@ -36,6 +37,7 @@ WITH default_threshold AS (
 counted AS (
     SELECT grain, period, model_version, topic_id, prompts, users
     FROM core.topic_cell_counts
+    WHERE week_start >= (SELECT period FROM build_from)
 ),
 loaded AS (
     SELECT min(period) AS first_day, max(period) AS last_day
@@ -90,3 +92,7 @@ LEFT JOIN catalogue USING (model_version, topic_id)
 LEFT JOIN core.category_thresholds AS t ON t.category = catalogue.category
 CROSS JOIN default_threshold
 CROSS JOIN loaded;
+
+CREATE TABLE IF NOT EXISTS core.topic_cells AS SELECT * FROM topic_cells_rebuilt LIMIT 0;
+DELETE FROM core.topic_cells WHERE period >= (SELECT period FROM build_from);
+INSERT INTO core.topic_cells BY NAME SELECT * FROM topic_cells_rebuilt;

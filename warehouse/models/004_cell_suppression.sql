@@ -22,6 +22,8 @@
 -- the fixpoint runs per week, and only for the weeks whose cells (id, prompts, small_group)
 -- differ from the ones their stored decision was made on: after a nightly run that is the
 -- run date's week; after a change of thresholds, every week. passes counts the week's passes.
+-- Weeks before build_from (models/000_build_scope.sql) keep their cells, so only the weeks from
+-- there on are compared.
 CREATE OR REPLACE TEMP TABLE suppression_inputs AS
 SELECT
     concat_ws('|', 'category', grain, period, department, category) AS cell_id,
@@ -35,7 +37,7 @@ SELECT
     concat_ws('|', 'category', week_start, department, category)     AS g3_key,
     grain = 'week'                                                   AS g3_total
 FROM core.category_cells
-WHERE prompts > 0
+WHERE prompts > 0 AND week_start >= (SELECT period FROM build_from)
 UNION ALL
 SELECT
     concat_ws('|', 'topic', grain, period, model_version, topic_id),
@@ -49,7 +51,7 @@ SELECT
     concat_ws('|', 'topic', week_start, model_version, topic_id),
     grain = 'week'
 FROM core.topic_cells
-WHERE prompts > 0;
+WHERE prompts > 0 AND week_start >= (SELECT period FROM build_from);
 
 CREATE OR REPLACE TEMP TABLE suppression_weeks AS
 SELECT DISTINCT week_start
@@ -59,6 +61,7 @@ FROM (
      SELECT cell_id, week_start, prompts, small_group FROM core.cell_suppression)
     UNION ALL
     (SELECT cell_id, week_start, prompts, small_group FROM core.cell_suppression
+     WHERE week_start >= (SELECT period FROM build_from)
      EXCEPT
      SELECT cell_id, week_start, prompts, small_group FROM suppression_inputs)
 );

@@ -14,23 +14,53 @@
 --         (the robust z-score; only with at least mad_min_history baseline periods)
 --     spike_score = whichever of the two is closer to zero.
 --
--- This file scores every cell from the aggregate cells (cheap: no per-prompt rows) into the
--- temp table category_gated and lists the visible scored cells whose baseline users must be
--- counted and are not known yet; models/007_baseline_users.sql counts those and finishes core.category_scores.
+-- This file scores the cells from build_from on (models/000_build_scope.sql: earlier scores
+-- cannot change; their baselines only look back) from the aggregate cells (cheap: no per-prompt
+-- rows) into the temp table category_gated and lists the visible scored cells whose baseline
+-- users must be counted and are not known yet; models/007_baseline_users.sql counts those and
+-- finishes core.category_scores.
 CREATE OR REPLACE TEMP TABLE category_gated AS
 WITH params AS (
     SELECT * FROM ops.trend_parameters
 ),
-cells AS (
+lookback AS (
+    -- Whether a period can serve a baseline (the department was active and the week is
+    -- complete) depends only on the department's period, so each department's N-th usable
+    -- period before build_from is where the windows of the scope's first periods begin.
+    SELECT ranked.grain, ranked.series_type, ranked.department, min(ranked.period) AS first_period
+    FROM (
+        SELECT
+            usable.*,
+            row_number() OVER (
+                PARTITION BY grain, series_type, department ORDER BY period DESC) AS back
+        FROM (
+            SELECT DISTINCT grain, series_type, department, period
+            FROM core.category_cells
+            WHERE period < (SELECT period FROM build_from) AND period_prompts > 0 AND complete
+        ) AS usable
+    ) AS ranked
+    CROSS JOIN params
+    WHERE ranked.back <= CASE WHEN ranked.grain = 'day' THEN params.daily_baseline_days
+                              ELSE params.weekly_baseline_weeks END
+    GROUP BY ranked.grain, ranked.series_type, ranked.department
+),
+all_cells AS (
+    -- The cells from build_from on (earlier scores cannot change) and their look-back.
     SELECT
         cells.*,
         concat_ws('|', 'category', grain, period, department, category) AS cell_id,
         CASE WHEN period_prompts > 0 THEN prompts::DOUBLE / period_prompts END AS share
     FROM core.category_cells AS cells
+    LEFT JOIN lookback USING (grain, series_type, department)
+    WHERE cells.period >= coalesce(lookback.first_period, (SELECT period FROM build_from))
+),
+cells AS (
+    -- Scored in this build.
+    SELECT * FROM all_cells WHERE period >= (SELECT period FROM build_from)
 ),
 series AS (
     -- The periods a baseline may use: the department was active and the week is complete.
-    SELECT * FROM cells WHERE period_prompts > 0 AND complete
+    SELECT * FROM all_cells WHERE period_prompts > 0 AND complete
 ),
 windowed AS (
     SELECT

@@ -3,21 +3,48 @@
 -- one model version. Topic ids are only stable within a model version, so a refit starts new
 -- series: a new model's topics are scored once they have the minimum history (a week of
 -- weekdays, two complete weeks). Until then a topic only shows whether it is new.
--- Like models/005, this file scores into the temp table topic_gated and adds the cells whose
--- history users are not known yet to baseline_pending; models/007 finishes core.topic_scores.
+-- Like models/005, this file scores the cells from build_from on into the temp table
+-- topic_gated and adds the cells whose history users are not known yet to baseline_pending;
+-- models/007 finishes core.topic_scores.
 CREATE OR REPLACE TEMP TABLE topic_gated AS
 WITH params AS (
     SELECT * FROM ops.trend_parameters
 ),
-cells AS (
+lookback AS (
+    -- As in models/005: a period's usability depends only on its model version's period.
+    SELECT ranked.grain, ranked.series_type, ranked.model_version, min(ranked.period) AS first_period
+    FROM (
+        SELECT
+            usable.*,
+            row_number() OVER (
+                PARTITION BY grain, series_type, model_version ORDER BY period DESC) AS back
+        FROM (
+            SELECT DISTINCT grain, series_type, model_version, period
+            FROM core.topic_cells
+            WHERE period < (SELECT period FROM build_from) AND period_prompts > 0 AND complete
+        ) AS usable
+    ) AS ranked
+    CROSS JOIN params
+    WHERE ranked.back <= CASE WHEN ranked.grain = 'day' THEN params.daily_baseline_days
+                              ELSE params.weekly_baseline_weeks END
+    GROUP BY ranked.grain, ranked.series_type, ranked.model_version
+),
+all_cells AS (
+    -- The cells from build_from on (earlier scores cannot change) and their look-back.
     SELECT
         cells.*,
         concat_ws('|', 'topic', grain, period, model_version, topic_id) AS cell_id,
         CASE WHEN period_prompts > 0 THEN prompts::DOUBLE / period_prompts END AS share
     FROM core.topic_cells AS cells
+    LEFT JOIN lookback USING (grain, series_type, model_version)
+    WHERE cells.period >= coalesce(lookback.first_period, (SELECT period FROM build_from))
+),
+cells AS (
+    -- Scored in this build.
+    SELECT * FROM all_cells WHERE period >= (SELECT period FROM build_from)
 ),
 series AS (
-    SELECT * FROM cells WHERE period_prompts > 0 AND complete
+    SELECT * FROM all_cells WHERE period_prompts > 0 AND complete
 ),
 windowed AS (
     SELECT

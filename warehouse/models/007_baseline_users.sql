@@ -64,8 +64,9 @@ SELECT * FROM topic_users;
 
 -- core.category_scores (restricted): every category cell with its share, its trailing
 -- baseline and its spike score, whether it is visible, and the streak it belongs to (the
--- score is explained in models/005_category_scores.sql).
-CREATE OR REPLACE TABLE core.category_scores AS
+-- score is explained in models/005_category_scores.sql). Rewritten from build_from on
+-- (models/000_build_scope.sql); earlier periods keep their rows.
+CREATE OR REPLACE TEMP TABLE category_scores_rebuilt AS
 WITH streaks AS (
     SELECT
         g.*,
@@ -82,20 +83,45 @@ WITH streaks AS (
         ON b.cell_id = g.cell_id AND b.baseline_from = g.baseline_from AND b.period = g.period
 )
 SELECT
-    * EXCLUDE (streak_group),
+    *,
     baseline_users >= min_users AS baseline_visible,
     CASE WHEN elevated THEN min(period) FILTER (WHERE elevated) OVER (
         PARTITION BY grain, series_type, department, category, streak_group) END AS streak_since
 FROM streaks;
 
+CREATE TABLE IF NOT EXISTS core.category_scores AS
+SELECT * EXCLUDE (streak_group) FROM category_scores_rebuilt LIMIT 0;
+
+-- The streak open at a series' last earlier period goes on in its first rewritten ones.
+UPDATE category_scores_rebuilt AS r
+SET streak_since = c.streak_since
+FROM (
+    SELECT grain, series_type, department, category, streak_since
+    FROM core.category_scores
+    WHERE period < (SELECT period FROM build_from)
+    QUALIFY row_number() OVER (
+        PARTITION BY grain, series_type, department, category ORDER BY period DESC) = 1
+) AS c
+WHERE r.elevated AND r.streak_group = 0 AND c.streak_since IS NOT NULL
+  AND r.grain = c.grain
+  AND r.series_type = c.series_type
+  AND r.department = c.department
+  AND r.category = c.category;
+
+DELETE FROM core.category_scores WHERE period >= (SELECT period FROM build_from);
+INSERT INTO core.category_scores BY NAME
+SELECT * EXCLUDE (streak_group) FROM category_scores_rebuilt;
+
 -- core.topic_scores (restricted): the same for every topic cell (models/006_topic_scores.sql).
-CREATE OR REPLACE TABLE core.topic_scores AS
+CREATE OR REPLACE TEMP TABLE topic_scores_rebuilt AS
 WITH streaks AS (
     SELECT
         g.*,
         CASE WHEN NOT (g.prompts > 0 AND NOT g.suppressed AND g.from_history) THEN 0
              WHEN g.history_floor >= g.min_users THEN g.history_floor
              ELSE coalesce(b.baseline_users, 0) END AS baseline_users,
+        -- A streak is a run of elevated periods of one series; a period that is not elevated
+        -- (or cannot be scored) closes it.
         sum(CASE WHEN g.elevated THEN 0 ELSE 1 END) OVER (
             PARTITION BY g.grain, g.series_type, g.model_version, g.topic_id
             ORDER BY g.period ROWS UNBOUNDED PRECEDING) AS streak_group
@@ -104,9 +130,31 @@ WITH streaks AS (
         ON b.cell_id = g.cell_id AND b.baseline_from = g.history_from AND b.period = g.period
 )
 SELECT
-    * EXCLUDE (streak_group),
+    *,
     baseline_users >= min_users AS baseline_visible,
     CASE WHEN elevated THEN min(period) FILTER (WHERE elevated) OVER (
         PARTITION BY grain, series_type, model_version, topic_id, streak_group) END
         AS streak_since
 FROM streaks;
+
+CREATE TABLE IF NOT EXISTS core.topic_scores AS
+SELECT * EXCLUDE (streak_group) FROM topic_scores_rebuilt LIMIT 0;
+
+-- The streak open at a series' last earlier period goes on in its first rewritten ones.
+UPDATE topic_scores_rebuilt AS r
+SET streak_since = c.streak_since
+FROM (
+    SELECT grain, series_type, model_version, topic_id, streak_since
+    FROM core.topic_scores
+    WHERE period < (SELECT period FROM build_from)
+    QUALIFY row_number() OVER (
+        PARTITION BY grain, series_type, model_version, topic_id ORDER BY period DESC) = 1
+) AS c
+WHERE r.elevated AND r.streak_group = 0 AND c.streak_since IS NOT NULL
+  AND r.grain = c.grain
+  AND r.series_type = c.series_type
+  AND r.model_version = c.model_version
+  AND r.topic_id = c.topic_id;
+
+DELETE FROM core.topic_scores WHERE period >= (SELECT period FROM build_from);
+INSERT INTO core.topic_scores BY NAME SELECT * EXCLUDE (streak_group) FROM topic_scores_rebuilt;

@@ -3,7 +3,8 @@
 -- A hidden cell (fewer distinct users than its category's threshold in
 -- ops.privacy_thresholds, or hidden as the complement of one, see core.cell_suppression)
 -- shows NULL counts and suppressed = true. Cells with no prompts have no row.
-CREATE OR REPLACE TABLE analytics.daily_category_trends AS
+-- Rewritten from build_from on (models/000_build_scope.sql); earlier rows are kept.
+CREATE OR REPLACE TEMP TABLE daily_category_trends_rebuilt AS
 SELECT
     period                                                        AS date,
     department,
@@ -17,5 +18,12 @@ SELECT
     is_spike,
     suppressed
 FROM core.category_scores
-WHERE grain = 'day' AND department <> '(all)' AND prompts > 0
+WHERE grain = 'day' AND period >= (SELECT period FROM build_from)
+  AND department <> '(all)' AND prompts > 0
 ORDER BY date, department, category;
+
+CREATE TABLE IF NOT EXISTS analytics.daily_category_trends AS
+SELECT * FROM daily_category_trends_rebuilt LIMIT 0;
+DELETE FROM analytics.daily_category_trends WHERE date >= (SELECT period FROM build_from);
+INSERT INTO analytics.daily_category_trends BY NAME
+SELECT * FROM daily_category_trends_rebuilt;

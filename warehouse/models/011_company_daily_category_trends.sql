@@ -2,7 +2,8 @@
 -- with the same columns and suppression as analytics.daily_category_trends. Complementary
 -- suppression guarantees that this total minus the visible departments never gives back a
 -- single hidden department cell.
-CREATE OR REPLACE TABLE analytics.company_daily_category_trends AS
+-- Rewritten from build_from on (models/000_build_scope.sql); earlier rows are kept.
+CREATE OR REPLACE TEMP TABLE company_daily_category_trends_rebuilt AS
 SELECT
     period                                                        AS date,
     category,
@@ -15,5 +16,12 @@ SELECT
     is_spike,
     suppressed
 FROM core.category_scores
-WHERE grain = 'day' AND department = '(all)' AND prompts > 0
+WHERE grain = 'day' AND period >= (SELECT period FROM build_from)
+  AND department = '(all)' AND prompts > 0
 ORDER BY date, category;
+
+CREATE TABLE IF NOT EXISTS analytics.company_daily_category_trends AS
+SELECT * FROM company_daily_category_trends_rebuilt LIMIT 0;
+DELETE FROM analytics.company_daily_category_trends WHERE date >= (SELECT period FROM build_from);
+INSERT INTO analytics.company_daily_category_trends BY NAME
+SELECT * FROM company_daily_category_trends_rebuilt;

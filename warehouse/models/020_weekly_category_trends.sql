@@ -4,7 +4,8 @@
 -- The week in progress has complete = false and no change or score. A change is shown only
 -- when both weeks are complete and visible (or the previous week had no prompts), so it never
 -- gives back a hidden week.
-CREATE OR REPLACE TABLE analytics.weekly_category_trends AS
+-- Rewritten from build_from on (models/000_build_scope.sql); earlier rows are kept.
+CREATE OR REPLACE TEMP TABLE weekly_category_trends_rebuilt AS
 WITH weeks AS (
     SELECT
         cur.*,
@@ -20,7 +21,8 @@ WITH weeks AS (
         AND prev.period = cur.period - 7
         AND prev.department = cur.department
         AND prev.category = cur.category
-    WHERE cur.grain = 'week' AND cur.prompts > 0
+    WHERE cur.grain = 'week' AND cur.period >= (SELECT period FROM build_from)
+      AND cur.prompts > 0
 )
 SELECT
     strftime(period, '%G-W%V')                                    AS iso_week,
@@ -43,3 +45,9 @@ SELECT
 FROM weeks
 WHERE department <> '(all)'
 ORDER BY week_start, department, category;
+
+CREATE TABLE IF NOT EXISTS analytics.weekly_category_trends AS
+SELECT * FROM weekly_category_trends_rebuilt LIMIT 0;
+DELETE FROM analytics.weekly_category_trends WHERE week_start >= (SELECT period FROM build_from);
+INSERT INTO analytics.weekly_category_trends BY NAME
+SELECT * FROM weekly_category_trends_rebuilt;

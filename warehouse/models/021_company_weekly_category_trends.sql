@@ -1,6 +1,7 @@
 -- analytics.company_weekly_category_trends: the whole company's prompts per ISO week and
 -- category, with the same columns and rules as analytics.weekly_category_trends.
-CREATE OR REPLACE TABLE analytics.company_weekly_category_trends AS
+-- Rewritten from build_from on (models/000_build_scope.sql); earlier rows are kept.
+CREATE OR REPLACE TEMP TABLE company_weekly_category_trends_rebuilt AS
 WITH weeks AS (
     SELECT
         cur.*,
@@ -16,7 +17,8 @@ WITH weeks AS (
         AND prev.period = cur.period - 7
         AND prev.department = cur.department
         AND prev.category = cur.category
-    WHERE cur.grain = 'week' AND cur.prompts > 0 AND cur.department = '(all)'
+    WHERE cur.grain = 'week' AND cur.period >= (SELECT period FROM build_from)
+      AND cur.prompts > 0 AND cur.department = '(all)'
 )
 SELECT
     strftime(period, '%G-W%V')                                    AS iso_week,
@@ -37,3 +39,10 @@ SELECT
     suppressed
 FROM weeks
 ORDER BY week_start, category;
+
+CREATE TABLE IF NOT EXISTS analytics.company_weekly_category_trends AS
+SELECT * FROM company_weekly_category_trends_rebuilt LIMIT 0;
+DELETE FROM analytics.company_weekly_category_trends
+WHERE week_start >= (SELECT period FROM build_from);
+INSERT INTO analytics.company_weekly_category_trends BY NAME
+SELECT * FROM company_weekly_category_trends_rebuilt;

@@ -5,7 +5,7 @@
 -- A topic classified for fewer distinct users than its category's threshold is suppressed
 -- (label, words, size and users NULL), and so is the next smallest topic of its model
 -- version when it is the only one, so that size cannot be recovered from the model's total.
-CREATE OR REPLACE TABLE analytics.topics AS
+CREATE OR REPLACE TEMP TABLE topics_rebuilt AS
 WITH default_threshold AS (
     SELECT coalesce(max(min_users), 2147483647) AS min_users
     FROM ops.privacy_thresholds
@@ -135,3 +135,26 @@ FROM complemented AS c
 LEFT JOIN current_version AS cur ON TRUE
 CROSS JOIN ops.trend_parameters AS p
 ORDER BY c.first_used NULLS LAST, c.model_version, c.topic_id;
+
+CREATE TABLE IF NOT EXISTS analytics.topics AS SELECT * FROM topics_rebuilt LIMIT 0;
+
+-- The topics whose catalogue entry, as analytics.topic_trends shows it, changed in this build:
+-- their trend rows are rewritten in every period (models/031_topic_trends.sql).
+CREATE OR REPLACE TEMP TABLE topics_changed AS
+SELECT DISTINCT model_version, topic_id
+FROM (
+    (SELECT model_version, topic_id, label, is_new, is_current_model, first_used
+     FROM topics_rebuilt
+     EXCEPT
+     SELECT model_version, topic_id, label, is_new, is_current_model, first_used
+     FROM analytics.topics)
+    UNION ALL
+    (SELECT model_version, topic_id, label, is_new, is_current_model, first_used
+     FROM analytics.topics
+     EXCEPT
+     SELECT model_version, topic_id, label, is_new, is_current_model, first_used
+     FROM topics_rebuilt)
+);
+
+DELETE FROM analytics.topics;
+INSERT INTO analytics.topics BY NAME SELECT * FROM topics_rebuilt;

@@ -5,7 +5,9 @@
 -- topic of the current model that is new (analytics.topics.is_new) in the first seven days the
 -- model is used ('new_topic'). Only volume jumps raise alerts: a refit renames and splits most
 -- topics, so "new" alone is a prompt to look, not evidence of a change in behaviour.
-CREATE OR REPLACE TABLE analytics.topic_trends AS
+-- Rewritten from build_from on (models/000_build_scope.sql), and in every period for the
+-- topics whose catalogue entry changed (models/030_topics.sql); other rows are kept.
+CREATE OR REPLACE TEMP TABLE topic_trends_rebuilt AS
 SELECT
     s.grain,
     s.period,
@@ -35,4 +37,13 @@ CROSS JOIN LATERAL (
     SELECT t.is_new AND t.is_current_model AND s.period <= t.first_used + 6 AS new_in_period
 ) AS n
 WHERE s.prompts > 0
+  AND (s.period >= (SELECT period FROM build_from)
+       OR (s.model_version, s.topic_id) IN (SELECT (model_version, topic_id) FROM topics_changed))
 ORDER BY s.grain, s.period, s.model_version, s.topic_id;
+
+CREATE TABLE IF NOT EXISTS analytics.topic_trends AS
+SELECT * FROM topic_trends_rebuilt LIMIT 0;
+DELETE FROM analytics.topic_trends
+WHERE period >= (SELECT period FROM build_from)
+   OR (model_version, topic_id) IN (SELECT (model_version, topic_id) FROM topics_changed);
+INSERT INTO analytics.topic_trends BY NAME SELECT * FROM topic_trends_rebuilt;
