@@ -40,6 +40,10 @@ class StaticEmbedder:
             raise ConfigError(f"no static embedding model at {directory}")
         self.directory = directory
         self._model = StaticModel.from_pretrained(str(directory))
+        # A tokenizer that kept the transformer's padding to 128 pieces would put [PAD] pieces
+        # into every mean and drown the text; encode() truncates by itself.
+        self._model.tokenizer.no_padding()
+        self._model.tokenizer.no_truncation()
         self.dimension = int(self._model.dim)
         digest = hashlib.sha256((directory / WEIGHTS_FILE).read_bytes()).hexdigest()[:12]
         self.model_id = f"static-{self.dimension}@{digest}"
