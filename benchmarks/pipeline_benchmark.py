@@ -107,9 +107,13 @@ def _nightly_in_subprocess(
 
 def _one_night(day: str, source: str, mode: str, summary_file: str) -> None:
     from flows.nightly import nightly
+    from flows.runners import configured
+    from insight_core.settings import InsightSettings
 
+    # The task runner the settings ask for (INSIGHT_TASK_RUNNER=dask), as `insight run` does.
+    flow = configured(nightly, InsightSettings())
     started = time.perf_counter()
-    summary = nightly(run_date=date.fromisoformat(day), source=source, mode=mode)
+    summary = flow(run_date=date.fromisoformat(day), source=source, mode=mode)
     result = {**summary.as_dict(), "flow_seconds": time.perf_counter() - started}
     Path(summary_file).write_text(json.dumps(result))
 
@@ -142,6 +146,7 @@ def run_size(
         "prompts": n,
         "loaded": summary["rows_loaded"],
         "embedded_new": summary["rows_embedded_new"],
+        "escalated_to_transformer": summary.get("rows_escalated"),
         "flow_seconds": round(wall, 1),
         "process_seconds_incl_startup": round(process_seconds, 1),
         "prompts_per_second_end_to_end": round(n / wall, 1),

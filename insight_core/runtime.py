@@ -66,6 +66,11 @@ def _load_static(directory: Path) -> StaticEmbedder:
     return StaticEmbedder(directory)
 
 
+def get_topic_embedder(settings: InsightSettings) -> Embedder:
+    """The embedder a new fit's topics use: the static model with the cascade on."""
+    return get_static_embedder(settings) if settings.embedding_cascade else get_embedder(settings)
+
+
 def load_decision_config(settings: InsightSettings) -> tuple[Taxonomy, RuleSet]:
     """Taxonomy and override rules named by settings."""
     taxonomy = load_taxonomy(settings.taxonomy_file)

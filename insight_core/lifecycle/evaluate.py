@@ -19,6 +19,7 @@ from insight_core.modelling.metrics import (
     prepare_labeled,
     report_json,
 )
+from insight_core.nlp.cascade import decide_with_cascade
 from insight_core.nlp.decision import embed_views
 from insight_core.nlp.embed import embed_with_cache
 from insight_core.registry import open_tracker
@@ -66,8 +67,24 @@ def run_evaluation(
                 progress(min(start + step, len(texts)), len(texts))
         embeddings = np.vstack(vectors) if vectors else np.zeros((0, embedder.dimension))
         champion = champion_bundle_version(settings) if use_current_model else None
+        cascade_decisions = None
         if champion is not None:
-            head = load_model_bundle(settings, champion[1]).head
+            bundle = load_model_bundle(settings, champion[1])
+            head = bundle.head
+            if bundle.cascade is not None:
+                # The hybrid decision as the nightly run makes it: through the cascade.
+                static_vectors, _ = embed_with_cache(texts, bundle.cascade.static, None)
+                cascade_decisions = decide_with_cascade(
+                    texts,
+                    static_vectors,
+                    rules,
+                    bundle.cascade,
+                    head,
+                    embedder,
+                    cache,
+                    settings.abstain_threshold,
+                    taxonomy.fallback,
+                ).decisions
         else:
             head, _ = train_head(settings, taxonomy, embedder, cache)
         views = embed_views(texts, embedder, cache, embeddings, head)
@@ -85,6 +102,7 @@ def run_evaluation(
             mode,
             group_column,
             views=views,
+            hybrid_decisions=cascade_decisions,
         )
         for mode in modes
     ]

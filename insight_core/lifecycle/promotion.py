@@ -47,12 +47,18 @@ class PromotionDecision:
 def model_scores(
     bundle: ModelBundle, docs: Sequence[str], settings: InsightSettings
 ) -> dict[str, float]:
-    """Shipped-examples macro-F1 plus topic quality on ``docs``."""
-    cache = open_embedding_cache(settings)
-    try:
-        vectors, _ = embed_with_cache(list(docs), get_embedder(settings), cache)
-    finally:
-        cache.close()
+    """Shipped-examples macro-F1 plus topic quality on ``docs``.
+
+    Each bundle's topics are scored in their own space: a cascade bundle's static vectors.
+    """
+    if bundle.cascade is not None:
+        vectors, _ = embed_with_cache(list(docs), bundle.cascade.static, None)
+    else:
+        cache = open_embedding_cache(settings)
+        try:
+            vectors, _ = embed_with_cache(list(docs), get_embedder(settings), cache)
+        finally:
+            cache.close()
     words = [
         [w.strip() for w in row["words"].split(",") if w.strip()]
         for row in bundle.topics.iter_rows(named=True)

@@ -26,7 +26,7 @@ from insight_core.modelling.topic_quality import topic_quality
 from insight_core.nlp.embed import embed_with_cache
 from insight_core.nlp.topics import TopicIndex, allowed_vocabulary, fit_topic_model, topic_labels
 from insight_core.registry import open_tracker
-from insight_core.runtime import get_embedder, open_embedding_cache
+from insight_core.runtime import get_topic_embedder, open_embedding_cache
 from insight_core.settings import InsightSettings
 
 SEARCH_SPACE: dict[str, Sequence[int]] = {
@@ -110,7 +110,8 @@ def tune_topics(
             f"only {len(docs)} stored prompts between {start} and {end}: tuning needs at least "
             f"{settings.topics.min_training_docs} (run the nightly flow for more days first)"
         )
-    embedder = get_embedder(settings)
+    # Tune in the space the next fit's topics will live in (static with the cascade on).
+    embedder = get_topic_embedder(settings)
     cache = open_embedding_cache(settings)
     try:
         vectors, _ = embed_with_cache(docs, embedder, cache)

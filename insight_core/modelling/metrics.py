@@ -125,11 +125,21 @@ def evaluate(
     group_column: str | None = None,
     n_mistakes: int = 25,
     views: Sequence[np.ndarray] | None = None,
+    hybrid_decisions: Sequence[Decision] | None = None,
 ) -> EvaluationReport:
-    """Score one mode; ``labeled`` has ``text`` and ``category`` (texts already redacted)."""
+    """Score one mode; ``labeled`` has ``text`` and ``category`` (texts already redacted).
+
+    ``hybrid_decisions`` replaces the hybrid mode's decisions when the pipeline decides another
+    way (the embedding cascade).
+    """
     texts = labeled.get_column("text").to_list()
     truth = labeled.get_column("category").to_list()
-    decisions = _decisions(mode, texts, embeddings, rules, head, abstain_threshold, fallback, views)
+    if mode == "hybrid" and hybrid_decisions is not None:
+        decisions = list(hybrid_decisions)
+    else:
+        decisions = _decisions(
+            mode, texts, embeddings, rules, head, abstain_threshold, fallback, views
+        )
     predicted = [d.category for d in decisions]
     accuracy, macro_f1, per_category, confusion = score(truth, predicted, categories)
     results = labeled.with_columns(

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date
+from pathlib import Path
 
 import polars as pl
 import pytest
@@ -11,6 +12,8 @@ import pytest
 from insight_core import warehouse
 from insight_core.demo.generator import generate_demo_logs
 from insight_core.inference import Classifier
+from insight_core.lifecycle.evaluate import run_evaluation
+from insight_core.lifecycle.refit import refit
 from insight_core.nlp.static import StaticEmbedder
 from insight_core.runtime import load_model_bundle, require_champion
 from insight_core.settings import InsightSettings
@@ -87,3 +90,42 @@ def test_classify_decides_as_the_nightly_run_did(cascade_run: CascadeRun) -> Non
     classified = Classifier.load(settings).classify(joined.get_column("text").to_list())
     assert classified.get_column("category").to_list() == joined.get_column("category").to_list()
     assert classified.get_column("topic_id").to_list() == joined.get_column("topic_id").to_list()
+
+
+def test_evaluate_scores_the_cascade_as_the_nightly_run_decides(
+    cascade_run: CascadeRun, tmp_path: Path
+) -> None:
+    settings = cascade_run.settings
+    prompts = [
+        ("my vpn keeps dropping since the update, how do I fix it", "it_support"),
+        ("write a python function that merges two sorted lists", "coding"),
+        ("draft a friendly reminder email about the team lunch", "writing_communication"),
+        ("how many days of parental leave am I entitled to", "hr_employment"),
+    ]
+    labeled = tmp_path / "labeled.csv"
+    pl.DataFrame({"text": [p for p, _ in prompts], "category": [c for _, c in prompts]}).write_csv(
+        labeled
+    )
+    report = next(
+        r for r in run_evaluation(settings, labeled, modes=("hybrid",)) if r.mode == "hybrid"
+    )
+    # The report lists the wrong rows only: the classifier (which decides through the cascade,
+    # as the nightly run does) must get exactly those wrong.
+    classified = Classifier.load(settings).classify([p for p, _ in prompts])
+    wrong = {
+        text
+        for (text, truth), predicted in zip(
+            prompts, classified.get_column("category").to_list(), strict=True
+        )
+        if predicted != truth
+    }
+    assert set(report.mistakes.get_column("text").to_list()) == wrong
+    assert report.accuracy == pytest.approx(1 - len(wrong) / len(prompts))
+
+
+def test_a_refit_scores_topics_in_the_cascade_space(cascade_run: CascadeRun) -> None:
+    settings = cascade_run.settings
+    result = refit(settings, START.replace(day=START.day + 1), 2)
+    challenger = load_model_bundle(settings, result.bundle_version)
+    assert challenger.cascade is not None
+    assert {"topic_coherence", "outlier_share"} <= set(result.decision.challenger_scores)

@@ -59,9 +59,7 @@ def near_duplicates(examples: list[str], rows: list[str]) -> list[tuple[str, str
         size = 3 if len(words) >= 5 else 2  # fewer than 3 trigrams: compare bigrams
         grams = _shingles(words, size)
         candidates = {p for gram in grams for p in index[size][gram]}
-        best = max(
-            ((_jaccard(grams, shingles[size][p]), p) for p in candidates), default=(0.0, -1)
-        )
+        best = max(((_jaccard(grams, shingles[size][p]), p) for p in candidates), default=(0.0, -1))
         if best[0] >= NEAR_DUPLICATE_JACCARD:
             found.append((example, rows[best[1]], round(best[0], 3)))
     return found
