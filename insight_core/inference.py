@@ -24,8 +24,7 @@ from insight_core.examples_head import (
     load_examples_head,
 )
 from insight_core.modelling.bundle import ModelBundle, load_bundle
-from insight_core.nlp.cascade import decide_with_cascade
-from insight_core.nlp.decision import decide_categories, embed_views
+from insight_core.nlp.cascade import decide
 from insight_core.nlp.embed import EmbeddingCache, embed_with_cache
 from insight_core.nlp.rules import RuleSet
 from insight_core.nlp.taxonomy import Taxonomy
@@ -112,31 +111,22 @@ class Classifier:
         redacted = [redact_text(t) for t in texts]
         embedder = get_embedder(self.settings)
         cascade = self.bundle.cascade
+        # As the nightly run decides: in the topic space of the model (static with a cascade).
         if cascade is not None:
-            # As the nightly run decides: topics and the first read on the static vectors.
             vectors, _ = embed_with_cache(redacted, cascade.static, None)
-            decisions = decide_with_cascade(
-                redacted,
-                vectors,
-                self.rules,
-                cascade,
-                self.bundle.head,
-                embedder,
-                cache,
-                self.settings.abstain_threshold,
-                self.taxonomy.fallback,
-            ).decisions
         else:
             vectors, _ = embed_with_cache(redacted, embedder, cache)
-            decisions = decide_categories(
-                redacted,
-                vectors,
-                self.rules,
-                self.bundle.head,
-                self.settings.abstain_threshold,
-                self.taxonomy.fallback,
-                views=embed_views(redacted, embedder, cache, vectors, self.bundle.head),
-            )
+        decisions = decide(
+            redacted,
+            vectors,
+            self.rules,
+            self.bundle.head,
+            cascade,
+            embedder,
+            cache,
+            self.settings.abstain_threshold,
+            self.taxonomy.fallback,
+        ).decisions
         topic_ids, _ = self.bundle.topic_index.assign(vectors, self.settings.topics.min_similarity)
         lookup = self.bundle.topic_lookup()
         return pl.DataFrame(

@@ -16,8 +16,8 @@ import polars as pl
 
 from insight_core.modelling.bundle import ModelBundle, new_version, save_cascade, write_manifest
 from insight_core.modelling.examples import examples_cross_validation, train_cascade, train_head
-from insight_core.nlp.cascade import Cascade, decide_with_cascade
-from insight_core.nlp.decision import decide_categories, embed_views, majority_categories
+from insight_core.nlp.cascade import Cascade, decide
+from insight_core.nlp.decision import majority_categories
 from insight_core.nlp.embed import Embedder, EmbeddingCache, embed_with_cache
 from insight_core.nlp.taxonomy import examples_fingerprint
 from insight_core.nlp.topics import (
@@ -125,28 +125,17 @@ def train_bundle(
         training_docs, vectors, topic_settings, topic_embedder, vocabulary=vocabulary
     )
     doc_topics = [int(t) for t in topic_model.topics_]
-    if cascade is not None:
-        decisions = decide_with_cascade(
-            training_docs,
-            vectors,
-            rules,
-            cascade,
-            head,
-            embedder,
-            cache,
-            settings.abstain_threshold,
-            taxonomy.fallback,
-        ).decisions
-    else:
-        decisions = decide_categories(
-            training_docs,
-            vectors,
-            rules,
-            head,
-            settings.abstain_threshold,
-            taxonomy.fallback,
-            views=embed_views(training_docs, embedder, cache, vectors, head),
-        )
+    decisions = decide(
+        training_docs,
+        vectors,
+        rules,
+        head,
+        cascade,
+        embedder,
+        cache,
+        settings.abstain_threshold,
+        taxonomy.fallback,
+    ).decisions
     topic_category = majority_categories(doc_topics, [d.category for d in decisions])
     topic_category[OUTLIER_TOPIC] = None
     version = new_version()

@@ -44,8 +44,7 @@ from insight_core.nightly.context import (
 from insight_core.nightly.preflight import check_run_request, default_run_date, hash_secret
 from insight_core.nightly.run_log import track_failure
 from insight_core.nightly.summary import RunSummary
-from insight_core.nlp.cascade import decide_with_cascade
-from insight_core.nlp.decision import decide_categories, embed_views
+from insight_core.nlp.cascade import decide
 from insight_core.nlp.embed import embed_with_cache
 from insight_core.nlp.taxonomy import load_taxonomy
 from insight_core.nlp.topics import OUTLIER_LABEL, OUTLIER_TOPIC
@@ -479,36 +478,23 @@ def categorize(
     texts = frame.get_column("text").to_list()
     vectors = np.load(embedded.path)
     topic_frame = pl.read_parquet(topics.path)
-    escalated = 0
     cache = open_embedding_cache(settings)
     try:
         with _EMBED_LOCK:
-            if bundle.cascade is not None:
-                result = decide_with_cascade(
-                    texts,
-                    vectors,
-                    rules,
-                    bundle.cascade,
-                    bundle.head,
-                    get_embedder(settings),
-                    cache,
-                    settings.abstain_threshold,
-                    taxonomy.fallback,
-                )
-                decisions, escalated = result.decisions, int(result.escalated.sum())
-            else:
-                views = embed_views(texts, get_embedder(settings), cache, vectors, bundle.head)
-                decisions = decide_categories(
-                    texts,
-                    vectors,
-                    rules,
-                    bundle.head,
-                    settings.abstain_threshold,
-                    taxonomy.fallback,
-                    views=views,
-                )
+            result = decide(
+                texts,
+                vectors,
+                rules,
+                bundle.head,
+                bundle.cascade,
+                get_embedder(settings),
+                cache,
+                settings.abstain_threshold,
+                taxonomy.fallback,
+            )
     finally:
         cache.close()
+    decisions, escalated = result.decisions, int(result.escalated.sum())
     lookup = bundle.topic_lookup()
     topic_ids = topic_frame.get_column("topic_id").to_list()
     classified = (

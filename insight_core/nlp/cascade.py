@@ -18,6 +18,7 @@ import numpy as np
 
 from insight_core.nlp.decision import (
     Decision,
+    decide_categories,
     decisions_from,
     embed_views,
     most_confident_probabilities,
@@ -87,3 +88,30 @@ def decide_with_cascade(
         probabilities[positions] = most_confident_probabilities(head, vectors, views)
     decisions = decisions_from(matches, probabilities, head.classes, abstain_threshold, fallback)
     return CascadeResult(decisions, escalated)
+
+
+def decide(
+    texts: Sequence[str],
+    vectors: np.ndarray,
+    rules: RuleSet,
+    head: CategoryHead,
+    cascade: Cascade | None,
+    embedder: Embedder,
+    cache: EmbeddingCache | None,
+    abstain_threshold: float,
+    fallback: str,
+) -> CascadeResult:
+    """The pipeline's category decision for a model with or without the cascade.
+
+    ``vectors`` are in the model's topic space: static vectors with a cascade, else the
+    transformer's (``embedder``), whose instruction views are then embedded for unsure prompts.
+    """
+    if cascade is not None:
+        return decide_with_cascade(
+            texts, vectors, rules, cascade, head, embedder, cache, abstain_threshold, fallback
+        )
+    views = embed_views(texts, embedder, cache, vectors, head)
+    decisions = decide_categories(
+        texts, vectors, rules, head, abstain_threshold, fallback, views=views
+    )
+    return CascadeResult(decisions, np.zeros(len(texts), dtype=bool))

@@ -13,12 +13,10 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
-import os
 import shutil
 import tempfile
 from collections.abc import Sequence
 from pathlib import Path
-from unittest.mock import patch
 
 import numpy as np
 
@@ -80,9 +78,7 @@ def distill_static_model(source_location: str, source_id: str, out: Path, dims: 
         dims,
         source_id,
     )
-    # model2vec draws a per-batch tqdm bar; one log line is enough in a nightly log.
-    with patch.dict(os.environ, {"TQDM_DISABLE": "1"}):
-        model = distill(model_name=source_location, pca_dims=dims, device="cpu")
+    model = distill(model_name=source_location, pca_dims=dims, device="cpu")
     out.parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=f".{out.name}-", dir=out.parent))
     try:
