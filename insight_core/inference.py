@@ -25,7 +25,7 @@ from insight_core.examples_head import (
 )
 from insight_core.modelling.bundle import ModelBundle, load_bundle
 from insight_core.nlp.cascade import decide
-from insight_core.nlp.embed import EmbeddingCache, embed_with_cache
+from insight_core.nlp.embed import EmbeddingCache
 from insight_core.nlp.rules import RuleSet
 from insight_core.nlp.taxonomy import Taxonomy
 from insight_core.nlp.topics import OUTLIER_LABEL
@@ -110,18 +110,14 @@ class Classifier:
         """One row per text: category, evidence and topic (texts are redacted first)."""
         redacted = [redact_text(t) for t in texts]
         embedder = get_embedder(self.settings)
-        cascade = self.bundle.cascade
         # As the nightly run decides: in the topic space of the model (static with a cascade).
-        if cascade is not None:
-            vectors, _ = embed_with_cache(redacted, cascade.static, None)
-        else:
-            vectors, _ = embed_with_cache(redacted, embedder, cache)
+        vectors = self.bundle.topic_vectors(redacted, embedder, cache)
         decisions = decide(
             redacted,
             vectors,
             self.rules,
             self.bundle.head,
-            cascade,
+            self.bundle.cascade,
             embedder,
             cache,
             self.settings.abstain_threshold,

@@ -73,10 +73,9 @@ def run_evaluation(
             head = bundle.head
             if bundle.cascade is not None:
                 # The hybrid decision as the nightly run makes it: through the cascade.
-                static_vectors, _ = embed_with_cache(texts, bundle.cascade.static, None)
                 cascade_decisions = decide_with_cascade(
                     texts,
-                    static_vectors,
+                    bundle.topic_vectors(texts, embedder, cache),
                     rules,
                     bundle.cascade,
                     head,

@@ -15,7 +15,6 @@ from dataclasses import dataclass, field
 
 from insight_core.modelling.bundle import ModelBundle
 from insight_core.modelling.topic_quality import TopicQuality, topic_quality
-from insight_core.nlp.embed import embed_with_cache
 from insight_core.registry import open_registry
 from insight_core.runtime import (
     champion_bundle_version,
@@ -51,14 +50,11 @@ def model_scores(
 
     Each bundle's topics are scored in their own space: a cascade bundle's static vectors.
     """
-    if bundle.cascade is not None:
-        vectors, _ = embed_with_cache(list(docs), bundle.cascade.static, None)
-    else:
-        cache = open_embedding_cache(settings)
-        try:
-            vectors, _ = embed_with_cache(list(docs), get_embedder(settings), cache)
-        finally:
-            cache.close()
+    cache = open_embedding_cache(settings)
+    try:
+        vectors = bundle.topic_vectors(list(docs), get_embedder(settings), cache)
+    finally:
+        cache.close()
     words = [
         [w.strip() for w in row["words"].split(",") if w.strip()]
         for row in bundle.topics.iter_rows(named=True)

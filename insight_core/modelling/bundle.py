@@ -12,16 +12,18 @@ import json
 import logging
 import shutil
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import polars as pl
 
 from insight_core.errors import ModelNotFoundError
 from insight_core.nlp.cascade import Cascade
-from insight_core.nlp.embed import Embedder
+from insight_core.nlp.embed import Embedder, EmbeddingCache, embed_with_cache
 from insight_core.nlp.head import CategoryHead
 from insight_core.nlp.static import StaticEmbedder
 from insight_core.nlp.topics import TopicIndex, load_topic_model
@@ -45,6 +47,18 @@ class ModelBundle:
     @property
     def embedding_model(self) -> str:
         return str(self.manifest["embedding_model"])
+
+    def topic_vectors(
+        self, texts: Sequence[str], embedder: Embedder, cache: EmbeddingCache | None
+    ) -> np.ndarray:
+        """``texts`` embedded in the space of this bundle's topics.
+
+        With a cascade that is its static model (a table lookup, not worth caching); without
+        one the transformer ``embedder``, through ``cache``.
+        """
+        if self.cascade is not None:
+            return embed_with_cache(texts, self.cascade.static, None)[0]
+        return embed_with_cache(texts, embedder, cache)[0]
 
     def topic_lookup(self) -> dict[int, tuple[str, str, str | None]]:
         """topic_id -> (label, words, category)."""
