@@ -98,6 +98,7 @@ class Classifier:
             embedding_model=manifest.get("embedding_model_setting", "bundled:all-MiniLM-L6-v2"),
             embedding_max_tokens=manifest.get("embedding_max_tokens"),
             embedding_quantize=manifest.get("embedding_quantize", False),
+            embedding_precision=manifest.get("embedding_precision", "float32"),
             rules_path=directory / "rules.yaml",
             taxonomy_path=directory / "taxonomy.yaml",
             abstain_threshold=manifest.get("abstain_threshold", 0.35),

@@ -34,6 +34,7 @@ def get_embedder(settings: InsightSettings) -> Embedder:
         settings.embedding_batch_size,
         settings.embedding_max_tokens,
         settings.embedding_quantize,
+        settings.embedding_precision,
     )
 
 
@@ -84,8 +85,11 @@ def _cached_bundle(
     batch_size: int,
     max_tokens: int | None,
     quantize: bool,
+    precision: str,
 ) -> ModelBundle:
-    return load_bundle(directory, load_embedder(embedding_model, batch_size, max_tokens, quantize))
+    return load_bundle(
+        directory, load_embedder(embedding_model, batch_size, max_tokens, quantize, precision)
+    )
 
 
 def load_model_bundle(settings: InsightSettings, version: str) -> ModelBundle:
@@ -96,6 +100,7 @@ def load_model_bundle(settings: InsightSettings, version: str) -> ModelBundle:
         settings.embedding_batch_size,
         settings.embedding_max_tokens,
         settings.embedding_quantize,
+        settings.embedding_precision,
     )
 
 

@@ -55,9 +55,11 @@ class SentenceTransformerEmbedder:
     """A sentence-transformers model on the CPU.
 
     ``max_tokens`` truncates texts to that many word pieces (the model's own limit when None);
-    ``quantize`` applies torch dynamic int8 quantisation to the Linear layers. Either changes
-    the vectors, so either is part of ``model_id``: cached vectors and model bundles of one
-    variant are never mixed with another's.
+    ``quantize`` applies torch dynamic int8 quantisation to the Linear layers; ``precision``
+    ``"bfloat16"`` runs the matrix products in bfloat16 (torch CPU autocast; layer norms,
+    softmax and pooling stay float32), ``"auto"`` does so only where the CPU has native bfloat16
+    instructions. Each variant changes the vectors, so each is part of ``model_id``: cached
+    vectors and model bundles of one variant are never mixed with another's.
     """
 
     def __init__(
@@ -66,8 +68,16 @@ class SentenceTransformerEmbedder:
         batch_size: int = 16,
         max_tokens: int | None = None,
         quantize: bool = False,
+        precision: str = "float32",
     ) -> None:
         from sentence_transformers import SentenceTransformer
+
+        self.precision = resolve_precision(precision)
+        if quantize and self.precision != "float32":
+            raise ConfigError(
+                "INSIGHT_EMBEDDING_QUANTIZE and INSIGHT_EMBEDDING_PRECISION=bfloat16 exclude "
+                "each other: choose one"
+            )
 
         location, offline, self.model_id = resolve_model(model_spec)
         try:
@@ -82,20 +92,43 @@ class SentenceTransformerEmbedder:
         if quantize:
             self._model = quantize_linear_layers(self._model)
             self.model_id += "+int8"
+        if self.precision == "bfloat16":
+            self.model_id += "+bf16"
         self.batch_size = batch_size
         self.dimension = int(self._model.get_embedding_dimension() or 0)
 
     def embed(self, texts: Sequence[str]) -> np.ndarray:
         if not texts:
             return np.zeros((0, self.dimension), dtype=np.float32)
-        vectors = self._model.encode(
-            list(texts),
-            batch_size=self.batch_size,
-            normalize_embeddings=True,
-            convert_to_numpy=True,
-            show_progress_bar=False,
-        )
+        import torch
+
+        with torch.autocast("cpu", dtype=torch.bfloat16, enabled=self.precision == "bfloat16"):
+            vectors = self._model.encode(
+                list(texts),
+                batch_size=self.batch_size,
+                normalize_embeddings=True,
+                convert_to_numpy=True,
+                show_progress_bar=False,
+            )
         return np.asarray(vectors, dtype=np.float32)
+
+
+def resolve_precision(precision: str) -> str:
+    """``"float32"`` or ``"bfloat16"``: what a precision setting means on this CPU.
+
+    ``"auto"`` picks bfloat16 only where oneDNN has native bfloat16 kernels (AVX-512 BF16 or
+    AMX); elsewhere bfloat16 is emulated and slower than float32.
+    """
+    if precision not in {"float32", "bfloat16", "auto"}:
+        raise ConfigError(f"unknown embedding precision '{precision}' (float32, bfloat16, auto)")
+    if precision != "auto":
+        return precision
+    import torch
+
+    native = torch.backends.mkldnn.is_available() and bool(
+        torch.ops.mkldnn._is_mkldnn_bf16_supported()
+    )
+    return "bfloat16" if native else "float32"
 
 
 def quantize_linear_layers(model: ModuleT) -> ModuleT:
@@ -162,12 +195,16 @@ def resolve_model(model_spec: str) -> tuple[str, bool, str]:
 
 @lru_cache(maxsize=4)
 def load_embedder(
-    model_spec: str, batch_size: int = 16, max_tokens: int | None = None, quantize: bool = False
+    model_spec: str,
+    batch_size: int = 16,
+    max_tokens: int | None = None,
+    quantize: bool = False,
+    precision: str = "float32",
 ) -> Embedder:
     """Load (once per process) the embedder a setting names; ``hashing-N`` gives the fake."""
     if model_spec.startswith("hashing-"):
         return HashingEmbedder(int(model_spec.split("-", 1)[1]))
-    return SentenceTransformerEmbedder(model_spec, batch_size, max_tokens, quantize)
+    return SentenceTransformerEmbedder(model_spec, batch_size, max_tokens, quantize, precision)
 
 
 class EmbeddingCache:
