@@ -29,21 +29,40 @@ RUN_DATE = date(2026, 10, 14)
 
 
 class PeakMemory:
-    """Samples a process's RSS every 50 ms; the peak is what the run needed."""
+    """Samples a process's RSS every 50 ms; the peak is what the run needed.
+
+    ``timeline`` keeps (seconds since start, RSS) of every sample, so a report can show where
+    in the run the memory went (``deciles``).
+    """
 
     def __init__(self, pid: int | None = None) -> None:
         self.peak = 0
+        self.timeline: list[tuple[float, int]] = []
         self._stop = threading.Event()
         self._process = psutil.Process(pid)
         self._thread = threading.Thread(target=self._sample, daemon=True)
 
     def _sample(self) -> None:
+        started = time.perf_counter()
         while not self._stop.is_set():
             try:
-                self.peak = max(self.peak, self._process.memory_info().rss)
+                rss = self._process.memory_info().rss
             except psutil.NoSuchProcess:
                 return
+            self.peak = max(self.peak, rss)
+            self.timeline.append((time.perf_counter() - started, rss))
             time.sleep(0.05)
+
+    def deciles(self) -> list[int]:
+        """Highest RSS (MiB) in each tenth of the run's wall time."""
+        if not self.timeline:
+            return []
+        end = self.timeline[-1][0] or 1.0
+        tenths = [0] * 10
+        for seconds, rss in self.timeline:
+            index = min(int(10 * seconds / end), 9)
+            tenths[index] = max(tenths[index], rss // 2**20)
+        return tenths
 
     def __enter__(self) -> PeakMemory:
         self.peak = self._process.memory_info().rss
@@ -71,8 +90,8 @@ def _write_logs(path: Path, n: int, day: date, seed: int, corpus: str = "demo") 
 
 def _nightly_in_subprocess(
     home: Path, day: date, source: Path, mode: str, summary_file: Path, profile: Path | None = None
-) -> tuple[float, int]:
-    """Run one night in a fresh process; returns (wall seconds, peak RSS bytes)."""
+) -> tuple[float, PeakMemory]:
+    """Run one night in a fresh process; returns (wall seconds, its memory samples)."""
     env = {**os.environ, "INSIGHT_HOME": str(home), "INSIGHT_DEMO_MODE": "true"}
     command = [
         sys.executable,
@@ -102,7 +121,7 @@ def _nightly_in_subprocess(
     with PeakMemory(child.pid) as memory:
         if child.wait() != 0:
             raise SystemExit(f"benchmark run failed: {' '.join(command)}")
-    return time.perf_counter() - started, memory.peak
+    return time.perf_counter() - started, memory
 
 
 def _one_night(day: str, source: str, mode: str, summary_file: str) -> None:
@@ -132,7 +151,7 @@ def run_size(
     source = workdir / f"night-{n}.jsonl"
     _write_logs(source, n, RUN_DATE, seed=202, corpus=corpus)
     summary_file = workdir / f"summary-{n}.json"
-    process_seconds, peak = _nightly_in_subprocess(
+    process_seconds, memory = _nightly_in_subprocess(
         home, RUN_DATE, source, "infer", summary_file, profile
     )
     summary = json.loads(summary_file.read_text())
@@ -152,7 +171,8 @@ def run_size(
         "prompts_per_second_end_to_end": round(n / wall, 1),
         "stage_seconds": summary["stage_seconds"],
         "prompts_per_second_by_stage": per_stage,
-        "peak_rss_mb": round(peak / 2**20),
+        "peak_rss_mb": round(memory.peak / 2**20),
+        "rss_mb_by_tenth_of_run": memory.deciles(),
     }
 
 

@@ -714,10 +714,12 @@ def _store_texts(ctx: RunContext, redacted: Sequence[RedactedChunk]) -> None:
     target_dir.mkdir(parents=True, exist_ok=True)
     # user_hash lets refits count how many distinct users use a topic word.
     columns = ["prompt_id", "text", "user_hash"]
-    frames = [pl.read_parquet(c.path, columns=columns) for c in redacted]
-    texts = pl.concat(frames) if frames else pl.DataFrame(schema=dict.fromkeys(columns, pl.String))
     tmp = target_dir / f".{ctx.run_date:%Y-%m-%d}.{ctx.run_id}.parquet"
-    texts.write_parquet(tmp)
+    if redacted:
+        # Streamed chunk by chunk: a night's texts never sit in memory at once.
+        pl.scan_parquet([c.path for c in redacted]).select(columns).sink_parquet(tmp)
+    else:
+        pl.DataFrame(schema=dict.fromkeys(columns, pl.String)).write_parquet(tmp)
     tmp.replace(target_dir / f"{ctx.run_date:%Y-%m-%d}.parquet")
 
 
