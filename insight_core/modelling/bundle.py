@@ -25,6 +25,7 @@ from insight_core.errors import ModelNotFoundError
 from insight_core.nlp.cascade import Cascade
 from insight_core.nlp.embed import Embedder, EmbeddingCache, embed_with_cache
 from insight_core.nlp.head import CategoryHead
+from insight_core.nlp.lexical import LexicalHead
 from insight_core.nlp.static import StaticEmbedder
 from insight_core.nlp.topics import TopicIndex, load_topic_model
 
@@ -79,13 +80,21 @@ def write_manifest(directory: Path, manifest: dict[str, Any]) -> None:
 
 STATIC_MODEL_DIR = "static"
 STATIC_HEAD_DIR = "static_head"
+LEXICAL_HEAD_DIR = "lexical_head"
 
 
 def save_cascade(directory: Path, cascade: Cascade, source: Path) -> dict[str, Any]:
     """Copy the static model (from ``source``) and its head into a bundle; manifest entry."""
     shutil.copytree(source, directory / STATIC_MODEL_DIR, dirs_exist_ok=True)
     cascade.head.save(directory / STATIC_HEAD_DIR)
-    return {"static_model": cascade.static.model_id, "threshold": cascade.threshold}
+    entry: dict[str, Any] = {
+        "static_model": cascade.static.model_id,
+        "threshold": cascade.threshold,
+    }
+    if cascade.lexical is not None:
+        cascade.lexical.save(directory / LEXICAL_HEAD_DIR)
+        entry["lexical_head"] = LEXICAL_HEAD_DIR
+    return entry
 
 
 def _load_cascade(directory: Path, manifest: dict[str, Any]) -> Cascade | None:
@@ -95,8 +104,13 @@ def _load_cascade(directory: Path, manifest: dict[str, Any]) -> Cascade | None:
     static = StaticEmbedder(directory / STATIC_MODEL_DIR)
     if static.model_id != entry["static_model"]:
         raise ModelNotFoundError(f"the static model in bundle {directory.name} was altered")
+    # Bundles fitted before the lexical head existed decide with the static head alone.
+    lexical = entry.get("lexical_head")
     return Cascade(
-        static, CategoryHead.load(directory / STATIC_HEAD_DIR), float(entry["threshold"])
+        static,
+        CategoryHead.load(directory / STATIC_HEAD_DIR),
+        float(entry["threshold"]),
+        LexicalHead.load(directory / lexical) if lexical else None,
     )
 
 

@@ -13,6 +13,7 @@ from insight_core.nlp.cascade import Cascade, escalation_mask
 from insight_core.nlp.decision import decisions_from, embed_views, most_confident_probabilities
 from insight_core.nlp.embed import Embedder, EmbeddingCache, embed_with_cache
 from insight_core.nlp.head import CategoryHead, train_category_head
+from insight_core.nlp.lexical import combine_probabilities, train_lexical_head
 from insight_core.nlp.rules import RuleSet
 from insight_core.nlp.taxonomy import Taxonomy, load_examples
 from insight_core.settings import InsightSettings
@@ -101,6 +102,28 @@ def out_of_fold_probabilities(
     return probabilities
 
 
+def lexical_out_of_fold_probabilities(
+    texts: Sequence[str],
+    labels: Sequence[str],
+    classes: Sequence[str],
+    folds: int = 5,
+    seed: int = 13,
+) -> np.ndarray:
+    """Each example's lexical-head probabilities (columns in ``classes`` order) from a head
+    that never saw it, on the same folds as :func:`out_of_fold_probabilities`.
+    """
+    from sklearn.model_selection import StratifiedKFold
+
+    probabilities = np.zeros((len(labels), len(classes)))
+    splitter = StratifiedKFold(n_splits=folds, shuffle=True, random_state=seed)
+    for train, test in splitter.split(np.zeros(len(labels)), labels):
+        fold_head = train_lexical_head([texts[i] for i in train], [labels[i] for i in train])
+        order = [fold_head.classes.index(c) for c in classes]
+        fold = fold_head.predict_proba([texts[i] for i in test])
+        probabilities[test] = fold[:, order]
+    return probabilities
+
+
 def train_cascade(
     settings: InsightSettings,
     taxonomy: Taxonomy,
@@ -111,18 +134,28 @@ def train_cascade(
     embedder: Embedder,
     cache: EmbeddingCache | None,
 ) -> tuple[Cascade, dict[str, float]]:
-    """The static head and the cascade threshold, chosen out of fold on the shipped examples.
+    """The static and lexical heads and the cascade threshold, chosen out of fold on the shipped
+    examples.
 
-    The threshold is the lowest of ``CASCADE_THRESHOLDS`` whose out-of-fold macro-F1 stays
-    within ``CASCADE_MACRO_F1_TOLERANCE`` of the transformer alone (1.0, everything to the
+    Both cheap heads learn from the examples plus the category descriptions, as the
+    transformer's head does; the static side's probabilities are their combination
+    (``nlp.lexical.combine_probabilities``). The threshold is the lowest of
+    ``CASCADE_THRESHOLDS`` whose out-of-fold macro-F1 stays within
+    ``CASCADE_MACRO_F1_TOLERANCE`` of the transformer alone (1.0, everything to the
     transformer, if none does), unless ``INSIGHT_EMBEDDING_CASCADE_THRESHOLD`` fixes it.
     """
     static_head, _ = train_head(settings, taxonomy, static, None)
     texts = examples.get_column("text").to_list()
     truth = examples.get_column("category").to_list()
+    lexical_head = train_lexical_head(
+        texts + list(taxonomy.descriptions.values()), truth + list(taxonomy.descriptions)
+    )
     static_vectors, _ = embed_with_cache(texts, static, None)
     transformer_vectors, _ = embed_with_cache(texts, embedder, cache)
-    static_oof = out_of_fold_probabilities(static_vectors, texts, truth, static_head, static, None)
+    static_oof = combine_probabilities(
+        out_of_fold_probabilities(static_vectors, texts, truth, static_head, static, None),
+        lexical_out_of_fold_probabilities(texts, truth, head.classes),
+    )
     transformer_oof = out_of_fold_probabilities(
         transformer_vectors, texts, truth, head, embedder, cache
     )
@@ -156,4 +189,4 @@ def train_cascade(
         "transformer_oof_macro_f1": reference,
         "cascade_oof_escalated_share": share,
     }
-    return Cascade(static, static_head, threshold), scores
+    return Cascade(static, static_head, threshold, lexical_head), scores

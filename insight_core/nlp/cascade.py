@@ -25,16 +25,23 @@ from insight_core.nlp.decision import (
 )
 from insight_core.nlp.embed import Embedder, EmbeddingCache, embed_with_cache
 from insight_core.nlp.head import CategoryHead
+from insight_core.nlp.lexical import LexicalHead, combine_probabilities
 from insight_core.nlp.rules import RuleMatch, RuleSet
 
 
 @dataclass(frozen=True)
 class Cascade:
-    """The static embedder, the category head on its vectors, and the escalation threshold."""
+    """The static embedder, the category head on its vectors, and the escalation threshold.
+
+    With a ``lexical`` head (word and character n-grams), the static side's probabilities are
+    the normalised geometric mean of both heads': they must agree for the static side to be
+    confident. Bundles fitted before it existed have none and use the static head alone.
+    """
 
     static: Embedder
     head: CategoryHead
     threshold: float
+    lexical: LexicalHead | None = None
 
 
 @dataclass(frozen=True)
@@ -48,9 +55,14 @@ class CascadeResult:
 def static_probabilities(
     texts: Sequence[str], static_vectors: np.ndarray, cascade: Cascade
 ) -> np.ndarray:
-    """The static head's probabilities, from the prompt or its most telling instruction view."""
+    """The static side's probabilities: the static head's, from the prompt or its most telling
+    instruction view, combined with the lexical head's on the whole prompt where there is one.
+    """
     views = embed_views(texts, cascade.static, None, static_vectors, cascade.head)
-    return most_confident_probabilities(cascade.head, static_vectors, views)
+    probabilities = most_confident_probabilities(cascade.head, static_vectors, views)
+    if cascade.lexical is None or not len(texts):
+        return probabilities
+    return combine_probabilities(probabilities, cascade.lexical.predict_proba(texts))
 
 
 def escalation_mask(
@@ -75,7 +87,8 @@ def decide_with_cascade(
     fallback: str,
 ) -> CascadeResult:
     """Category decisions through the cascade; ``embedder``/``head`` are the transformer's."""
-    if tuple(cascade.head.classes) != tuple(head.classes):
+    lexical_classes = cascade.lexical.classes if cascade.lexical is not None else head.classes
+    if not tuple(cascade.head.classes) == tuple(lexical_classes) == tuple(head.classes):
         raise ValueError("the static and transformer heads must share their classes")
     matches = rules.decide_many(texts)
     probabilities = static_probabilities(texts, static_vectors, cascade)

@@ -57,6 +57,8 @@ def test_the_cascade_model_carries_its_static_model_and_topics(cascade_run: Casc
     assert bundle.manifest["embedding_model"] != bundle.cascade.static.model_id
     assert 0.5 <= bundle.cascade.threshold <= 1.0
     assert bundle.cascade.head.classes == bundle.head.classes
+    assert bundle.cascade.lexical is not None
+    assert bundle.cascade.lexical.classes == bundle.head.classes
     # The topic model was fitted in the static space, so it assigns static vectors.
     vectors = bundle.cascade.static.embed(["reset my vpn password", "draft a polite reply"])
     topic_ids, _ = bundle.topic_index.assign(vectors, 0.0)

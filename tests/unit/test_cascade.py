@@ -11,6 +11,7 @@ from insight_core.modelling.examples import CASCADE_THRESHOLDS, train_cascade, t
 from insight_core.nlp.cascade import Cascade, decide_with_cascade, escalation_mask
 from insight_core.nlp.embed import HashingEmbedder
 from insight_core.nlp.head import CategoryHead
+from insight_core.nlp.lexical import LexicalHead, combine_probabilities, train_lexical_head
 from insight_core.nlp.rules import RuleMatch
 from insight_core.runtime import load_decision_config
 from insight_core.settings import InsightSettings
@@ -133,6 +134,7 @@ def test_the_chosen_threshold_keeps_out_of_fold_quality_within_tolerance(trained
     assert scores["cascade_oof_macro_f1"] >= scores["transformer_oof_macro_f1"] - 0.005
     assert 0.0 <= scores["cascade_oof_escalated_share"] <= 1.0
     assert cascade.head.classes == head.classes
+    assert cascade.lexical is not None and cascade.lexical.classes == head.classes
 
 
 def test_a_configured_threshold_is_used_as_is(trained_heads) -> None:
@@ -142,3 +144,89 @@ def test_a_configured_threshold_is_used_as_is(trained_heads) -> None:
         settings, taxonomy, rules, examples, static, head, transformer, None
     )
     assert cascade.threshold == 0.6 == scores["cascade_threshold"]
+
+
+LEXICAL_TEXTS = [
+    "fix my python script",
+    "python loop throws an error",
+    "refactor this python function",
+    "book annual leave for friday",
+    "how much parental leave do i get",
+    "request leave next week",
+]
+LEXICAL_LABELS = ["coding"] * 3 + ["hr"] * 3
+
+
+def test_the_lexical_head_matches_scikit_learn_tfidf_and_survives_a_round_trip(tmp_path) -> None:
+    from scipy.sparse import hstack
+    from sklearn.feature_extraction.text import HashingVectorizer, TfidfTransformer
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.preprocessing import normalize
+
+    from insight_core.nlp.lexical import BLOCKS, HASH_BITS, LEXICAL_REGULARIZATION
+
+    head = train_lexical_head(LEXICAL_TEXTS, LEXICAL_LABELS)
+    unseen = ["my python code has a bug", "leave policy question", "zzz"]
+    # The same model built the plain scikit-learn way: full hashed space, TfidfTransformer.
+    blocks = []
+    for analyzer, ngrams in BLOCKS:
+        vectorizer = HashingVectorizer(
+            n_features=2**HASH_BITS,
+            analyzer=analyzer,
+            ngram_range=ngrams,
+            alternate_sign=False,
+            norm=None,
+        )
+        tfidf = TfidfTransformer(sublinear_tf=True).fit(vectorizer.transform(LEXICAL_TEXTS))
+        blocks.append((vectorizer, tfidf))
+
+    def features(texts: list[str]):
+        return hstack([normalize(t.transform(v.transform(texts))) for v, t in blocks]).tocsr()
+
+    reference = LogisticRegression(
+        C=LEXICAL_REGULARIZATION, max_iter=3000, class_weight="balanced"
+    ).fit(features(LEXICAL_TEXTS), LEXICAL_LABELS)
+    expected = reference.predict_proba(features(unseen))
+    np.testing.assert_allclose(head.predict_proba(unseen)[:, 1], expected[:, 1], atol=1e-3)
+    assert head.predict_proba(unseen).argmax(axis=1)[:2].tolist() == [0, 1]
+
+    head.save(tmp_path / "lexical")
+    loaded = LexicalHead.load(tmp_path / "lexical")
+    assert loaded.classes == head.classes == CLASSES
+    np.testing.assert_allclose(loaded.predict_proba(unseen), head.predict_proba(unseen), atol=1e-6)
+
+
+def test_combined_probabilities_need_both_heads_to_agree() -> None:
+    static = np.array([[0.9, 0.1], [0.9, 0.1]])
+    lexical = np.array([[0.9, 0.1], [0.1, 0.9]])
+    combined = combine_probabilities(static, lexical)
+    np.testing.assert_allclose(combined.sum(axis=1), 1.0)
+    np.testing.assert_allclose(combined[0], [0.9, 0.1])
+    np.testing.assert_allclose(combined[1], [0.5, 0.5])
+
+
+def test_a_lexical_disagreement_sends_a_confident_static_prompt_on() -> None:
+    static, transformer = TwoWordEmbedder("static"), TwoWordEmbedder("transformer")
+    # The static head is fairly sure (0.94) that 'python leave day' is coding; the lexical head,
+    # which learned 'leave day' as hr, leans the other way: only with it does the prompt go on.
+    texts = ["python leave day"]
+    lexical = train_lexical_head(
+        ["python code", "leave day", "leave day off", "day of leave"],
+        ["coding", "hr", "hr", "hr"],
+    )
+    sure_static = CategoryHead(CLASSES, np.array([[4.0, 0.0], [0.0, 0.0]], np.float32), np.zeros(2))
+    results = [
+        decide_with_cascade(
+            texts,
+            static.embed(texts),
+            NoRules(),
+            Cascade(static, sure_static, 0.9, lexical_head),
+            _head(1.0),
+            transformer,
+            None,
+            0.3,
+            "other",
+        )
+        for lexical_head in (None, lexical)
+    ]
+    assert [bool(r.escalated[0]) for r in results] == [False, True]

@@ -1,0 +1,169 @@
+"""A lexical category head: a linear softmax over hashed word and character n-grams.
+
+The cascade's second cheap reader. The static model averages word-piece vectors, so it loses
+word order and the exact wording; TF-IDF weighted word bigrams and character 3-5-grams keep
+both, and make different mistakes. Where the two agree the cascade can trust the static side;
+where they do not, the combined confidence drops and the prompt goes to the transformer.
+
+Features are hashed (``HashingVectorizer`` has no fitted state), so a head stores only the
+hashed columns seen in training, their inverse document frequencies and the weights, in
+safetensors (no pickle), and applies them with scikit-learn's stateless hashing plus numpy.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from safetensors.numpy import load_file, save_file
+
+HASH_BITS = 18
+# (analyzer, n-gram range) of each feature block; each block is L2-normalised on its own.
+BLOCKS: tuple[tuple[str, tuple[int, int]], ...] = (("word", (1, 2)), ("char_wb", (3, 5)))
+# Inverse regularisation of the logistic regression, chosen out of fold on the shipped examples.
+LEXICAL_REGULARIZATION = 64.0
+
+
+def _vectorizers() -> list[Any]:
+    from sklearn.feature_extraction.text import HashingVectorizer
+
+    return [
+        HashingVectorizer(
+            n_features=2**HASH_BITS,
+            analyzer=analyzer,
+            ngram_range=ngrams,
+            alternate_sign=False,
+            norm=None,
+        )
+        for analyzer, ngrams in BLOCKS
+    ]
+
+
+def _counts(texts: Sequence[str]) -> list[Any]:
+    """Sublinear term frequencies (1 + log count) per block, sparse (n, 2**HASH_BITS)."""
+    blocks = []
+    for vectorizer in _vectorizers():
+        counts = vectorizer.transform(list(texts)).astype(np.float64)
+        counts.data = 1.0 + np.log(counts.data)
+        blocks.append(counts.tocsr())
+    return blocks
+
+
+@dataclass(frozen=True)
+class LexicalBlock:
+    """One n-gram block: the hashed columns seen in training and their idf."""
+
+    columns: np.ndarray  # int64, sorted
+    idf: np.ndarray  # idf of ``columns``
+    unseen_idf: float  # idf of a column never seen in training (it still counts in the norm)
+
+    def features(self, term_frequencies: Any) -> Any:
+        """TF-IDF rows, L2-normalised over all columns, restricted to ``columns``."""
+        from sklearn.preprocessing import normalize
+
+        idf = np.full(term_frequencies.shape[1], self.unseen_idf)
+        idf[self.columns] = self.idf
+        weighted = normalize(term_frequencies.multiply(idf).tocsr())
+        return weighted[:, self.columns]
+
+
+@dataclass(frozen=True)
+class LexicalHead:
+    """Linear softmax over the hashed n-gram blocks of :data:`BLOCKS`."""
+
+    classes: tuple[str, ...]
+    blocks: tuple[LexicalBlock, ...]
+    weights: np.ndarray  # (n_classes, total seen columns)
+    bias: np.ndarray  # (n_classes,)
+
+    def _features(self, texts: Sequence[str]) -> Any:
+        from scipy.sparse import hstack
+
+        parts = [b.features(tf) for b, tf in zip(self.blocks, _counts(texts), strict=True)]
+        return hstack(parts).tocsr()
+
+    def predict_proba(self, texts: Sequence[str]) -> np.ndarray:
+        """Class probabilities, shape (n, n_classes)."""
+        if not len(texts):
+            return np.zeros((0, len(self.classes)))
+        logits = np.asarray(self._features(texts) @ self.weights.T.astype(np.float64))
+        logits = logits + self.bias
+        logits -= logits.max(axis=1, keepdims=True)
+        exp = np.exp(logits)
+        return np.asarray(exp / exp.sum(axis=1, keepdims=True))
+
+    def save(self, directory: Path) -> None:
+        directory.mkdir(parents=True, exist_ok=True)
+        tensors = {
+            "weights": np.ascontiguousarray(self.weights, dtype=np.float32),
+            "bias": np.ascontiguousarray(self.bias, dtype=np.float32),
+        }
+        for index, block in enumerate(self.blocks):
+            tensors[f"columns_{index}"] = np.ascontiguousarray(block.columns, dtype=np.int64)
+            tensors[f"idf_{index}"] = np.ascontiguousarray(block.idf, dtype=np.float64)
+        save_file(tensors, str(directory / "lexical_head.safetensors"))
+        meta = {
+            "classes": list(self.classes),
+            "hash_bits": HASH_BITS,
+            "blocks": [[analyzer, list(ngrams)] for analyzer, ngrams in BLOCKS],
+            "unseen_idf": [block.unseen_idf for block in self.blocks],
+        }
+        (directory / "lexical_head.json").write_text(json.dumps(meta, indent=2))
+
+    @classmethod
+    def load(cls, directory: Path) -> LexicalHead:
+        meta = json.loads((directory / "lexical_head.json").read_text())
+        expected = [[analyzer, list(ngrams)] for analyzer, ngrams in BLOCKS]
+        if meta["hash_bits"] != HASH_BITS or meta["blocks"] != expected:
+            raise ValueError(f"the lexical head in {directory} uses other n-gram features")
+        tensors = load_file(str(directory / "lexical_head.safetensors"))
+        blocks = tuple(
+            LexicalBlock(tensors[f"columns_{i}"], tensors[f"idf_{i}"], float(unseen))
+            for i, unseen in enumerate(meta["unseen_idf"])
+        )
+        return cls(tuple(meta["classes"]), blocks, tensors["weights"], tensors["bias"])
+
+
+def train_lexical_head(
+    texts: Sequence[str], labels: Sequence[str], regularization: float = LEXICAL_REGULARIZATION
+) -> LexicalHead:
+    """Fit TF-IDF weights and a class-balanced logistic regression on labeled texts."""
+    from scipy.sparse import hstack
+    from sklearn.linear_model import LogisticRegression
+
+    frequencies = _counts(texts)
+    blocks = []
+    for tf in frequencies:
+        document_frequency = np.bincount(tf.indices, minlength=tf.shape[1])
+        # scikit-learn's smooth idf: ln((1 + n) / (1 + df)) + 1.
+        idf = np.log((1 + tf.shape[0]) / (1 + document_frequency)) + 1.0
+        columns = np.flatnonzero(document_frequency).astype(np.int64)
+        blocks.append(LexicalBlock(columns, idf[columns], float(np.log(1 + tf.shape[0]) + 1.0)))
+    features = hstack([b.features(tf) for b, tf in zip(blocks, frequencies, strict=True)]).tocsr()
+    model = LogisticRegression(C=regularization, max_iter=3000, class_weight="balanced")
+    model.fit(features, list(labels))
+    weights, bias = model.coef_, model.intercept_
+    if len(model.classes_) == 2:
+        weights = np.vstack([np.zeros_like(weights), weights])
+        bias = np.concatenate([[0.0], bias])
+    return LexicalHead(
+        tuple(str(c) for c in model.classes_),
+        tuple(blocks),
+        weights.astype(np.float32),
+        bias.astype(np.float32),
+    )
+
+
+def combine_probabilities(static: np.ndarray, lexical: np.ndarray) -> np.ndarray:
+    """Normalised geometric mean of two heads' class probabilities (same column order).
+
+    A class both readers find likely stays likely; a disagreement lowers the maximum, which
+    sends the prompt on to the transformer.
+    """
+    combined = np.sqrt(np.clip(static, 0.0, None) * np.clip(lexical, 0.0, None))
+    totals = combined.sum(axis=1, keepdims=True)
+    return np.asarray(combined / np.where(totals > 0, totals, 1.0))
