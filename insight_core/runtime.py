@@ -7,7 +7,8 @@ Nothing here trains: fitting lives in ``insight_core.lifecycle``.
 from __future__ import annotations
 
 import logging
-from functools import lru_cache
+from collections.abc import Callable
+from functools import cache, lru_cache
 from pathlib import Path
 
 from insight_core.errors import ModelNotFoundError
@@ -131,3 +132,28 @@ def require_champion(settings: InsightSettings) -> tuple[str, str]:
             f"{settings.tracking_uri}: run 'insight train' (or 'insight demo') first"
         )
     return champion
+
+
+def release_freed_memory() -> None:
+    """Hand memory freed by finished work back to the operating system (glibc only).
+
+    glibc keeps freed heap pages of every thread's arena for reuse; after each chunk's model
+    passes (activations of ever-new shapes, from several worker threads) that kept memory grew
+    a night's RSS with its length. Trimming after each chunk keeps it flat
+    (docs/benchmarks.md, "Memory across a night"). Elsewhere (musl, macOS) a no-op.
+    """
+    trim = _malloc_trim()
+    if trim is not None:
+        trim(0)
+
+
+@cache
+def _malloc_trim() -> Callable[[int], int] | None:
+    import ctypes
+    import ctypes.util
+
+    library = ctypes.util.find_library("c")
+    try:
+        return ctypes.CDLL(library).malloc_trim if library else None
+    except (OSError, AttributeError):
+        return None

@@ -75,6 +75,7 @@ from insight_core.runtime import (
     load_decision_config,
     load_model_bundle,
     open_embedding_cache,
+    release_freed_memory,
     require_champion,
 )
 from insight_core.settings import InsightSettings
@@ -388,6 +389,7 @@ def embed(ctx: RunContext, chunk: RedactedChunk, model: ModelChoice) -> Embedded
                 )
         finally:
             cache.close()
+            release_freed_memory()
     path = ctx.path(f"chunk-{chunk.index:04d}.embeddings.npy")
     np.save(path, vectors)
     seconds = time.perf_counter() - started
@@ -494,6 +496,7 @@ def categorize(
             )
     finally:
         cache.close()
+        release_freed_memory()
     decisions, escalated = result.decisions, int(result.escalated.sum())
     lookup = bundle.topic_lookup()
     topic_ids = topic_frame.get_column("topic_id").to_list()

@@ -91,7 +91,13 @@ def decide_with_cascade(
     if not tuple(cascade.head.classes) == tuple(lexical_classes) == tuple(head.classes):
         raise ValueError("the static and transformer heads must share their classes")
     matches = rules.decide_many(texts)
-    probabilities = static_probabilities(texts, static_vectors, cascade)
+    # A rule's decision ignores every head, so only the other prompts are read by the cheap heads.
+    probabilities = np.zeros((len(texts), len(head.classes)))
+    unruled = np.flatnonzero([match is None for match in matches])
+    if len(unruled):
+        probabilities[unruled] = static_probabilities(
+            [texts[int(i)] for i in unruled], static_vectors[unruled], cascade
+        )
     escalated = escalation_mask(matches, probabilities, cascade.threshold)
     positions = np.flatnonzero(escalated)
     if len(positions):
