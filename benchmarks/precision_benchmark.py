@@ -82,7 +82,7 @@ def main() -> None:
     rows = {"torch float32 (reference)": {"texts_per_second": baseline}, **rows}
     for name, row in rows.items():
         row["speed_vs_float32"] = row["texts_per_second"] / baseline
-        print(json.dumps({"option": name, **{k: round(v, 4) for k, v in row.items()}}))
+        print(json.dumps({"option": name, **{k: round(v, 7) for k, v in row.items()}}))
 
 
 if __name__ == "__main__":
