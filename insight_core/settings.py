@@ -155,17 +155,19 @@ class InsightSettings(BaseSettings):
     )
     # The cascade (docs/classification.md, "The embedding cascade"): a static model distilled
     # from the transformer embeds every prompt and carries the topics; the transformer embeds
-    # only prompts the static model's head is unsure of. Takes effect at the next fit.
+    # only prompts the cheap heads (static and lexical) are unsure of. Takes effect at the next
+    # fit.
     embedding_cascade: bool = Field(
         default=False,
         description="Embed with a distilled static model first; the transformer only where "
-        "the static model's category head is unsure.",
+        "the cheap category heads (static and lexical) are unsure.",
     )
     embedding_cascade_threshold: float | None = Field(
         default=None,
         gt=0.0,
         le=1.0,
-        description="Static-head confidence below which a prompt goes to the transformer "
+        description="Cheap heads' combined confidence below which a prompt goes to the "
+        "transformer "
         "(None: chosen out of fold on the shipped examples at each fit).",
     )
     static_embedding_dims: int = Field(
