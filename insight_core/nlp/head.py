@@ -10,6 +10,7 @@ import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 from safetensors.numpy import load_file, save_file
@@ -57,6 +58,17 @@ class CategoryHead:
         )
 
 
+def softmax_parameters(model: Any) -> tuple[tuple[str, ...], np.ndarray, np.ndarray]:
+    """(classes, weights, bias) of a fitted scikit-learn logistic regression as a softmax."""
+    weights, bias = model.coef_, model.intercept_
+    if len(model.classes_) == 2:
+        # Binary LR stores one row, P(class 1) = sigmoid(w.x + b) = softmax([0, w.x + b]).
+        weights = np.vstack([np.zeros_like(weights), weights])
+        bias = np.concatenate([[0.0], bias])
+    classes = tuple(str(c) for c in model.classes_)
+    return classes, weights.astype(np.float32), bias.astype(np.float32)
+
+
 def _fit_linear(
     embeddings: np.ndarray, labels: Sequence[str], regularization: float
 ) -> CategoryHead:
@@ -64,15 +76,11 @@ def _fit_linear(
 
     model = LogisticRegression(C=regularization, max_iter=2000, class_weight="balanced")
     model.fit(embeddings, list(labels))
-    weights, bias = model.coef_, model.intercept_
-    if len(model.classes_) == 2:
-        # Binary LR stores one row, P(class 1) = sigmoid(w.x + b) = softmax([0, w.x + b]).
-        weights = np.vstack([np.zeros_like(weights), weights])
-        bias = np.concatenate([[0.0], bias])
+    classes, weights, bias = softmax_parameters(model)
     return CategoryHead(
-        classes=tuple(str(c) for c in model.classes_),
-        weights=weights.astype(np.float32),
-        bias=bias.astype(np.float32),
+        classes=classes,
+        weights=weights,
+        bias=bias,
     )
 
 

@@ -21,6 +21,8 @@ from typing import Any
 import numpy as np
 from safetensors.numpy import load_file, save_file
 
+from insight_core.nlp.head import softmax_parameters
+
 HASH_BITS = 18
 # (analyzer, n-gram range) of each feature block; each block is L2-normalised on its own.
 BLOCKS: tuple[tuple[str, tuple[int, int]], ...] = (("word", (1, 2)), ("char_wb", (3, 5)))
@@ -146,16 +148,8 @@ def train_lexical_head(
     features = hstack([b.features(tf) for b, tf in zip(blocks, frequencies, strict=True)]).tocsr()
     model = LogisticRegression(C=regularization, max_iter=3000, class_weight="balanced")
     model.fit(features, list(labels))
-    weights, bias = model.coef_, model.intercept_
-    if len(model.classes_) == 2:
-        weights = np.vstack([np.zeros_like(weights), weights])
-        bias = np.concatenate([[0.0], bias])
-    return LexicalHead(
-        tuple(str(c) for c in model.classes_),
-        tuple(blocks),
-        weights.astype(np.float32),
-        bias.astype(np.float32),
-    )
+    classes, weights, bias = softmax_parameters(model)
+    return LexicalHead(classes, tuple(blocks), weights, bias)
 
 
 def combine_probabilities(static: np.ndarray, lexical: np.ndarray) -> np.ndarray:
