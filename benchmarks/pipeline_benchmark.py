@@ -110,7 +110,7 @@ def _nightly_in_subprocess(
             "-r",
             "20",
             "-f",
-            "speedscope",
+            "raw" if profile.suffix == ".txt" else "speedscope",
             "-o",
             str(profile),
             "--",
@@ -189,7 +189,11 @@ def main() -> None:
         default="demo",
         help="'real': unique variations of the real-length texts in ../shared/data",
     )
-    parser.add_argument("--profile", type=Path, help="write a py-spy speedscope profile here")
+    parser.add_argument(
+        "--profile",
+        type=Path,
+        help="write a py-spy profile here (collapsed stacks if it ends in .txt, else speedscope)",
+    )
     args = parser.parse_args()
 
     from insight_core.environment import apply_runtime_defaults

@@ -7,13 +7,21 @@ Nothing here trains: fitting lives in ``insight_core.lifecycle``.
 from __future__ import annotations
 
 import logging
+import threading
 from collections.abc import Callable
 from functools import cache, lru_cache
 from pathlib import Path
 
 from insight_core.errors import ModelNotFoundError
 from insight_core.modelling.bundle import ModelBundle, load_bundle
-from insight_core.nlp.embed import Embedder, EmbeddingCache, load_embedder, resolve_model
+from insight_core.nlp.embed import (
+    ConcurrencyLimitedEmbedder,
+    Embedder,
+    EmbeddingCache,
+    SentenceTransformerEmbedder,
+    load_embedder,
+    resolve_model,
+)
 from insight_core.nlp.rules import RuleSet, load_rules
 from insight_core.nlp.static import StaticEmbedder, distill_static_model
 from insight_core.nlp.taxonomy import Taxonomy, load_taxonomy
@@ -37,6 +45,41 @@ def get_embedder(settings: InsightSettings) -> Embedder:
         settings.embedding_quantize,
         settings.embedding_precision,
     )
+
+
+@cache
+def _embedding_slots(passes: int) -> threading.BoundedSemaphore:
+    return threading.BoundedSemaphore(passes)
+
+
+@cache
+def _torch_threads_per_pass(passes: int) -> int:
+    """Split torch's intra-op threads (one per core by default) among ``passes`` passes.
+
+    Process-wide: every later transformer pass in the process, also a lone one, uses the share.
+    """
+    import torch
+
+    threads = max(1, torch.get_num_threads() // passes)
+    torch.set_num_threads(threads)
+    return threads
+
+
+def shared_embedder(settings: InsightSettings) -> Embedder:
+    """The configured embedder for chunks processed side by side in one process.
+
+    At most ``INSIGHT_EMBEDDING_CONCURRENT_PASSES`` of its passes run at once; with more than
+    one, each pass gets that share of torch's threads.
+    """
+    embedder = get_embedder(settings)
+    passes = settings.embedding_concurrent_passes
+    if passes > 1 and isinstance(embedder, SentenceTransformerEmbedder):
+        log.info(
+            "transformer: up to %d passes at once, %d torch threads each",
+            passes,
+            _torch_threads_per_pass(passes),
+        )
+    return ConcurrencyLimitedEmbedder(embedder, _embedding_slots(passes))
 
 
 def static_model_dir(settings: InsightSettings) -> Path:

@@ -148,6 +148,16 @@ class InsightSettings(BaseSettings):
         description="Arithmetic of the transformer: 'float32', 'bfloat16', or 'auto' "
         "(bfloat16 where the CPU has native bfloat16 instructions, else float32).",
     )
+    # On a CPU with few cores, N single-threaded passes side by side do more work per second
+    # than one pass on N threads, and let other chunks' rules and cheap heads run meanwhile
+    # (docs/benchmarks.md, "Concurrent transformer passes").
+    embedding_concurrent_passes: int = Field(
+        default=1,
+        ge=1,
+        le=64,
+        description="Transformer passes that may run at once in a process, each on 1/N of the "
+        "cores' torch threads (1: one pass at a time on every core).",
+    )
     # A pure reordering (vectors equal to float rounding, not bit for bit), hence a setting.
     embedding_sort_by_length: bool = Field(
         default=False,

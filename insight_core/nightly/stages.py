@@ -11,7 +11,6 @@ from __future__ import annotations
 import json
 import logging
 import shutil
-import threading
 import time
 import uuid
 from collections import Counter
@@ -71,19 +70,17 @@ from insight_core.prep.validate import (
 from insight_core.registry import open_tracker
 from insight_core.runtime import (
     champion_bundle_version,
-    get_embedder,
     load_decision_config,
     load_model_bundle,
     open_embedding_cache,
     release_freed_memory,
     require_champion,
+    shared_embedder,
 )
 from insight_core.settings import InsightSettings
 from schemas.classified import CLASSIFIED_SCHEMA
 
 log = logging.getLogger(__name__)
-
-_EMBED_LOCK = threading.Lock()
 
 
 def begin_run(
@@ -378,15 +375,12 @@ def embed(ctx: RunContext, chunk: RedactedChunk, model: ModelChoice) -> Embedded
     else:
         cache = open_embedding_cache(ctx.settings)
         try:
-            # One model forward pass at a time per process: concurrent chunks on the same CPU
-            # cores only add memory (activations per thread) without adding throughput.
-            with _EMBED_LOCK:
-                vectors, computed = embed_with_cache(
-                    texts,
-                    get_embedder(ctx.settings),
-                    cache,
-                    sort_by_length=ctx.settings.embedding_sort_by_length,
-                )
+            vectors, computed = embed_with_cache(
+                texts,
+                shared_embedder(ctx.settings),
+                cache,
+                sort_by_length=ctx.settings.embedding_sort_by_length,
+            )
         finally:
             cache.close()
             release_freed_memory()
@@ -482,18 +476,19 @@ def categorize(
     topic_frame = pl.read_parquet(topics.path)
     cache = open_embedding_cache(settings)
     try:
-        with _EMBED_LOCK:
-            result = decide(
-                texts,
-                vectors,
-                rules,
-                bundle.head,
-                bundle.cascade,
-                get_embedder(settings),
-                cache,
-                settings.abstain_threshold,
-                taxonomy.fallback,
-            )
+        # Only the transformer's passes wait for each other (shared_embedder): this chunk's
+        # rules and cheap heads run while another chunk's prompts are in the transformer.
+        result = decide(
+            texts,
+            vectors,
+            rules,
+            bundle.head,
+            bundle.cascade,
+            shared_embedder(settings),
+            cache,
+            settings.abstain_threshold,
+            taxonomy.fallback,
+        )
     finally:
         cache.close()
         release_freed_memory()

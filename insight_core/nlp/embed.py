@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 import logging
 import sqlite3
+import threading
 import time
 import unicodedata
 from collections.abc import Callable, Sequence
@@ -111,6 +112,25 @@ class SentenceTransformerEmbedder:
                 show_progress_bar=False,
             )
         return np.asarray(vectors, dtype=np.float32)
+
+
+class ConcurrencyLimitedEmbedder:
+    """``embedder`` whose passes run at most as many at a time as ``slots`` allows.
+
+    Passes of one model beyond the CPU's cores only add memory (activations per thread)
+    without adding throughput; the callers' other work (rules, cheap heads) still runs beside
+    another thread's pass.
+    """
+
+    def __init__(self, embedder: Embedder, slots: threading.Semaphore) -> None:
+        self._embedder = embedder
+        self._slots = slots
+        self.model_id = embedder.model_id
+        self.dimension = embedder.dimension
+
+    def embed(self, texts: Sequence[str]) -> np.ndarray:
+        with self._slots:
+            return self._embedder.embed(texts)
 
 
 def resolve_precision(precision: str) -> str:

@@ -2,6 +2,12 @@
 
 from __future__ import annotations
 
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
 import numpy as np
 import pytest
 
@@ -96,3 +102,50 @@ def test_auto_precision_follows_the_cpu(plain: SentenceTransformerEmbedder) -> N
     assert auto.model_id == plain.model_id + ("+bf16" if native else "")
     with pytest.raises(ConfigError, match="exclude each other"):
         SentenceTransformerEmbedder("bundled:all-MiniLM-L6-v2", quantize=True, precision="bfloat16")
+
+
+# torch's thread count is process-wide, so the concurrent passes run in a process of their own.
+CONCURRENT_PASSES = """
+import json, sys, threading
+import torch
+from insight_core.runtime import shared_embedder
+from insight_core.settings import InsightSettings
+
+texts = json.loads(sys.argv[1])
+threads_before = torch.get_num_threads()
+embedder = shared_embedder(InsightSettings(embedding_concurrent_passes=2))
+results = {}
+workers = [
+    threading.Thread(target=lambda i=i: results.__setitem__(i, embedder.embed(texts)))
+    for i in range(2)
+]
+for worker in workers:
+    worker.start()
+for worker in workers:
+    worker.join()
+print(json.dumps({
+    "threads_before": threads_before,
+    "threads_after": torch.get_num_threads(),
+    "vectors": [results[i].tolist() for i in range(2)],
+}))
+"""
+
+
+def test_concurrent_passes_split_the_threads_and_keep_the_vectors(
+    plain: SentenceTransformerEmbedder, tmp_path: Path
+) -> None:
+    env = {**os.environ, "INSIGHT_HOME": str(tmp_path), "HF_HUB_OFFLINE": "1"}
+    done = subprocess.run(
+        [sys.executable, "-c", CONCURRENT_PASSES, json.dumps(TEXTS)],
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=Path(__file__).parents[2],
+        check=True,
+    )
+    report = json.loads(done.stdout.strip().splitlines()[-1])
+    assert report["threads_after"] == max(1, report["threads_before"] // 2)
+    reference = plain.embed(TEXTS)
+    for vectors in report["vectors"]:
+        # The same model in fewer threads: equal up to the order of float additions.
+        assert np.allclose(np.array(vectors, dtype=np.float32), reference, atol=1e-5)

@@ -1,11 +1,20 @@
 from __future__ import annotations
 
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import numpy as np
 import pytest
 
-from insight_core.nlp.embed import EmbeddingCache, HashingEmbedder, embed_with_cache, normalize_text
+from insight_core.nlp.embed import (
+    ConcurrencyLimitedEmbedder,
+    EmbeddingCache,
+    HashingEmbedder,
+    embed_with_cache,
+    normalize_text,
+)
 
 pytestmark = pytest.mark.unit
 
@@ -57,3 +66,34 @@ def test_sorting_by_length_feeds_the_embedder_longest_first_and_keeps_input_orde
     assert plain_embedder.calls == [normalize_text(t) for t in texts]
     # Rows still follow the input order: the same vector for the same text either way.
     assert np.array_equal(sorted_vectors, plain_vectors)
+
+
+class SlowEmbedder(HashingEmbedder):
+    """Records how many passes overlap in time."""
+
+    def __init__(self) -> None:
+        super().__init__(8)
+        self.running = 0
+        self.most_at_once = 0
+        self._count = threading.Lock()
+
+    def embed(self, texts):  # type: ignore[no-untyped-def]
+        with self._count:
+            self.running += 1
+            self.most_at_once = max(self.most_at_once, self.running)
+        time.sleep(0.05)
+        with self._count:
+            self.running -= 1
+        return super().embed(texts)
+
+
+@pytest.mark.parametrize("slots", [1, 2])
+def test_concurrency_limited_embedder_runs_at_most_its_slots_at_once(slots: int) -> None:
+    inner = SlowEmbedder()
+    limited = ConcurrencyLimitedEmbedder(inner, threading.BoundedSemaphore(slots))
+    texts = [[f"text {i}"] for i in range(8)]
+    with ThreadPoolExecutor(max_workers=6) as pool:
+        vectors = list(pool.map(limited.embed, texts))
+    assert inner.most_at_once == slots
+    assert limited.model_id == inner.model_id and limited.dimension == inner.dimension
+    assert all(np.array_equal(v, inner.embed(t)) for v, t in zip(vectors, texts, strict=True))
