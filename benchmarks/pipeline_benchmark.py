@@ -37,10 +37,22 @@ class PeakMemory:
 
     def __init__(self, pid: int | None = None) -> None:
         self.peak = 0
+        self.peak_with_helpers = 0  # the run's process plus its worker processes
         self.timeline: list[tuple[float, int]] = []
         self._stop = threading.Event()
         self._process = psutil.Process(pid)
         self._thread = threading.Thread(target=self._sample, daemon=True)
+
+    def _helpers_rss(self) -> int:
+        """RSS of the run's worker processes (redaction pool), not of the Prefect server."""
+        total = 0
+        for child in self._process.children(recursive=True):
+            try:
+                if "multiprocessing" in " ".join(child.cmdline()):
+                    total += child.memory_info().rss
+            except psutil.Error:
+                continue
+        return total
 
     def _sample(self) -> None:
         started = time.perf_counter()
@@ -50,6 +62,7 @@ class PeakMemory:
             except psutil.NoSuchProcess:
                 return
             self.peak = max(self.peak, rss)
+            self.peak_with_helpers = max(self.peak_with_helpers, rss + self._helpers_rss())
             self.timeline.append((time.perf_counter() - started, rss))
             time.sleep(0.05)
 
@@ -172,6 +185,7 @@ def run_size(
         "stage_seconds": summary["stage_seconds"],
         "prompts_per_second_by_stage": per_stage,
         "peak_rss_mb": round(memory.peak / 2**20),
+        "peak_rss_with_worker_processes_mb": round(memory.peak_with_helpers / 2**20),
         "rss_mb_by_tenth_of_run": memory.deciles(),
     }
 

@@ -148,6 +148,14 @@ class InsightSettings(BaseSettings):
         description="Arithmetic of the transformer: 'float32', 'bfloat16', or 'auto' "
         "(bfloat16 where the CPU has native bfloat16 instructions, else float32).",
     )
+    # Redaction is pure-Python regular expressions: threads share one core, processes do not.
+    redaction_processes: int = Field(
+        default=1,
+        ge=1,
+        le=64,
+        description="Processes that redact prompt text (1: in the run's own process). Each "
+        "extra process starts once per run process (about a second) and holds the name list.",
+    )
     # On a CPU with few cores, N single-threaded passes side by side do more work per second
     # than one pass on N threads, and let other chunks' rules and cheap heads run meanwhile
     # (docs/benchmarks.md, "Concurrent transformer passes").

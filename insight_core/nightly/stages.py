@@ -344,7 +344,7 @@ def redact(ctx: RunContext, chunk: ValidatedChunk) -> RedactedChunk:
     started = time.perf_counter()
     frame = pl.read_parquet(chunk.path)
     original = frame.get_column("text")
-    redacted = redact_frame(frame, hash_secret(ctx.settings))
+    redacted = redact_frame(frame, hash_secret(ctx.settings), ctx.settings.redaction_processes)
     changed = int((redacted.get_column("text") != original).sum()) if frame.height else 0
     redacted = redacted.with_columns(
         (pl.col("text") != original).cast(pl.Int32).alias("pii_redacted")

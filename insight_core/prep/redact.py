@@ -18,8 +18,12 @@ from __future__ import annotations
 import gzip
 import hashlib
 import hmac
+import logging
+import multiprocessing
 import re
-from collections.abc import Callable, Iterable
+import threading
+from collections.abc import Callable, Iterable, Sequence
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any, NamedTuple
@@ -28,6 +32,8 @@ import polars as pl
 
 from insight_core.errors import ConfigError
 from insight_core.settings import resource_path
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -491,9 +497,57 @@ def resolve_hash_secret(secret: str | None, demo_mode: bool, demo_secret: str) -
     )
 
 
-def redact_frame(frame: pl.DataFrame, secret: str) -> pl.DataFrame:
-    """Redact ``text`` and replace ``user_id`` by ``user_hash`` in a validated batch."""
-    redacted = [redact_text(text) for text in frame.get_column("text").to_list()]
+# Below this many texts a batch is redacted in the calling process: handing it to the pool
+# would cost more than it saves.
+PARALLEL_MIN_TEXTS = 200
+
+_pool_lock = threading.Lock()
+_pools: dict[int, ProcessPoolExecutor] = {}
+
+
+def _redaction_pool(processes: int) -> ProcessPoolExecutor:
+    """A pool of ``processes`` redaction processes, started on first use, kept for the process.
+
+    Spawned, not forked: the caller has threads (and maybe a torch model) that a fork would copy
+    in an unsafe state.
+    """
+    with _pool_lock:
+        if processes not in _pools:
+            _pools[processes] = ProcessPoolExecutor(
+                max_workers=processes, mp_context=multiprocessing.get_context("spawn")
+            )
+            log.info("redaction: started %d worker processes", processes)
+        return _pools[processes]
+
+
+def _redact_batch(texts: list[str]) -> list[str]:
+    return [redact_text(text) for text in texts]
+
+
+def redact_texts(texts: Sequence[str], processes: int = 1) -> list[str]:
+    """``redact_text`` of every text, in order; with ``processes`` > 1 spread over that many
+    worker processes (the patterns are pure Python, so threads would share one core).
+
+    A daemonic process (a Dask worker) may not start processes of its own: there, and for
+    small batches, the texts are redacted in the calling process.
+    """
+    texts = list(texts)
+    if (
+        processes <= 1
+        or len(texts) < PARALLEL_MIN_TEXTS
+        or multiprocessing.current_process().daemon
+    ):
+        return _redact_batch(texts)
+    size = -(-len(texts) // processes)
+    parts = [texts[start : start + size] for start in range(0, len(texts), size)]
+    pool = _redaction_pool(processes)
+    return [text for part in pool.map(_redact_batch, parts) for text in part]
+
+
+def redact_frame(frame: pl.DataFrame, secret: str, processes: int = 1) -> pl.DataFrame:
+    """Redact ``text`` and replace ``user_id`` by ``user_hash`` in a validated batch
+    (``processes``: see :func:`redact_texts`)."""
+    redacted = redact_texts(frame.get_column("text").to_list(), processes)
     hashes = [hash_user_id(uid, secret) for uid in frame.get_column("user_id").to_list()]
     return frame.with_columns(
         pl.Series("text", redacted, dtype=pl.String),

@@ -6,7 +6,14 @@ import polars as pl
 import pytest
 
 from insight_core.errors import ConfigError
-from insight_core.prep.redact import hash_user_id, redact_frame, redact_text, resolve_hash_secret
+from insight_core.prep.redact import (
+    PARALLEL_MIN_TEXTS,
+    hash_user_id,
+    redact_frame,
+    redact_text,
+    redact_texts,
+    resolve_hash_secret,
+)
 
 pytestmark = pytest.mark.unit
 
@@ -190,3 +197,18 @@ def test_quarantine_stage_redacts_records_and_prompt_ids() -> None:
         "department": "call <PHONE>",
         "user_hash": hash_user_id("u1", "k"),
     }
+
+
+def test_redaction_in_worker_processes_matches_the_calling_process() -> None:
+    from tests.unit.redaction_canaries import CANARIES
+
+    # Enough texts to use the pool, in an order that interleaves kinds and plain prompts.
+    texts = [
+        f"{text} (ticket {i})" if i % 3 else f"plain prompt number {i} about spreadsheets"
+        for i, (_, text, _) in enumerate(CANARIES * (PARALLEL_MIN_TEXTS // len(CANARIES) + 2))
+    ]
+    assert len(texts) >= PARALLEL_MIN_TEXTS
+    in_process = redact_texts(texts, processes=1)
+    assert redact_texts(texts, processes=2) == in_process
+    assert in_process == [redact_text(t) for t in texts]
+    assert any(t != r for t, r in zip(texts, in_process, strict=True))
