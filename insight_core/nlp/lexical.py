@@ -45,11 +45,25 @@ def _vectorizers() -> list[Any]:
     ]
 
 
-def _counts(texts: Sequence[str]) -> list[Any]:
+# A longer text is read as its first and last halves of this many characters: the request
+# sits at either end of pasted material, and n-grams cost time in proportion to length.
+LEXICAL_MAX_CHARS = 1000
+
+
+def _ends(text: str, max_chars: int | None) -> str:
+    """``text``, or its first and last ``max_chars // 2`` characters when it is longer."""
+    if max_chars is None or len(text) <= max_chars:
+        return text
+    half = max_chars // 2
+    return f"{text[:half]} {text[-half:]}"
+
+
+def _counts(texts: Sequence[str], max_chars: int | None = LEXICAL_MAX_CHARS) -> list[Any]:
     """Sublinear term frequencies (1 + log count) per block, sparse (n, 2**HASH_BITS)."""
+    texts = [_ends(text, max_chars) for text in texts]
     blocks = []
     for vectorizer in _vectorizers():
-        counts = vectorizer.transform(list(texts)).astype(np.float64)
+        counts = vectorizer.transform(texts).astype(np.float64)
         counts.data = 1.0 + np.log(counts.data)
         blocks.append(counts.tocsr())
     return blocks
@@ -81,11 +95,14 @@ class LexicalHead:
     blocks: tuple[LexicalBlock, ...]
     weights: np.ndarray  # (n_classes, total seen columns)
     bias: np.ndarray  # (n_classes,)
+    # Heads saved before the limit existed read whole texts, and keep doing so.
+    max_chars: int | None = LEXICAL_MAX_CHARS
 
     def _features(self, texts: Sequence[str]) -> Any:
         from scipy.sparse import hstack
 
-        parts = [b.features(tf) for b, tf in zip(self.blocks, _counts(texts), strict=True)]
+        counts = _counts(texts, self.max_chars)
+        parts = [b.features(tf) for b, tf in zip(self.blocks, counts, strict=True)]
         return hstack(parts).tocsr()
 
     def predict_proba(self, texts: Sequence[str]) -> np.ndarray:
@@ -113,6 +130,7 @@ class LexicalHead:
             "hash_bits": HASH_BITS,
             "blocks": [[analyzer, list(ngrams)] for analyzer, ngrams in BLOCKS],
             "unseen_idf": [block.unseen_idf for block in self.blocks],
+            "max_chars": self.max_chars,
         }
         (directory / "lexical_head.json").write_text(json.dumps(meta, indent=2))
 
@@ -127,7 +145,13 @@ class LexicalHead:
             LexicalBlock(tensors[f"columns_{i}"], tensors[f"idf_{i}"], float(unseen))
             for i, unseen in enumerate(meta["unseen_idf"])
         )
-        return cls(tuple(meta["classes"]), blocks, tensors["weights"], tensors["bias"])
+        return cls(
+            tuple(meta["classes"]),
+            blocks,
+            tensors["weights"],
+            tensors["bias"],
+            meta.get("max_chars"),
+        )
 
 
 def train_lexical_head(

@@ -196,6 +196,39 @@ def test_the_lexical_head_matches_scikit_learn_tfidf_and_survives_a_round_trip(t
     np.testing.assert_allclose(loaded.predict_proba(unseen), head.predict_proba(unseen), atol=1e-6)
 
 
+def test_the_lexical_head_reads_both_ends_of_a_long_text(tmp_path) -> None:
+    import json
+    from dataclasses import replace
+
+    from insight_core.nlp.lexical import LEXICAL_MAX_CHARS
+
+    head = train_lexical_head(LEXICAL_TEXTS, LEXICAL_LABELS)
+    filler = " lorem ipsum dolor sit amet" * 200
+    # The request at the start or at the end of long pasted material still decides.
+    long_texts = [f"fix my python script{filler}", f"{filler} request leave next week"]
+    assert all(len(text) > LEXICAL_MAX_CHARS for text in long_texts)
+    assert head.predict_proba(long_texts).argmax(axis=1).tolist() == [0, 1]
+    # Only the ends are read: the middle of a long text does not change the probabilities.
+    changed_middle = [
+        t[:600] + t[600:-600].replace("lorem", "python") + t[-600:] for t in long_texts
+    ]
+    np.testing.assert_allclose(head.predict_proba(changed_middle), head.predict_proba(long_texts))
+
+    head.save(tmp_path / "capped")
+    assert LexicalHead.load(tmp_path / "capped").max_chars == LEXICAL_MAX_CHARS
+    # A head saved before the limit existed keeps reading whole texts.
+    meta_file = tmp_path / "capped" / "lexical_head.json"
+    meta = json.loads(meta_file.read_text())
+    del meta["max_chars"]
+    meta_file.write_text(json.dumps(meta))
+    old = LexicalHead.load(tmp_path / "capped")
+    assert old.max_chars is None
+    np.testing.assert_allclose(
+        old.predict_proba(long_texts), replace(head, max_chars=None).predict_proba(long_texts)
+    )
+    assert not np.allclose(old.predict_proba(changed_middle), old.predict_proba(long_texts))
+
+
 def test_combined_probabilities_need_both_heads_to_agree() -> None:
     static = np.array([[0.9, 0.1], [0.9, 0.1]])
     lexical = np.array([[0.9, 0.1], [0.1, 0.9]])
