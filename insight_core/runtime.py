@@ -36,15 +36,22 @@ def open_embedding_cache(settings: InsightSettings) -> EmbeddingCache:
     return EmbeddingCache(settings.cache_dir / "embeddings.sqlite")
 
 
+# The caches below do not stop several threads from missing at once: the chunks of a stage
+# start together, and each would load its own copy of the same models (CPU and memory spent
+# for nothing). Loads go one at a time; the later threads then find the cached object.
+_LOADING = threading.RLock()
+
+
 def get_embedder(settings: InsightSettings) -> Embedder:
     """The configured embedder, loaded once per process."""
-    return load_embedder(
-        settings.embedding_model,
-        settings.embedding_batch_size,
-        settings.embedding_max_tokens,
-        settings.embedding_quantize,
-        settings.embedding_precision,
-    )
+    with _LOADING:
+        return load_embedder(
+            settings.embedding_model,
+            settings.embedding_batch_size,
+            settings.embedding_max_tokens,
+            settings.embedding_quantize,
+            settings.embedding_precision,
+        )
 
 
 @cache
@@ -103,7 +110,8 @@ def get_static_embedder(settings: InsightSettings) -> StaticEmbedder:
             if not directory.exists():
                 location, _, model_id = resolve_model(settings.embedding_model)
                 distill_static_model(location, model_id, directory, settings.static_embedding_dims)
-    return _load_static(directory)
+    with _LOADING:
+        return _load_static(directory)
 
 
 @lru_cache(maxsize=2)
@@ -138,14 +146,15 @@ def _cached_bundle(
 
 def load_model_bundle(settings: InsightSettings, version: str) -> ModelBundle:
     """Load a bundle once per process (tasks on one worker share it)."""
-    return _cached_bundle(
-        settings.models_dir / version,
-        settings.embedding_model,
-        settings.embedding_batch_size,
-        settings.embedding_max_tokens,
-        settings.embedding_quantize,
-        settings.embedding_precision,
-    )
+    with _LOADING:
+        return _cached_bundle(
+            settings.models_dir / version,
+            settings.embedding_model,
+            settings.embedding_batch_size,
+            settings.embedding_max_tokens,
+            settings.embedding_quantize,
+            settings.embedding_precision,
+        )
 
 
 def champion_bundle_version(settings: InsightSettings) -> tuple[str, str] | None:
