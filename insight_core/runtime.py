@@ -61,32 +61,25 @@ def _embedding_slots(passes: int) -> threading.BoundedSemaphore:
 
 @cache
 def _torch_threads_per_pass(passes: int) -> int:
-    """Split torch's intra-op threads (one per core by default) among ``passes`` passes.
-
-    Process-wide: every later transformer pass in the process, also a lone one, uses the share.
-    """
+    """torch's intra-op threads (one per core by default) shared among ``passes`` passes."""
     import torch
 
-    threads = max(1, torch.get_num_threads() // passes)
-    torch.set_num_threads(threads)
-    return threads
+    return max(1, torch.get_num_threads() // passes)
 
 
 def shared_embedder(settings: InsightSettings) -> Embedder:
     """The configured embedder for chunks processed side by side in one process.
 
     At most ``INSIGHT_EMBEDDING_CONCURRENT_PASSES`` of its passes run at once; with more than
-    one, each pass gets that share of torch's threads.
+    one, each pass runs on that share of torch's threads (set in whichever thread runs it).
     """
     embedder = get_embedder(settings)
     passes = settings.embedding_concurrent_passes
+    threads = None
     if passes > 1 and isinstance(embedder, SentenceTransformerEmbedder):
-        log.info(
-            "transformer: up to %d passes at once, %d torch threads each",
-            passes,
-            _torch_threads_per_pass(passes),
-        )
-    return ConcurrencyLimitedEmbedder(embedder, _embedding_slots(passes))
+        threads = _torch_threads_per_pass(passes)
+        log.info("transformer: up to %d passes at once, %d torch threads each", passes, threads)
+    return ConcurrencyLimitedEmbedder(embedder, _embedding_slots(passes), threads)
 
 
 def static_model_dir(settings: InsightSettings) -> Path:

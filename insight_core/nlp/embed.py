@@ -119,17 +119,26 @@ class ConcurrencyLimitedEmbedder:
 
     Passes of one model beyond the CPU's cores only add memory (activations per thread)
     without adding throughput; the callers' other work (rules, cheap heads) still runs beside
-    another thread's pass.
+    another thread's pass. With ``torch_threads``, every pass runs on that many torch threads,
+    whichever thread calls it (torch keeps the count per thread once a thread has used it).
     """
 
-    def __init__(self, embedder: Embedder, slots: threading.Semaphore) -> None:
+    def __init__(
+        self, embedder: Embedder, slots: threading.Semaphore, torch_threads: int | None = None
+    ) -> None:
         self._embedder = embedder
         self._slots = slots
+        self._torch_threads = torch_threads
         self.model_id = embedder.model_id
         self.dimension = embedder.dimension
 
     def embed(self, texts: Sequence[str]) -> np.ndarray:
         with self._slots:
+            if self._torch_threads is not None:
+                import torch
+
+                if torch.get_num_threads() != self._torch_threads:
+                    torch.set_num_threads(self._torch_threads)
             return self._embedder.embed(texts)
 
 
