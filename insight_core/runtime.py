@@ -61,10 +61,13 @@ def _embedding_slots(passes: int) -> threading.BoundedSemaphore:
 
 @cache
 def _torch_threads_per_pass(passes: int) -> int:
-    """torch's intra-op threads (one per core by default) shared among ``passes`` passes."""
+    """torch's intra-op threads (one per core by default) shared among ``passes`` passes;
+    worked out and logged once per process, not once per chunk."""
     import torch
 
-    return max(1, torch.get_num_threads() // passes)
+    threads = max(1, torch.get_num_threads() // passes)
+    log.info("transformer: up to %d passes at once, %d torch threads each", passes, threads)
+    return threads
 
 
 def shared_embedder(settings: InsightSettings) -> Embedder:
@@ -78,7 +81,6 @@ def shared_embedder(settings: InsightSettings) -> Embedder:
     threads = None
     if passes > 1 and isinstance(embedder, SentenceTransformerEmbedder):
         threads = _torch_threads_per_pass(passes)
-        log.info("transformer: up to %d passes at once, %d torch threads each", passes, threads)
     return ConcurrencyLimitedEmbedder(embedder, _embedding_slots(passes), threads)
 
 
