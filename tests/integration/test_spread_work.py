@@ -22,7 +22,7 @@ def torch_threads_restored() -> Iterator[None]:
 
     threads = torch.get_num_threads()
     yield
-    # Concurrent passes split torch's threads for the whole process: give later tests theirs.
+    # A thread that ran a pass keeps its share of torch's threads: give later tests theirs.
     torch.set_num_threads(threads)
     runtime._torch_threads_per_pass.cache_clear()
 
