@@ -32,6 +32,15 @@ BUNDLED_ALIASES = {
 }
 
 ProgressCallback = Callable[[int, int], None]
+
+# torch and oneDNN keep state per input shape (kernels, scratch buffers, heap pages sized for
+# them). Batches padded to their own longest text, and a short last batch per call, gave a
+# night ever-new shapes that grew its RSS with its length (docs/benchmarks.md, "Memory across a
+# night"). So batches are padded to a multiple of this many word pieces and every batch is full:
+# the shapes stay few. Padding is masked out of attention and pooling, as the padding to a
+# batch's longest text always was, so a text's vector does not change.
+PAD_TO_MULTIPLE_OF = 16
+
 ModuleT = TypeVar("ModuleT")
 
 
@@ -103,15 +112,18 @@ class SentenceTransformerEmbedder:
             return np.zeros((0, self.dimension), dtype=np.float32)
         import torch
 
+        # Empty texts fill the last batch (they sort last, into the batch of the shortest).
+        filler = [""] * (-len(texts) % self.batch_size)
         with torch.autocast("cpu", dtype=torch.bfloat16, enabled=self.precision == "bfloat16"):
             vectors = self._model.encode(
-                list(texts),
+                [*texts, *filler],
                 batch_size=self.batch_size,
                 normalize_embeddings=True,
                 convert_to_numpy=True,
                 show_progress_bar=False,
+                processing_kwargs={"text": {"pad_to_multiple_of": PAD_TO_MULTIPLE_OF}},
             )
-        return np.asarray(vectors, dtype=np.float32)
+        return np.asarray(vectors[: len(texts)], dtype=np.float32)
 
 
 class ConcurrencyLimitedEmbedder:

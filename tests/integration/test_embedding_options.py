@@ -13,6 +13,7 @@ import pytest
 
 from insight_core.errors import ConfigError
 from insight_core.nlp.embed import (
+    PAD_TO_MULTIPLE_OF,
     SentenceTransformerEmbedder,
     load_embedder,
     resolve_model,
@@ -44,7 +45,30 @@ def test_settings_off_give_the_unchanged_bundled_model(plain: SentenceTransforme
     direct = SentenceTransformer(
         resolve_model("bundled:all-MiniLM-L6-v2")[0], device="cpu", local_files_only=True
     ).encode(TEXTS, batch_size=16, normalize_embeddings=True)
-    assert np.array_equal(embedder.embed(TEXTS), direct)
+    # The same vectors up to float rounding: only the (masked) padding of the batch differs.
+    assert np.allclose(embedder.embed(TEXTS), direct, atol=1e-6)
+
+
+def test_passes_see_few_input_shapes_and_each_text_keeps_its_vector(
+    plain: SentenceTransformerEmbedder,
+) -> None:
+    """Full batches padded to multiples of 16 word pieces: a night's passes reuse a few shapes
+    (new shapes grew RSS with the night), and a text's vector does not depend on its batch."""
+    texts = [" ".join(["budget"] * length) + " review" for length in range(1, 38)]
+    shapes: list[tuple[int, ...]] = []
+    hook = plain._model[0].register_forward_pre_hook(
+        lambda _module, args: shapes.append(tuple(args[0]["input_ids"].shape))
+    )
+    try:
+        together = plain.embed(texts)
+    finally:
+        hook.remove()
+    assert together.shape == (37, plain.dimension)
+    assert len(shapes) == 3  # 37 texts and 11 empty fillers
+    assert all(batch == plain.batch_size for batch, _ in shapes)
+    assert all(length % PAD_TO_MULTIPLE_OF == 0 for _, length in shapes)
+    alone = np.vstack([plain.embed([text]) for text in texts[::6]])
+    assert np.allclose(together[::6], alone, atol=1e-6)
 
 
 def test_int8_is_a_separate_model_id_close_to_the_float_vectors(
