@@ -46,7 +46,11 @@ class PeakMemory:
     def _helpers_rss(self) -> int:
         """RSS of the run's worker processes (redaction pool), not of the Prefect server."""
         total = 0
-        for child in self._process.children(recursive=True):
+        try:
+            children = self._process.children(recursive=True)
+        except psutil.Error:  # the run's process has just ended
+            return 0
+        for child in children:
             try:
                 if "multiprocessing" in " ".join(child.cmdline()):
                     total += child.memory_info().rss

@@ -35,6 +35,7 @@ import polars as pl
 
 from insight_core import warehouse
 from insight_core.demo.generator import CATEGORIES, DEPARTMENTS
+from insight_core.settings import InsightSettings
 
 FIRST_DAY = date(2025, 1, 6)  # a Monday
 TOPICS_PER_CATEGORY = 5
@@ -202,6 +203,7 @@ def build_history(folder: Path, days: int, rows_per_day: int, users: int) -> Pat
         warehouse.publish_run(
             published,
             _request(first + timedelta(days=chunk - 1), f"history-{offset:04d}", [source], rows),
+            memory_limit=InsightSettings().warehouse_memory_limit,
         )
         source.unlink()
         print(
@@ -233,6 +235,7 @@ def _timed_publish(
         target,
         _request(run_date, run_id, [source], rows),
         analyst_copy=target.with_name(f"{run_id}-analyst.duckdb"),
+        memory_limit=InsightSettings().warehouse_memory_limit,  # as the nightly publishes
     )
     seconds = time.perf_counter() - started
     source.unlink()

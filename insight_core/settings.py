@@ -117,6 +117,14 @@ class InsightSettings(BaseSettings):
         description="Analyst copy holding only the analytics schema; default "
         "<home>/analyst.duckdb.",
     )
+    # DuckDB would otherwise cache up to 80% of the machine's memory while it publishes a
+    # night: 500 MB more RSS for a 1M-prompt night, against 260 MB at 256 MB (and 2.3 → 3.5 s).
+    # Beyond the limit it writes to a temporary folder beside the warehouse.
+    warehouse_memory_limit: str = Field(
+        default="256MB",
+        pattern=r"^\s*\d+(\.\d+)?\s*([KMGT]i?B)\s*$",
+        description="Memory DuckDB may use while it publishes a night (e.g. 256MB, 2GB).",
+    )
     mlflow_tracking_uri: str | None = Field(
         default=None, description="MLflow tracking URI; default SQLite under <home>/mlflow."
     )

@@ -292,7 +292,10 @@ def discard_stale_staging(published: Path, *companions: Path) -> list[Path]:
         try:
             for target in (published, *companions):
                 for stale in target.parent.glob(f".{target.name}.staging-*"):
-                    stale.unlink(missing_ok=True)
+                    if stale.is_dir():  # DuckDB's spill folder (``<staging>.tmp``)
+                        shutil.rmtree(stale, ignore_errors=True)
+                    else:
+                        stale.unlink(missing_ok=True)
                     removed.append(stale)
             removed += _discard_unnamed_partitions(published)
         finally:
@@ -434,6 +437,7 @@ def staged_build(
     published: Path,
     companions: list[tuple[Path, Path]] | None = None,
     files: PartitionFiles | None = None,
+    memory_limit: str | None = None,
 ) -> Iterator[duckdb.DuckDBPyConnection]:
     """A read-write connection to a staging copy that replaces ``published`` on success.
 
@@ -441,7 +445,8 @@ def staged_build(
     ``(staging file, target)`` pairs the block appends to ``companions`` are published right
     after, under the same lock (the analyst copy), or deleted on failure. Parquet files the
     block lists in ``files.written`` are deleted on failure; ``files.expired`` are deleted
-    after a successful publication.
+    after a successful publication. ``memory_limit`` caps DuckDB's memory (DuckDB's default:
+    80% of the machine's).
     """
     companions = companions if companions is not None else []
     files = files if files is not None else PartitionFiles()
@@ -449,7 +454,9 @@ def staged_build(
         staging = published.with_name(f".{published.name}.staging-{uuid.uuid4().hex[:8]}")
         if published.exists():
             shutil.copyfile(published, staging)
-        con = duckdb.connect(str(staging))
+        con = duckdb.connect(
+            str(staging), config={"memory_limit": memory_limit} if memory_limit else {}
+        )
         try:
             apply_migrations(con)
             _adopt_partitioned_storage(con, partitions_root(published), files)
@@ -625,7 +632,10 @@ class PublishRequest:
 
 
 def publish_run(
-    published: Path, request: PublishRequest, analyst_copy: Path | None = None
+    published: Path,
+    request: PublishRequest,
+    analyst_copy: Path | None = None,
+    memory_limit: str | None = None,
 ) -> dict[str, Any]:
     """Replace ``run_date`` in the warehouse in one transaction, update, check, publish.
 
@@ -635,11 +645,12 @@ def publish_run(
     the date) and ``new_alerts`` (the rows of ``analytics.alerts`` this run raised for the first
     time, as plain dicts). Raises :class:`ChecksFailedError` (and publishes nothing) when a check
     fails. With ``analyst_copy``, the ``analytics`` tables are also published to that file.
+    ``memory_limit`` caps DuckDB's memory meanwhile (``INSIGHT_WAREHOUSE_MEMORY_LIMIT``).
     """
     companions: list[tuple[Path, Path]] = []
     files = PartitionFiles()
     root = partitions_root(published)
-    with staged_build(published, companions, files) as con:
+    with staged_build(published, companions, files, memory_limit) as con:
         first_build = not con.execute("SELECT count(*) FROM ops.model_builds").fetchone()[0]  # type: ignore[index]
         replaced: list[str] = []
         started = time.perf_counter()

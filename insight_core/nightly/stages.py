@@ -672,6 +672,7 @@ def aggregate(
             taxonomy_version=taxonomy.version,
         ),
         analyst_copy=settings.analyst_warehouse_file,
+        memory_limit=settings.warehouse_memory_limit,
     )
     _store_texts(ctx, redacted)
     # ops.runs holds the time up to publication; the summary and MLflow get the whole stage.

@@ -111,9 +111,12 @@ def test_stale_staging_files_are_discarded_only_when_nobody_publishes(tmp_path: 
         tmp_path / ".warehouse.duckdb.staging-0badc0de",
         tmp_path / ".warehouse.duckdb.staging-0badc0de.wal",
         tmp_path / ".analyst.duckdb.staging-12345678",
+        tmp_path / ".warehouse.duckdb.staging-0badc0de.tmp",  # DuckDB's spill folder
     ]
-    for path in stale:
+    for path in stale[:-1]:
         path.write_text("left by a dead run")
+    stale[-1].mkdir()
+    (stale[-1] / "duckdb_temp_storage-0.tmp").write_bytes(b"spilled")
     with warehouse.publish_lock(published):
         assert warehouse.discard_stale_staging(published, analyst) == []
     assert all(path.exists() for path in stale)

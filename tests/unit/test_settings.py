@@ -38,3 +38,12 @@ def test_every_setting_is_documented() -> None:
     names = [f"INSIGHT_{name.upper()}" for name in InsightSettings.model_fields if name != "topics"]
     names += [f"INSIGHT_TOPICS__{name.upper()}" for name in TopicSettings.model_fields]
     assert [name for name in names if f"`{name}`" not in docs] == []
+
+
+def test_warehouse_memory_limit_takes_duckdb_sizes_only(monkeypatch: pytest.MonkeyPatch) -> None:
+    assert InsightSettings().warehouse_memory_limit == "256MB"
+    monkeypatch.setenv("INSIGHT_WAREHOUSE_MEMORY_LIMIT", "2GiB")
+    assert InsightSettings().warehouse_memory_limit == "2GiB"
+    monkeypatch.setenv("INSIGHT_WAREHOUSE_MEMORY_LIMIT", "lots")
+    with pytest.raises(ValueError, match="warehouse_memory_limit"):
+        InsightSettings()

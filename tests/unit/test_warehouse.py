@@ -291,3 +291,18 @@ def test_partition_files_a_dead_publisher_left_are_discarded(tmp_path: Path) -> 
     assert not orphan.exists()
     assert sorted(root.rglob("*.parquet")) == live
     assert warehouse.query(published, "SELECT count(*) FROM core.classifications").item() == 6
+
+
+def test_publication_runs_within_its_memory_limit(tmp_path: Path) -> None:
+    """DuckDB may otherwise cache up to 80% of the machine while it publishes a large night."""
+    published = tmp_path / "w.duckdb"
+    with warehouse.staged_build(published, memory_limit="96MB") as con:
+        limited = con.execute("SELECT current_setting('memory_limit')").fetchone()[0]
+    with warehouse.staged_build(published) as con:
+        default = con.execute("SELECT current_setting('memory_limit')").fetchone()[0]
+    assert limited == "91.5 MiB"  # 96,000,000 bytes
+    assert default != limited
+    summary = warehouse.publish_run(
+        published, _request([_classified(tmp_path, DAY, _users(6))]), memory_limit="96MB"
+    )
+    assert summary["rows_loaded"] == 6
