@@ -35,10 +35,10 @@ ProgressCallback = Callable[[int, int], None]
 
 # torch and oneDNN keep state per input shape (kernels, scratch buffers, heap pages sized for
 # them). Batches padded to their own longest text, and a short last batch per call, gave a
-# night ever-new shapes that grew its RSS with its length (docs/benchmarks.md, "Memory across a
-# night"). So batches are padded to a multiple of this many word pieces and every batch is full:
-# the shapes stay few. Padding is masked out of attention and pooling, as the padding to a
-# batch's longest text always was, so a text's vector does not change.
+# night ever-new shapes that grew its RSS with its length (docs/benchmarks.md, "Fourth session:
+# memory that follows the chunk"). So batches are padded to a multiple of this many word pieces
+# and every batch is full: the shapes stay few. Padding is masked out of attention and
+# pooling, as the padding to a batch's longest text always was: a text's vector does not change.
 PAD_TO_MULTIPLE_OF = 16
 
 ModuleT = TypeVar("ModuleT")
