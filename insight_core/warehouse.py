@@ -37,7 +37,7 @@ from typing import Any
 import duckdb
 import polars as pl
 
-from insight_core.errors import ChecksFailedError, InsightError
+from insight_core.errors import ChecksFailedError, ConfigError, InsightError
 
 log = logging.getLogger(__name__)
 
@@ -454,10 +454,11 @@ def staged_build(
         staging = published.with_name(f".{published.name}.staging-{uuid.uuid4().hex[:8]}")
         if published.exists():
             shutil.copyfile(published, staging)
-        con = duckdb.connect(
-            str(staging), config={"memory_limit": memory_limit} if memory_limit else {}
-        )
+        con: duckdb.DuckDBPyConnection | None = None
         try:
+            con = duckdb.connect(
+                str(staging), config={"memory_limit": memory_limit} if memory_limit else {}
+            )
             apply_migrations(con)
             _adopt_partitioned_storage(con, partitions_root(published), files)
             yield con
@@ -470,14 +471,20 @@ def staged_build(
             staging.replace(published)
             for companion, target in companions:
                 companion.replace(target)
-        except BaseException:
-            with contextlib.suppress(Exception):
-                con.close()
+        except BaseException as error:
+            if con is not None:
+                with contextlib.suppress(Exception):
+                    con.close()
             for path in [staging, *(companion for companion, _ in companions)]:
                 path.unlink(missing_ok=True)
                 Path(str(path) + ".wal").unlink(missing_ok=True)
             for path in files.written:
                 path.unlink(missing_ok=True)
+            if memory_limit and isinstance(error, duckdb.OutOfMemoryException):
+                raise ConfigError(
+                    f"publishing needed more than the {memory_limit} DuckDB may use: raise "
+                    "INSIGHT_WAREHOUSE_MEMORY_LIMIT (the published warehouse is unchanged)"
+                ) from error
             raise
         for path in files.expired:
             path.unlink(missing_ok=True)

@@ -11,7 +11,7 @@ import polars as pl
 import pytest
 
 from insight_core import warehouse
-from insight_core.errors import ChecksFailedError
+from insight_core.errors import ChecksFailedError, ConfigError
 
 pytestmark = pytest.mark.unit
 
@@ -306,3 +306,16 @@ def test_publication_runs_within_its_memory_limit(tmp_path: Path) -> None:
         published, _request([_classified(tmp_path, DAY, _users(6))]), memory_limit="96MB"
     )
     assert summary["rows_loaded"] == 6
+
+
+@pytest.mark.parametrize("limit", ["1MB", "100KB"])
+def test_a_publication_beyond_its_memory_limit_says_which_setting_to_raise(
+    tmp_path: Path, limit: str
+) -> None:
+    published = tmp_path / "w.duckdb"
+    warehouse.publish_run(published, _request([_classified(tmp_path, DAY, _users(6))]))
+    bigger = _request([_classified(tmp_path, DAY, _users(7))], run_id="r2")
+    with pytest.raises(ConfigError, match="INSIGHT_WAREHOUSE_MEMORY_LIMIT"):
+        warehouse.publish_run(published, bigger, memory_limit=limit)
+    assert warehouse.query(published, "SELECT count(*) FROM core.classifications").item() == 6
+    assert [p.name for p in tmp_path.iterdir() if ".staging-" in p.name] == []
