@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import math
 import sqlite3
 import threading
 import time
@@ -106,6 +107,10 @@ class SentenceTransformerEmbedder:
             self.model_id += "+bf16"
         self.batch_size = batch_size
         self.dimension = int(self._model.get_embedding_dimension() or 0)
+        # The tokenizer refuses a multiple that does not divide the truncation length (24: 8).
+        self.pad_to_multiple_of = math.gcd(
+            PAD_TO_MULTIPLE_OF, self._model.max_seq_length or PAD_TO_MULTIPLE_OF
+        )
 
     def embed(self, texts: Sequence[str]) -> np.ndarray:
         if not texts:
@@ -121,7 +126,7 @@ class SentenceTransformerEmbedder:
                 normalize_embeddings=True,
                 convert_to_numpy=True,
                 show_progress_bar=False,
-                processing_kwargs={"text": {"pad_to_multiple_of": PAD_TO_MULTIPLE_OF}},
+                processing_kwargs={"text": {"pad_to_multiple_of": self.pad_to_multiple_of}},
             )
         return np.asarray(vectors[: len(texts)], dtype=np.float32)
 

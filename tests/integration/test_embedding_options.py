@@ -66,6 +66,7 @@ def test_passes_see_few_input_shapes_and_each_text_keeps_its_vector(
     assert together.shape == (37, plain.dimension)
     assert len(shapes) == 3  # 37 texts and 11 empty fillers
     assert all(batch == plain.batch_size for batch, _ in shapes)
+    assert plain.pad_to_multiple_of == PAD_TO_MULTIPLE_OF
     assert all(length % PAD_TO_MULTIPLE_OF == 0 for _, length in shapes)
     alone = np.vstack([plain.embed([text]) for text in texts[::6]])
     assert np.allclose(together[::6], alone, atol=1e-6)
@@ -88,6 +89,7 @@ def test_int8_is_a_separate_model_id_close_to_the_float_vectors(
 def test_max_tokens_truncates_long_texts_only(plain: SentenceTransformerEmbedder) -> None:
     truncated = SentenceTransformerEmbedder("bundled:all-MiniLM-L6-v2", max_tokens=24)
     assert truncated.model_id == plain.model_id + "+max24"
+    assert truncated.pad_to_multiple_of == 8  # a multiple of 16 cannot divide 24
     short = TEXTS[1]
     long = TEXTS[0] + ". " + " ".join(["the quarterly budget spreadsheet is attached"] * 30)
     tokenizer = plain._model.tokenizer
