@@ -64,7 +64,9 @@ from insight_core.prep.redact import (
 from insight_core.prep.validate import (
     CONFLICTING_DUPLICATE,
     classify_repeats,
+    ids_that_may_recur,
     quarantine_rows,
+    recurring_id_keys,
     validate_chunk,
 )
 from insight_core.registry import open_tracker
@@ -288,12 +290,22 @@ def deduplicate(ctx: RunContext, chunks: Sequence[ValidatedChunk]) -> list[Valid
     A repeated id with a different text is a conflict, not a duplicate: it is quarantined
     (``prompt_id:conflicting_duplicate_id``) and the first occurrence stands.
     """
+    ordered = sorted(chunks, key=lambda c: c.index)
+    # Memory follows the chunk: only ids that occur twice in the night are remembered
+    # across chunks, found first from the ids' hash keys alone.
+    started = time.perf_counter()
+    recurring = recurring_id_keys(
+        pl.read_parquet(chunk.path, columns=["prompt_id"]).get_column("prompt_id")
+        for chunk in ordered
+    )
+    key_pass_share = (time.perf_counter() - started) / max(len(ordered), 1)
     seen: dict[str, str] = {}
     result = []
-    for chunk in sorted(chunks, key=lambda c: c.index):
-        started = time.perf_counter()
+    for chunk in ordered:
+        started = time.perf_counter() - key_pass_share  # each chunk carries its share
         frame = pl.read_parquet(chunk.path)
-        ids = frame.get_column("prompt_id").to_list()
+        id_column = frame.get_column("prompt_id")
+        ids = id_column.to_list()
         loaded = warehouse.loaded_dates_elsewhere(ctx.settings.warehouse_file, ids, ctx.run_date)
         kinds = pl.Series(
             classify_repeats(
@@ -301,6 +313,7 @@ def deduplicate(ctx: RunContext, chunks: Sequence[ValidatedChunk]) -> list[Valid
                 frame.get_column("text").to_list(),
                 seen,
                 _loaded_text_differs(ctx, frame, loaded),
+                ids_that_may_recur(id_column, recurring),
             )
         )
         kept = frame.filter(kinds == "new")

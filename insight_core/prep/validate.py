@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
@@ -21,6 +21,8 @@ import polars as pl
 
 from schemas.raw import raw_prompt_schema
 
+# Any fixed seed: keys are compared only within one run, never stored.
+ID_KEY_SEED = 20261128
 RECORD_COLUMNS = ("prompt_id", "timestamp", "user_id", "department", "text", "tool")
 QUARANTINE_SCHEMA: dict[str, pl.DataType] = {
     "source_row": pl.Int64(),
@@ -134,6 +136,25 @@ def validate_chunk(
     return ValidationOutcome(valid=valid, quarantine=_quarantine_frame(raw, failures))
 
 
+def recurring_id_keys(id_columns: Iterable[pl.Series]) -> pl.Series:
+    """Hash keys of the ids that occur more than once across ``id_columns`` (a night's chunks).
+
+    Eight bytes per row, so a night of a million ids costs 8 MB here, not a dictionary of
+    every id. Two ids sharing a key only make both candidates: ``classify_repeats`` still
+    compares the ids themselves.
+    """
+    keys = [column.hash(seed=ID_KEY_SEED) for column in id_columns]
+    if not keys:
+        return pl.Series("key", [], dtype=pl.UInt64)
+    counts = pl.concat(keys).rename("key").value_counts()
+    return counts.filter(pl.col("count") > 1).get_column("key")
+
+
+def ids_that_may_recur(ids: pl.Series, recurring_keys: pl.Series) -> list[bool]:
+    """For each id: could it occur again in the batch (its key is among ``recurring_keys``)?"""
+    return ids.hash(seed=ID_KEY_SEED).is_in(recurring_keys.implode()).to_list()
+
+
 def text_fingerprint(text: str | None) -> str:
     """A short digest of a text, to compare rows without keeping their texts around."""
     return hashlib.blake2b((text or "").encode("utf-8", "replace"), digest_size=16).hexdigest()
@@ -144,6 +165,7 @@ def classify_repeats(
     texts: Sequence[str | None],
     seen_in_batch: dict[str, str],
     loaded_elsewhere: Mapping[str, bool],
+    may_recur: Sequence[bool] | None = None,
 ) -> list[str]:
     """``"new"``, ``"duplicate"`` or ``"conflict"`` for each row, in order.
 
@@ -152,16 +174,21 @@ def classify_repeats(
     another date (``loaded_elsewhere``: id -> whether the loaded row's text differs). Same
     text: a duplicate, skipped; different text: a conflict, quarantined. The first occurrence
     in the batch, or the row loaded before, stands.
+
+    ``may_recur`` (one flag per row) says which ids can occur again later in the batch; only
+    those are remembered, so a night of unique ids keeps nothing between chunks. Without it,
+    every id is remembered.
     """
+    flags = may_recur if may_recur is not None else [True] * len(prompt_ids)
     kinds = []
-    for prompt_id, text in zip(prompt_ids, texts, strict=True):
-        fingerprint = text_fingerprint(text)
+    for prompt_id, text, recurs in zip(prompt_ids, texts, flags, strict=True):
         if prompt_id in loaded_elsewhere:
             kinds.append("conflict" if loaded_elsewhere[prompt_id] else "duplicate")
         elif prompt_id in seen_in_batch:
-            same = seen_in_batch[prompt_id] == fingerprint
+            same = seen_in_batch[prompt_id] == text_fingerprint(text)
             kinds.append("duplicate" if same else "conflict")
         else:
             kinds.append("new")
-        seen_in_batch.setdefault(prompt_id, fingerprint)
+        if recurs and prompt_id not in seen_in_batch:
+            seen_in_batch[prompt_id] = text_fingerprint(text)
     return kinds

@@ -6,7 +6,12 @@ import polars as pl
 import pytest
 
 from insight_core.prep.ingest import parse_timestamps
-from insight_core.prep.validate import classify_repeats, validate_chunk
+from insight_core.prep.validate import (
+    classify_repeats,
+    ids_that_may_recur,
+    recurring_id_keys,
+    validate_chunk,
+)
 
 pytestmark = pytest.mark.unit
 
@@ -107,6 +112,30 @@ def test_same_id_with_another_text_is_a_conflict_not_a_duplicate() -> None:
     assert kinds == ["new", "duplicate", "conflict", "conflict", "duplicate"]
     # the first occurrence stands: a later chunk repeating it is a duplicate again
     assert classify_repeats(["a"], ["first"], seen, {}) == ["duplicate"]
+
+
+def test_only_ids_that_recur_in_the_night_are_remembered_across_chunks() -> None:
+    chunks = [pl.Series(["a", "b", "c"]), pl.Series(["d", "a", "e"]), pl.Series(["f", "a", "b"])]
+    recurring = recurring_id_keys(chunks)
+    assert len(recurring) == 2  # "a" and "b"
+    seen: dict[str, str] = {}
+    kinds = []
+    # "b" comes back in the last chunk with another text: a conflict
+    chunk_texts = [["same", "first b", "c"], ["d", "same", "e"], ["f", "same", "another b"]]
+    for ids, texts in zip(chunks, chunk_texts, strict=True):
+        may_recur = ids_that_may_recur(ids, recurring)
+        kinds.append(classify_repeats(ids.to_list(), texts, seen, {}, may_recur))
+    assert kinds == [
+        ["new", "new", "new"],
+        ["new", "duplicate", "new"],
+        ["new", "duplicate", "conflict"],
+    ]
+    assert set(seen) == {"a", "b"}  # ids seen once were never kept
+
+
+def test_no_chunks_have_no_recurring_ids() -> None:
+    assert recurring_id_keys([]).len() == 0
+    assert ids_that_may_recur(pl.Series(["x"]), recurring_id_keys([])) == [False]
 
 
 @pytest.mark.parametrize(

@@ -319,3 +319,21 @@ def test_a_publication_beyond_its_memory_limit_says_which_setting_to_raise(
         warehouse.publish_run(published, bigger, memory_limit=limit)
     assert warehouse.query(published, "SELECT count(*) FROM core.classifications").item() == 6
     assert [p.name for p in tmp_path.iterdir() if ".staging-" in p.name] == []
+
+
+def test_a_night_row_missing_a_required_value_publishes_nothing(tmp_path: Path) -> None:
+    """The night's rows stream from its files into the date's file, past the layout table;
+    its NOT NULL constraints must hold all the same."""
+    published = tmp_path / "w.duckdb"
+    warehouse.publish_run(published, _request([_classified(tmp_path, DAY, _users(6))]))
+    broken = tmp_path / "broken.parquet"
+    pl.read_parquet(_classified(tmp_path, DAY, _users(7), prefix="q")).with_columns(
+        pl.when(pl.int_range(pl.len()) == 3)
+        .then(None)
+        .otherwise(pl.col("category"))
+        .alias("category")
+    ).write_parquet(broken)
+    with pytest.raises(duckdb.Error, match=r"core\.classifications\.category"):
+        warehouse.publish_run(published, _request([broken], run_id="r2"))
+    assert warehouse.query(published, "SELECT count(*) FROM core.classifications").item() == 6
+    assert warehouse.query(published, "SELECT max(run_id) FROM core.classifications").item() == "r1"
