@@ -88,7 +88,8 @@ def assign_topics(
     return stages.assign_topics(ctx, embedded, model)
 
 
-@task(name="categorize", **PLAIN)
+# Like embed: a chunk rereads its inputs and rewrites its own file, so a retry is safe.
+@task(name="categorize", **PLAIN, **TRANSIENT)
 def categorize(
     ctx: c.RunContext,
     redacted: c.RedactedChunk,

@@ -253,18 +253,47 @@ def load_embedder(
     return SentenceTransformerEmbedder(model_spec, batch_size, max_tokens, quantize, precision)
 
 
+CACHE_OPEN_SECONDS = 60.0
+
+
+def _open_cache_database(path: Path, patience: float = CACHE_OPEN_SECONDS) -> sqlite3.Connection:
+    """Connect to the cache file, waiting while other connections briefly hold it.
+
+    SQLite's busy timeout does not cover every case: a connection that opens while the last
+    one closes (and checkpoints the write-ahead log away) can be told "database is locked" at
+    once. With chunks opening and closing the cache from several threads, that failed a
+    categories chunk, and with it the night, in one of eight 30k-prompt runs. So opening is
+    retried, with growing pauses, for up to ``patience`` seconds.
+    """
+    deadline = time.monotonic() + patience
+    pause = 0.05
+    while True:
+        con = sqlite3.connect(path, timeout=patience, check_same_thread=False)
+        try:
+            if con.execute("PRAGMA journal_mode").fetchone()[0] != "wal":
+                con.execute("PRAGMA journal_mode=WAL")
+            con.execute(
+                "CREATE TABLE IF NOT EXISTS embeddings (key TEXT PRIMARY KEY, vector BLOB NOT NULL)"
+            )
+            con.commit()
+            return con
+        except sqlite3.OperationalError as error:
+            con.close()
+            busy = "locked" in str(error) or "busy" in str(error)
+            if not busy or time.monotonic() + pause > deadline:
+                raise
+            log.debug("embedding cache busy (%s); retrying in %.2f s", error, pause)
+            time.sleep(pause)
+            pause = min(pause * 2, 1.0)
+
+
 class EmbeddingCache:
     """Vectors keyed by model id and normalised text, in SQLite (safe across processes)."""
 
     def __init__(self, path: Path) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)
         self.path = path
-        self._con = sqlite3.connect(path, timeout=60, check_same_thread=False)
-        self._con.execute("PRAGMA journal_mode=WAL")
-        self._con.execute(
-            "CREATE TABLE IF NOT EXISTS embeddings (key TEXT PRIMARY KEY, vector BLOB NOT NULL)"
-        )
-        self._con.commit()
+        self._con = _open_cache_database(path)
 
     @staticmethod
     def key(model_id: str, normalized: str) -> str:

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import sqlite3
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -8,6 +9,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from insight_core.nlp import embed as embed_module
 from insight_core.nlp.embed import (
     ConcurrencyLimitedEmbedder,
     EmbeddingCache,
@@ -97,3 +99,52 @@ def test_concurrency_limited_embedder_runs_at_most_its_slots_at_once(slots: int)
     assert inner.most_at_once == slots
     assert limited.model_id == inner.model_id and limited.dimension == inner.dimension
     assert all(np.array_equal(v, inner.embed(t)) for v, t in zip(vectors, texts, strict=True))
+
+
+class _RefusedFirst:
+    """A real SQLite connection whose first statement is refused as if another connection
+    were closing the file: the case SQLite's busy timeout does not wait for."""
+
+    def __init__(self, con: sqlite3.Connection, error: str) -> None:
+        self._con, self._error = con, error
+
+    def execute(self, *args):  # type: ignore[no-untyped-def]
+        if self._error:
+            raise sqlite3.OperationalError(self._error)
+        return self._con.execute(*args)
+
+    def __getattr__(self, name: str):  # type: ignore[no-untyped-def]
+        return getattr(self._con, name)
+
+
+def _connect_refusing(monkeypatch: pytest.MonkeyPatch, errors: list[str]) -> list[str]:
+    real_connect = sqlite3.connect
+    attempts: list[str] = []
+
+    def connect(*args, **kwargs):  # type: ignore[no-untyped-def]
+        error = errors[len(attempts)] if len(attempts) < len(errors) else ""
+        attempts.append(error)
+        return _RefusedFirst(real_connect(*args, **kwargs), error)
+
+    monkeypatch.setattr(embed_module.sqlite3, "connect", connect)
+    return attempts
+
+
+def test_cache_opens_once_a_briefly_locked_file_is_free(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    attempts = _connect_refusing(monkeypatch, ["database is locked", "database is locked"])
+    cache = EmbeddingCache(tmp_path / "cache.sqlite")
+    cache.put_many({"k": np.ones(4)})
+    assert cache.get_many(["k"])["k"].tolist() == [1.0, 1.0, 1.0, 1.0]
+    cache.close()
+    assert len(attempts) == 3
+
+
+def test_cache_does_not_retry_errors_other_than_a_lock(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    attempts = _connect_refusing(monkeypatch, ["file is not a database"])
+    with pytest.raises(sqlite3.OperationalError, match="not a database"):
+        EmbeddingCache(tmp_path / "cache.sqlite")
+    assert len(attempts) == 1
