@@ -155,9 +155,9 @@ def _one_night(day: str, source: str, mode: str, summary_file: str) -> None:
 
 
 def run_size(
-    n: int, workdir: Path, corpus: str = "demo", profile: Path | None = None
+    n: int, workdir: Path, corpus: str = "demo", profile: Path | None = None, attempt: int = 1
 ) -> dict[str, object]:
-    home = workdir / f"home-{n}"
+    home = workdir / f"home-{n}-{attempt}"
     training_day = RUN_DATE - timedelta(days=1)
     _write_logs(workdir / f"train-{n}.jsonl", 2000, training_day, seed=101)
     _nightly_in_subprocess(
@@ -200,6 +200,12 @@ def main() -> None:
         return
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sizes", type=int, nargs="+", default=[10000])
+    parser.add_argument(
+        "--repeat",
+        type=int,
+        default=1,
+        help="nights per size, each in a fresh home (a short night's peak RSS varies run to run)",
+    )
     parser.add_argument("--keep", action="store_true", help="Keep the temporary homes.")
     parser.add_argument(
         "--corpus",
@@ -220,7 +226,11 @@ def main() -> None:
     workdir = Path(tempfile.mkdtemp(prefix="insight-bench-"))
     apply_runtime_defaults(InsightSettings(home=workdir / "shared"))
     os.environ.setdefault("PREFECT_LOGGING_HANDLERS_CONSOLE_LEVEL", "CRITICAL")
-    results = [run_size(n, workdir, args.corpus, args.profile) for n in args.sizes]
+    results = [
+        run_size(n, workdir, args.corpus, args.profile, attempt)
+        for n in args.sizes
+        for attempt in range(1, args.repeat + 1)
+    ]
     for result in results:
         print(json.dumps(result, indent=2))
     print(

@@ -22,12 +22,13 @@ def _nightly_run_name() -> str:
     return f"nightly-{day}"
 
 
-# A few threads are enough: embedding holds a per-process lock, the other stages are light.
+# Two chunks at a time, the INSIGHT_CHUNK_THREADS default that flows.runners.configured applies:
+# on two cores more threads only hold more chunks in memory (docs/benchmarks.md).
 @flow(
     name="insight-nightly",
     flow_run_name=_nightly_run_name,
     log_prints=True,
-    task_runner=ThreadPoolTaskRunner(max_workers=4),
+    task_runner=ThreadPoolTaskRunner(max_workers=2),
 )
 def nightly(
     run_date: date | None = None, source: str | None = None, mode: TopicMode = "auto"

@@ -5,12 +5,16 @@ from __future__ import annotations
 from typing import Any
 
 from prefect import Flow
+from prefect.task_runners import ThreadPoolTaskRunner
 
 from insight_core.settings import InsightSettings
 
 
 def configured(flow: Flow[..., Any], settings: InsightSettings) -> Flow[..., Any]:
     """``flow`` with the task runner the settings ask for.
+
+    Threads by default, ``INSIGHT_CHUNK_THREADS`` of them: the chunks of a stage in flight at
+    once in this process.
 
     With ``INSIGHT_TASK_RUNNER=dask`` the chunks of each stage fan out over a Dask cluster:
     the one at ``INSIGHT_DASK_ADDRESS`` or, without it, a local cluster of
@@ -19,7 +23,9 @@ def configured(flow: Flow[..., Any], settings: InsightSettings) -> Flow[..., Any
     on a real cluster).
     """
     if settings.task_runner != "dask":
-        return flow
+        return flow.with_options(
+            task_runner=ThreadPoolTaskRunner(max_workers=settings.chunk_threads)
+        )
     from prefect_dask import DaskTaskRunner
 
     if settings.dask_address:

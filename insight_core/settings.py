@@ -259,6 +259,12 @@ class InsightSettings(BaseSettings):
         "without it a local cluster of dask_workers processes is started per run.",
     )
     dask_workers: int = 2
+    chunk_threads: int = Field(
+        default=2,
+        ge=1,
+        description="Chunks the thread task runner works on at once. Two keep both cores of "
+        "the reference machine busy; each more holds another chunk in memory for no speed.",
+    )
 
     # ---- interactive surfaces (`insight api`, `insight app`) ----------------------------
     # Loopback by default: exposing a surface to the network is an explicit choice.

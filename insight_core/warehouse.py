@@ -510,7 +510,7 @@ def staged_build(
                 Path(str(path) + ".wal").unlink(missing_ok=True)
             for path in files.written:
                 path.unlink(missing_ok=True)
-            if memory_limit and isinstance(error, duckdb.OutOfMemoryException):
+            if memory_limit and _out_of_memory(error):
                 raise ConfigError(
                     f"publishing needed more than the {memory_limit} DuckDB may use: raise "
                     "INSIGHT_WAREHOUSE_MEMORY_LIMIT (the published warehouse is unchanged)"
@@ -518,6 +518,16 @@ def staged_build(
             raise
         for path in files.expired:
             path.unlink(missing_ok=True)
+
+
+def _out_of_memory(error: BaseException) -> bool:
+    """Did DuckDB run out of its memory, directly or under a model's error (``raise from``)?"""
+    cause: BaseException | None = error
+    while cause is not None:
+        if isinstance(cause, duckdb.OutOfMemoryException):
+            return True
+        cause = cause.__cause__
+    return False
 
 
 def export_analytics(con: duckdb.DuckDBPyConnection, target: Path) -> Path:

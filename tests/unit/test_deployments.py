@@ -64,3 +64,26 @@ def test_work_pool_deployments_use_the_settings_schedules() -> None:
         {"cron": defaults.refit_cron, "timezone": defaults.schedule_timezone}
     ]
     assert not schedules["backfill"] and not schedules["tune"]
+
+
+@pytest.mark.parametrize("threads", [None, "1", "3"])
+def test_the_thread_runner_works_on_the_configured_number_of_chunks_at_once(
+    monkeypatch: pytest.MonkeyPatch, threads: str | None
+) -> None:
+    from prefect.task_runners import ThreadPoolTaskRunner
+
+    from flows.nightly import nightly
+    from flows.runners import configured
+
+    if threads is None:
+        monkeypatch.delenv("INSIGHT_CHUNK_THREADS", raising=False)
+    else:
+        monkeypatch.setenv("INSIGHT_CHUNK_THREADS", threads)
+    settings = InsightSettings()
+    flow = configured(nightly, settings)
+    assert isinstance(flow.task_runner, ThreadPoolTaskRunner)
+    assert flow.task_runner._max_workers == settings.chunk_threads
+    assert settings.chunk_threads == (int(threads) if threads else 2)
+    # the flow as decorated (deployments that skip `configured`) has the same default
+    assert isinstance(nightly.task_runner, ThreadPoolTaskRunner)
+    assert nightly.task_runner._max_workers == InsightSettings.model_fields["chunk_threads"].default

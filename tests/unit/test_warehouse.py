@@ -11,7 +11,7 @@ import polars as pl
 import pytest
 
 from insight_core import warehouse
-from insight_core.errors import ChecksFailedError, ConfigError
+from insight_core.errors import ChecksFailedError, ConfigError, InsightError
 
 pytestmark = pytest.mark.unit
 
@@ -337,3 +337,24 @@ def test_a_night_row_missing_a_required_value_publishes_nothing(tmp_path: Path) 
         warehouse.publish_run(published, _request([broken], run_id="r2"))
     assert warehouse.query(published, "SELECT count(*) FROM core.classifications").item() == 6
     assert warehouse.query(published, "SELECT max(run_id) FROM core.classifications").item() == "r1"
+
+
+def test_a_model_beyond_the_memory_limit_also_names_the_setting(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A model's error arrives wrapped (InsightError from DuckDB's): a full rebuild of a year
+    at 100k prompts a day ran out of 256 MB in models/002_category_cells.sql that way."""
+    published = tmp_path / "w.duckdb"
+    warehouse.publish_run(published, _request([_classified(tmp_path, DAY, _users(6))]))
+
+    def out_of_memory(*args: object, **kwargs: object) -> None:
+        try:
+            raise duckdb.OutOfMemoryException("Out of Memory Error: could not allocate block")
+        except duckdb.OutOfMemoryException as error:
+            raise InsightError("warehouse model 002_category_cells.sql failed") from error
+
+    monkeypatch.setattr(warehouse, "build_models", out_of_memory)
+    bigger = _request([_classified(tmp_path, DAY, _users(7))], run_id="r2")
+    with pytest.raises(ConfigError, match="INSIGHT_WAREHOUSE_MEMORY_LIMIT"):
+        warehouse.publish_run(published, bigger, memory_limit="256MB")
+    assert warehouse.query(published, "SELECT count(*) FROM core.classifications").item() == 6
