@@ -358,3 +358,26 @@ def test_a_model_beyond_the_memory_limit_also_names_the_setting(
     with pytest.raises(ConfigError, match="INSIGHT_WAREHOUSE_MEMORY_LIMIT"):
         warehouse.publish_run(published, bigger, memory_limit="256MB")
     assert warehouse.query(published, "SELECT count(*) FROM core.classifications").item() == 6
+
+
+def test_a_prompt_loaded_on_two_dates_fails_the_unique_ids_check(tmp_path: Path) -> None:
+    """The check matches ids by hash first; the ids themselves decide."""
+    published = tmp_path / "w.duckdb"
+    warehouse.publish_run(published, _request([_classified(tmp_path, DAY, _users(6))]))
+    next_day = date(DAY.year, DAY.month, DAY.day + 1)
+    again = tmp_path / "again.parquet"
+    pl.read_parquet(_classified(tmp_path, next_day, _users(6), prefix="q")).with_columns(
+        pl.when(pl.int_range(pl.len()) == 2)
+        .then(pl.lit(f"p{DAY:%d}-2"))  # a prompt of DAY, loaded again
+        .otherwise(pl.col("prompt_id"))
+        .alias("prompt_id")
+    ).write_parquet(again)
+    with pytest.raises(ChecksFailedError, match="unique_prompt_ids"):
+        warehouse.publish_run(published, _request([again], day=next_day, run_id="r2"))
+    assert warehouse.query(published, "SELECT count(*) FROM core.classifications").item() == 6
+    distinct = tmp_path / "distinct.parquet"
+    pl.read_parquet(again).with_columns(
+        pl.col("prompt_id").str.replace(f"^p{DAY:%d}-", "other-")
+    ).write_parquet(distinct)
+    warehouse.publish_run(published, _request([distinct], day=next_day, run_id="r3"))
+    assert warehouse.query(published, "SELECT count(*) FROM core.classifications").item() == 12
