@@ -361,7 +361,7 @@ def test_a_model_beyond_the_memory_limit_also_names_the_setting(
 
 
 def test_a_prompt_loaded_on_two_dates_fails_the_unique_ids_check(tmp_path: Path) -> None:
-    """The check matches ids by hash first; the ids themselves decide."""
+    """Each publication checks the dates it replaced against every loaded date."""
     published = tmp_path / "w.duckdb"
     warehouse.publish_run(published, _request([_classified(tmp_path, DAY, _users(6))]))
     next_day = date(DAY.year, DAY.month, DAY.day + 1)
