@@ -259,11 +259,12 @@ CACHE_OPEN_SECONDS = 60.0
 def _open_cache_database(path: Path, patience: float = CACHE_OPEN_SECONDS) -> sqlite3.Connection:
     """Connect to the cache file, waiting while other connections briefly hold it.
 
-    SQLite's busy timeout does not cover every case: a connection that opens while the last
-    one closes (and checkpoints the write-ahead log away) can be told "database is locked" at
+    SQLite's busy timeout does not cover every case: in a few (another connection recovering
+    or removing the write-ahead log as the last one closes) it answers "database is locked" at
     once. With chunks opening and closing the cache from several threads, that failed a
-    categories chunk, and with it the night, in one of eight 30k-prompt runs. So opening is
-    retried, with growing pauses, for up to ``patience`` seconds.
+    categories chunk, and with it the night, in one of eight 30k-prompt runs (which case it was
+    was not established). So opening is retried, with growing pauses, for up to ``patience``
+    seconds.
     """
     deadline = time.monotonic() + patience
     pause = 0.05
