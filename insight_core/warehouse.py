@@ -155,16 +155,23 @@ def _partition_files(
     ]
 
 
-def _rows_sql(con: duckdb.DuckDBPyConnection, dataset: str, files: Sequence[str]) -> str:
-    """A SELECT of ``dataset``'s columns, typed as its layout table, from ``files``."""
+def _layout_columns(con: duckdb.DuckDBPyConnection, dataset: str) -> list[tuple[str, str, str]]:
+    """(name, type, is_nullable) of each column of ``dataset``'s layout table, in order."""
     schema, table = PARTITIONED[dataset]
-    columns = con.execute(
-        "SELECT column_name, data_type FROM information_schema.columns "
+    return con.execute(
+        "SELECT column_name, data_type, is_nullable FROM information_schema.columns "
         "WHERE table_catalog = current_database() AND table_schema = ? AND table_name = ? "
         "ORDER BY ordinal_position",
         [schema, f"{table}_layout"],
     ).fetchall()
-    select = ", ".join(f'CAST("{name}" AS {kind}) AS "{name}"' for name, kind in columns)
+
+
+def _rows_sql(con: duckdb.DuckDBPyConnection, dataset: str, files: Sequence[str]) -> str:
+    """A SELECT of ``dataset``'s columns, typed as its layout table, from ``files``."""
+    schema, table = PARTITIONED[dataset]
+    select = ", ".join(
+        f'CAST("{name}" AS {kind}) AS "{name}"' for name, kind, _ in _layout_columns(con, dataset)
+    )
     if not files:
         return f"SELECT {select} FROM {schema}.{table}_layout"
     listed = ", ".join(_sql_text(f) for f in files)
@@ -181,11 +188,6 @@ def _night_rows_sql(con: duckdb.DuckDBPyConnection, request: PublishRequest) -> 
     """
     if not request.classified_files:
         return "SELECT * FROM core.classifications_layout"
-    columns = con.execute(
-        "SELECT column_name, data_type, is_nullable FROM information_schema.columns "
-        "WHERE table_catalog = current_database() AND table_schema = 'core' "
-        "AND table_name = 'classifications_layout' ORDER BY ordinal_position"
-    ).fetchall()
 
     def typed(name: str, kind: str, nullable: str) -> str:
         if name == "run_id":
@@ -196,7 +198,7 @@ def _night_rows_sql(con: duckdb.DuckDBPyConnection, request: PublishRequest) -> 
             value = f'CASE WHEN "{name}" IS NULL THEN error({message}) ELSE {value} END'
         return f'{value} AS "{name}"'
 
-    select = ", ".join(typed(*column) for column in columns)
+    select = ", ".join(typed(*column) for column in _layout_columns(con, "classifications"))
     listed = ", ".join(_sql_text(str(f)) for f in request.classified_files)
     return f"SELECT {select} FROM read_parquet([{listed}])"
 
