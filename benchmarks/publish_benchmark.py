@@ -10,8 +10,10 @@ in a fresh process (peak RSS is that process's) and on a fresh copy of the histo
 * ``nightly``: publishing the next date (with the analyst copy), and
 * ``rerun``: publishing the middle date of the history again with new rows,
 
-and prints the median seconds and peak RSS against the history length, plus the sizes of the
-catalog and of the Parquet history. ``--reuse`` skips building a history that exists.
+each after the lookup of its ids among the loaded dates that the nightly run makes before
+publication, and prints the median seconds of each and the peak RSS against the history
+length, plus the sizes of the catalog and of the Parquet history. Prompt ids are random
+(``--ordered-ids``: sorted by date). ``--reuse`` skips building a history that exists.
 
     .venv/bin/python benchmarks/publish_benchmark.py --workdir /tmp/publish-bench
     .venv/bin/python benchmarks/publish_benchmark.py --days 7 28 --rows-per-day 20000
@@ -26,6 +28,7 @@ import resource
 import shutil
 import statistics
 import time
+from dataclasses import replace
 from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
@@ -118,9 +121,17 @@ def write_days(
     rows_per_day: int,
     users: int,
     variant: int = 0,
+    ordered_ids: bool = False,
 ) -> int:
-    """Write ``days`` days of synthetic per-prompt rows from ``first`` to one Parquet file."""
+    """Write ``days`` days of synthetic per-prompt rows from ``first`` to one Parquet file.
+
+    Prompt ids are opaque random-looking strings (an MD5 in hex), as a log's UUIDs are, unless
+    ``ordered_ids``: then they sort by date, as time-ordered ids (UUIDv7, ULID, a sequence) do,
+    and DuckDB can skip other dates' row groups by their min/max when it looks ids up.
+    """
     n = days * rows_per_day
+    readable_id = f"'p-{variant}-' || d.run_date || '-' || d.i"
+    prompt_id = readable_id if ordered_ids else f"md5({readable_id})"
     con.execute(
         f"""
         COPY (
@@ -137,7 +148,7 @@ def write_days(
                 FROM range({n}) AS r(i)
             )
             SELECT
-                'p-{variant}-' || d.run_date || '-' || d.i AS prompt_id,
+                {prompt_id} AS prompt_id,
                 d.run_date,
                 (d.run_date + INTERVAL (d.i % 86400) SECOND)::TIMESTAMPTZ AS event_ts,
                 u.user_hash,
@@ -187,7 +198,9 @@ def _request(run_date: date, run_id: str, files: list[Path], rows: int) -> wareh
     )
 
 
-def build_history(folder: Path, days: int, rows_per_day: int, users: int) -> Path:
+def build_history(
+    folder: Path, days: int, rows_per_day: int, users: int, ordered_ids: bool = False
+) -> Path:
     """A warehouse with ``days`` days of history, published a week at a time."""
     shutil.rmtree(folder, ignore_errors=True)
     folder.mkdir(parents=True)
@@ -199,7 +212,9 @@ def build_history(folder: Path, days: int, rows_per_day: int, users: int) -> Pat
         chunk = min(7, days - offset)
         first = FIRST_DAY + timedelta(days=offset)
         source = folder / f"history-{offset:04d}.parquet"
-        rows = write_days(generator, source, first, chunk, rows_per_day, users)
+        rows = write_days(
+            generator, source, first, chunk, rows_per_day, users, ordered_ids=ordered_ids
+        )
         warehouse.publish_run(
             published,
             _request(first + timedelta(days=chunk - 1), f"history-{offset:04d}", [source], rows),
@@ -215,43 +230,65 @@ def build_history(folder: Path, days: int, rows_per_day: int, users: int) -> Pat
 
 
 def _timed_publish(
-    published: str, run_date: date, run_id: str, rows_per_day: int, users: int, variant: int
+    published: str, source: str, rows: int, run_date: date, run_id: str
 ) -> dict[str, Any]:
-    """Runs in a fresh process: generate one day, then time only its publication.
+    """Runs in a fresh process: time the night's id lookup, then its publication.
 
-    It publishes into a copy of the history's catalog (the copy names the same immutable
-    Parquet files and writes its own beside it), so every repetition starts from the same
-    history.
+    The lookup is the one the nightly duplicate stage makes
+    (:func:`insight_core.warehouse.look_up_loaded_ids`), and the publication is told which
+    files it read, as the nightly run tells it. It publishes into a copy of the history's
+    catalog (the copy names the same immutable Parquet files and writes its own beside it), so
+    every repetition starts from the same history. Peak RSS is this process's, which generates
+    nothing: the night's rows were written beforehand.
     """
     history = Path(published)
     target = history.with_name(f"{run_id}.duckdb")
     shutil.copyfile(history, target)
-    source = history.with_name(f"{run_id}.parquet")
-    with duckdb.connect() as generator:
-        _lookup_tables(generator, users)
-        rows = write_days(generator, source, run_date, 1, rows_per_day, users, variant)
+    memory_limit = InsightSettings().warehouse_memory_limit  # as the nightly run uses it
+    started = time.perf_counter()
+    lookup = warehouse.look_up_loaded_ids(target, [Path(source)], run_date, memory_limit)
+    lookup_seconds = time.perf_counter() - started
     started = time.perf_counter()
     warehouse.publish_run(
         target,
-        _request(run_date, run_id, [source], rows),
+        replace(
+            _request(run_date, run_id, [Path(source)], rows),
+            ids_looked_up_in=lookup.partition_files,
+        ),
         analyst_copy=target.with_name(f"{run_id}-analyst.duckdb"),
-        memory_limit=InsightSettings().warehouse_memory_limit,  # as the nightly publishes
+        memory_limit=memory_limit,
     )
     seconds = time.perf_counter() - started
-    source.unlink()
     peak_mib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    return {"seconds": seconds, "peak_rss_mib": peak_mib}
+    return {"seconds": seconds, "lookup_seconds": lookup_seconds, "peak_rss_mib": peak_mib}
 
 
-def _in_fresh_process(repeat: int, *args: Any) -> dict[str, Any]:
-    """The median time (and the largest peak RSS) of ``repeat`` runs, each in a new process."""
+def _in_fresh_process(
+    repeat: int,
+    published: Path,
+    run_date: date,
+    run_id: str,
+    rows_per_day: int,
+    users: int,
+    variant: int,
+    ordered_ids: bool,
+) -> dict[str, Any]:
+    """The median times (and the largest peak RSS) of ``repeat`` runs, each in a new process."""
+    source = published.with_name(f"{run_id}.parquet")
+    with duckdb.connect() as generator:
+        _lookup_tables(generator, users)
+        rows = write_days(generator, source, run_date, 1, rows_per_day, users, variant, ordered_ids)
     ctx = multiprocessing.get_context("spawn")
     runs = []
     for _ in range(repeat):
         with ctx.Pool(1) as pool:
-            runs.append(pool.apply(_timed_publish, args))
+            runs.append(
+                pool.apply(_timed_publish, (str(published), str(source), rows, run_date, run_id))
+            )
+    source.unlink()
     return {
         "seconds": statistics.median(r["seconds"] for r in runs),
+        "lookup_seconds": statistics.median(r["lookup_seconds"] for r in runs),
         "peak_rss_mib": max(r["peak_rss_mib"] for r in runs),
         "all_seconds": [round(r["seconds"], 2) for r in runs],
     }
@@ -268,26 +305,39 @@ def main() -> None:
     parser.add_argument(
         "--reuse", action="store_true", help="keep a history already built in --workdir"
     )
+    parser.add_argument(
+        "--ordered-ids",
+        action="store_true",
+        help="prompt ids that sort by date (time-ordered ids) instead of random ones",
+    )
     args = parser.parse_args()
     results = []
     for days in args.days:
         folder = args.workdir / f"history-{days}d"
         published = folder / "warehouse.duckdb"
         if not (args.reuse and published.exists()):
-            published = build_history(folder, days, args.rows_per_day, args.users)
+            published = build_history(folder, days, args.rows_per_day, args.users, args.ordered_ids)
         last = FIRST_DAY + timedelta(days=days - 1)
         middle = FIRST_DAY + timedelta(days=days // 2)
         nightly = _in_fresh_process(
             args.repeat,
-            str(published),
+            published,
             last + timedelta(days=1),
             "nightly",
             args.rows_per_day,
             args.users,
             1,
+            args.ordered_ids,
         )
         rerun = _in_fresh_process(
-            args.repeat, str(published), middle, "rerun", args.rows_per_day, args.users, 2
+            args.repeat,
+            published,
+            middle,
+            "rerun",
+            args.rows_per_day,
+            args.users,
+            2,
+            args.ordered_ids,
         )
         catalog_mib = published.stat().st_size / 2**20
         parquet_mib = (
@@ -299,10 +349,12 @@ def main() -> None:
                 "history_days": days,
                 "history_rows": days * args.rows_per_day,
                 "nightly_s": round(nightly["seconds"], 2),
+                "nightly_id_lookup_s": round(nightly["lookup_seconds"], 2),
                 "nightly_runs_s": nightly["all_seconds"],
                 "rerun_runs_s": rerun["all_seconds"],
                 "nightly_peak_rss_mib": round(nightly["peak_rss_mib"]),
                 "rerun_middle_s": round(rerun["seconds"], 2),
+                "rerun_id_lookup_s": round(rerun["lookup_seconds"], 2),
                 "rerun_peak_rss_mib": round(rerun["peak_rss_mib"]),
                 "catalog_mib": round(catalog_mib, 1),
                 "parquet_mib": round(parquet_mib),
@@ -311,14 +363,15 @@ def main() -> None:
         print(json.dumps(results[-1]), flush=True)
     print()
     print(
-        "| history | per-prompt rows | nightly publish | peak RSS | rerun of middle date "
-        "| peak RSS | catalog file | Parquet |"
+        "| history | per-prompt rows | nightly: id lookup | nightly publish | peak RSS "
+        "| rerun of middle date: id lookup | publish | peak RSS | catalog file | Parquet |"
     )
-    print("|---|---|---|---|---|---|---|---|")
+    print("|---|---|---|---|---|---|---|---|---|---|")
     for r in results:
         print(
-            f"| {r['history_days']} days | {r['history_rows']:,} | {r['nightly_s']} s "
-            f"| {r['nightly_peak_rss_mib']} MiB | {r['rerun_middle_s']} s "
+            f"| {r['history_days']} days | {r['history_rows']:,} | {r['nightly_id_lookup_s']} s "
+            f"| {r['nightly_s']} s | {r['nightly_peak_rss_mib']} MiB "
+            f"| {r['rerun_id_lookup_s']} s | {r['rerun_middle_s']} s "
             f"| {r['rerun_peak_rss_mib']} MiB | {r['catalog_mib']} MiB | {r['parquet_mib']} MiB |"
         )
     if args.json:

@@ -6,6 +6,7 @@ Nothing here trains: fitting lives in ``insight_core.lifecycle``.
 
 from __future__ import annotations
 
+import gc
 import logging
 import threading
 from collections.abc import Callable
@@ -179,6 +180,20 @@ def require_champion(settings: InsightSettings) -> tuple[str, str]:
             f"{settings.tracking_uri}: run 'insight train' (or 'insight demo') first"
         )
     return champion
+
+
+def release_models() -> None:
+    """Drop the embedders and model bundles this process holds, and hand their memory back.
+
+    They load again on next use. Called before a large night's publication, which no longer
+    needs them (docs/benchmarks.md, "Memory through the night").
+    """
+    with _LOADING:
+        _cached_bundle.cache_clear()
+        _load_static.cache_clear()
+        load_embedder.cache_clear()
+    gc.collect()
+    release_freed_memory()
 
 
 def release_freed_memory() -> None:

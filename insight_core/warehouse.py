@@ -576,30 +576,65 @@ def connect_read_only(published: Path) -> duckdb.DuckDBPyConnection:
     return duckdb.connect(str(published), read_only=True)
 
 
-def loaded_elsewhere(published: Path, prompt_ids: Sequence[str], run_date: date) -> set[str]:
-    """Which ``prompt_ids`` are already loaded for a date other than ``run_date``."""
-    return set(loaded_dates_elsewhere(published, prompt_ids, run_date))
+@dataclass(frozen=True)
+class LoadedIdLookup:
+    """What :func:`look_up_loaded_ids` found: ids loaded on other dates, and the files it read."""
+
+    loaded: dict[str, date]  # prompt_id -> the other date it is loaded for
+    partition_files: tuple[str, ...]  # every date's per-prompt file the lookup compared with
 
 
-def loaded_dates_elsewhere(
-    published: Path, prompt_ids: Sequence[str], run_date: date
+def look_up_loaded_ids(
+    published: Path, id_files: Sequence[Path], run_date: date, memory_limit: str | None = None
+) -> LoadedIdLookup:
+    """Which ``prompt_id``s of the Parquet ``id_files`` are already loaded for another date than
+    ``run_date``, and which per-date files that was decided from.
+
+    One lookup for a whole night: unless ids sort by date (then Parquet statistics skip the
+    other dates' files), every loaded date's ids are read, so a lookup per chunk made a night's
+    cost follow the history. Pass ``partition_files`` to the publication
+    (:attr:`PublishRequest.ids_looked_up_in`): its check then reads only dates published since.
+    ``memory_limit`` caps DuckDB's memory (its hash table of the night's ids).
+    """
+    if not id_files or not published.exists():
+        return LoadedIdLookup({}, ())
+    config: dict[str, str | bool | int | float | list[str]] = (
+        {"memory_limit": memory_limit} if memory_limit else {}
+    )
+    with duckdb.connect(str(published), read_only=True, config=config) as con:
+        if not _has_classifications(con):
+            return LoadedIdLookup({}, ())
+        night = f"read_parquet([{', '.join(_sql_text(str(f)) for f in id_files)}])"
+        return LoadedIdLookup(
+            _loaded_dates_elsewhere(con, night, run_date),
+            tuple(
+                row[0]
+                for row in con.execute(
+                    "SELECT path FROM ops.partitions WHERE dataset = 'classifications' "
+                    "ORDER BY run_date"
+                ).fetchall()
+            ),
+        )
+
+
+def _has_classifications(con: duckdb.DuckDBPyConnection) -> bool:
+    found = con.execute(
+        "SELECT count(*) FROM information_schema.tables "
+        "WHERE table_schema = 'core' AND table_name = 'classifications'"
+    ).fetchone()
+    return bool(found and found[0])
+
+
+def _loaded_dates_elsewhere(
+    con: duckdb.DuckDBPyConnection, ids_source: str, run_date: date
 ) -> dict[str, date]:
-    """``prompt_ids`` already loaded for a date other than ``run_date``, with that date."""
-    if not published.exists() or not prompt_ids:
-        return {}
-    with duckdb.connect(str(published), read_only=True) as con:
-        has_table = con.execute(
-            "SELECT count(*) FROM information_schema.tables "
-            "WHERE table_schema = 'core' AND table_name = 'classifications'"
-        ).fetchone()
-        if not has_table or not has_table[0]:
-            return {}
-        ids = pl.DataFrame({"prompt_id": list(prompt_ids)})  # noqa: F841 - read by DuckDB
-        rows = con.execute(
-            "SELECT c.prompt_id, c.run_date FROM core.classifications c JOIN ids USING (prompt_id) "
-            "WHERE c.run_date <> ?",
-            [run_date],
-        ).fetchall()
+    """Loaded ``prompt_id``s of ``ids_source`` (a table expression) on another date."""
+    # IN builds DuckDB's hash table on the night's ids, not on the history's.
+    rows = con.execute(
+        "SELECT prompt_id, run_date FROM core.classifications "
+        f"WHERE run_date <> ? AND prompt_id IN (SELECT prompt_id FROM {ids_source})",
+        [run_date],
+    ).fetchall()
     return {row[0]: row[1] for row in rows}
 
 
@@ -629,6 +664,12 @@ def _write_configuration(
         "INSERT INTO ops.categories VALUES (?, ?, ?)",
         [[k, v, taxonomy_version] for k, v in categories.items()],
     )
+
+
+def _write_id_lookup_scope(con: duckdb.DuckDBPyConnection, paths: Sequence[str] | None) -> None:
+    con.execute("DELETE FROM ops.id_lookup_partitions")
+    looked_up = pl.DataFrame({"path": list(paths or [])}, schema={"path": pl.String})  # noqa: F841
+    con.execute("INSERT INTO ops.id_lookup_partitions SELECT path FROM looked_up")
 
 
 def _write_build_context(con: duckdb.DuckDBPyConnection, run_id: str, run_date: date) -> None:
@@ -685,6 +726,9 @@ class PublishRequest:
     thresholds: Mapping[str, int]
     categories: Mapping[str, str]
     taxonomy_version: str
+    # The per-date files the run already compared its ids with (LoadedIdLookup.partition_files);
+    # checks/unique_prompt_ids.sql then reads only other dates' files. None: every date's.
+    ids_looked_up_in: Sequence[str] | None = None
 
 
 def publish_run(
@@ -784,6 +828,7 @@ def publish_run(
             )
             _insert_run(con, request.run_record)
             _write_build_context(con, request.run_id, request.run_date)
+            _write_id_lookup_scope(con, request.ids_looked_up_in)
             con.execute("COMMIT")
         except Exception:
             con.execute("ROLLBACK")

@@ -76,6 +76,7 @@ from insight_core.runtime import (
     load_model_bundle,
     open_embedding_cache,
     release_freed_memory,
+    release_models,
     require_champion,
     shared_embedder,
 )
@@ -83,6 +84,15 @@ from insight_core.settings import InsightSettings
 from schemas.classified import CLASSIFIED_SCHEMA
 
 log = logging.getLogger(__name__)
+
+# Written by the duplicate stage, read by the publication: the per-date files whose ids the
+# night's lookup compared with its own.
+ID_LOOKUP_FILE = "id-lookup.json"
+
+# From this many loaded prompts, a night publishes after releasing its models: the
+# publication's DuckDB memory then does not come on top of them at the night's end. The next
+# night in the same process loads them again, which only a small night would notice.
+RELEASE_MODELS_FROM_ROWS = 50_000
 
 
 def begin_run(
@@ -284,6 +294,12 @@ def _loaded_text_differs(
     }
 
 
+def _ids_looked_up_in(ctx: RunContext) -> list[str] | None:
+    """The files the duplicate stage's lookup read; None (check every date) if it left none."""
+    record = ctx.path(ID_LOOKUP_FILE)
+    return json.loads(record.read_text()) if record.exists() else None
+
+
 def deduplicate(ctx: RunContext, chunks: Sequence[ValidatedChunk]) -> list[ValidatedChunk]:
     """Stage 2b: skip ids seen earlier in the batch or already loaded on another date.
 
@@ -292,12 +308,22 @@ def deduplicate(ctx: RunContext, chunks: Sequence[ValidatedChunk]) -> list[Valid
     """
     ordered = sorted(chunks, key=lambda c: c.index)
     # Memory follows the chunk: only ids that occur twice in the night are remembered
-    # across chunks, found first from the ids' hash keys alone.
+    # across chunks, found first from the ids' hash keys alone. The ids loaded on other dates
+    # are looked up once for the night: a lookup reads every loaded date's ids.
     started = time.perf_counter()
     recurring = recurring_id_keys(
         pl.read_parquet(chunk.path, columns=["prompt_id"]).get_column("prompt_id")
         for chunk in ordered
     )
+    lookup = warehouse.look_up_loaded_ids(
+        ctx.settings.warehouse_file,
+        [chunk.path for chunk in ordered],
+        ctx.run_date,
+        memory_limit=ctx.settings.warehouse_memory_limit,
+    )
+    # The publication's check need not read these files' ids again (ops.id_lookup_partitions).
+    ctx.path(ID_LOOKUP_FILE).write_text(json.dumps(list(lookup.partition_files)))
+    elsewhere = lookup.loaded
     key_pass_share = (time.perf_counter() - started) / max(len(ordered), 1)
     seen: dict[str, str] = {}
     result = []
@@ -306,7 +332,7 @@ def deduplicate(ctx: RunContext, chunks: Sequence[ValidatedChunk]) -> list[Valid
         frame = pl.read_parquet(chunk.path)
         id_column = frame.get_column("prompt_id")
         ids = id_column.to_list()
-        loaded = warehouse.loaded_dates_elsewhere(ctx.settings.warehouse_file, ids, ctx.run_date)
+        loaded = {i: elsewhere[i] for i in ids if i in elsewhere} if elsewhere else {}
         kinds = pl.Series(
             classify_repeats(
                 ids,
@@ -591,6 +617,9 @@ def aggregate(
     settings = ctx.settings
     taxonomy = load_taxonomy(settings.taxonomy_file)
     bundle = load_model_bundle(settings, model.version)
+    manifest, cascade, bundle_version = bundle.manifest, bundle.cascade, bundle.version
+    topic_catalogue = bundle.topics.with_columns(pl.lit(bundle_version).alias("model_version"))
+    del bundle  # a large night's publication runs without the models (release_models)
     quarantine_files = [c.quarantine_file for c in validated] + [
         c.conflict_file for c in validated if c.conflict_file is not None
     ]
@@ -642,9 +671,8 @@ def aggregate(
         "outlier_share": outliers / rows_loaded if rows_loaded else 0.0,
         "rule_share": by_rule / rows_loaded if rows_loaded else 0.0,
     }
-    manifest = bundle.manifest
     model_row = {
-        "model_version": bundle.version,
+        "model_version": bundle_version,
         "registry_version": model.registry_version,
         "created_at": manifest.get("created_at"),
         "embedding_model": manifest.get("embedding_model"),
@@ -670,6 +698,8 @@ def aggregate(
         }
 
     final_record = finish_record()
+    if rows_loaded >= RELEASE_MODELS_FROM_ROWS:
+        release_models()
     published = warehouse.publish_run(
         settings.warehouse_file,
         warehouse.PublishRequest(
@@ -677,12 +707,13 @@ def aggregate(
             run_id=ctx.run_id,
             classified_files=[c.path for c in classified],
             quarantine_files=quarantine_files,
-            topics=bundle.topics.with_columns(pl.lit(bundle.version).alias("model_version")),
+            topics=topic_catalogue,
             model_version_row=model_row,
             run_record=final_record,
             thresholds=thresholds,
             categories=taxonomy.descriptions,
             taxonomy_version=taxonomy.version,
+            ids_looked_up_in=_ids_looked_up_in(ctx),
         ),
         analyst_copy=settings.analyst_warehouse_file,
         memory_limit=settings.warehouse_memory_limit,
@@ -703,7 +734,7 @@ def aggregate(
         rows_duplicate=rows_duplicate,
         rows_pii_redacted=record["rows_pii_redacted"],
         rows_embedded_new=record["rows_embedded_new"],
-        rows_escalated=sum(c.rows_escalated for c in classified) if bundle.cascade else None,
+        rows_escalated=sum(c.rows_escalated for c in classified) if cascade else None,
         outlier_share=record["outlier_share"],
         rule_share=record["rule_share"],
         category_counts=dict(categories),

@@ -3,6 +3,7 @@ from __future__ import annotations
 import json
 import multiprocessing
 import time
+from dataclasses import replace
 from datetime import UTC, date, datetime
 from pathlib import Path
 
@@ -153,12 +154,73 @@ def test_failed_run_is_recorded_without_touching_data(tmp_path: Path) -> None:
     assert failed.get_column("error").to_list() == ["boom"]
 
 
-def test_loaded_elsewhere_ignores_the_run_date(tmp_path: Path) -> None:
+def test_one_lookup_finds_a_nights_ids_loaded_on_other_dates(tmp_path: Path) -> None:
     published = tmp_path / "w.duckdb"
-    assert warehouse.loaded_elsewhere(published, ["p05-0"], DAY) == set()
+    first = tmp_path / "chunk-0.parquet"
+    second = tmp_path / "chunk-1.parquet"
+    pl.DataFrame({"prompt_id": ["p05-0", "new-a"], "text": ["x", "y"]}).write_parquet(first)
+    pl.DataFrame({"prompt_id": ["new-b", "p05-3"], "text": ["x", "y"]}).write_parquet(second)
+    other_day = date(2026, 10, 6)
+    nothing = warehouse.look_up_loaded_ids(published, [first, second], other_day)
+    assert nothing == warehouse.LoadedIdLookup({}, ())
     warehouse.publish_run(published, _request([_classified(tmp_path, DAY, _users(6))]))
-    assert warehouse.loaded_elsewhere(published, ["p05-0", "zzz"], date(2026, 10, 6)) == {"p05-0"}
-    assert warehouse.loaded_elsewhere(published, ["p05-0"], DAY) == set()
+    found = warehouse.look_up_loaded_ids(published, [first, second], other_day, "64MB")
+    assert found.loaded == {"p05-0": DAY, "p05-3": DAY}
+    live_files = warehouse.query(
+        published, "SELECT path FROM ops.partitions WHERE dataset = 'classifications'"
+    )
+    assert found.partition_files == tuple(live_files.get_column("path"))
+    assert warehouse.look_up_loaded_ids(published, [first, second], DAY).loaded == {}
+    assert warehouse.look_up_loaded_ids(published, [], other_day).loaded == {}
+
+
+def _with_id(source: Path, target: Path, row: int, prompt_id: str) -> Path:
+    pl.read_parquet(source).with_columns(
+        pl.when(pl.int_range(pl.len()) == row)
+        .then(pl.lit(prompt_id))
+        .otherwise(pl.col("prompt_id"))
+        .alias("prompt_id")
+    ).write_parquet(target)
+    return target
+
+
+def test_the_unique_ids_check_reads_the_dates_published_after_the_runs_lookup(
+    tmp_path: Path,
+) -> None:
+    """A run's lookup saw DAY only; a date published meanwhile is still checked."""
+    published = tmp_path / "w.duckdb"
+    warehouse.publish_run(published, _request([_classified(tmp_path, DAY, _users(6))]))
+    later, night_day = date(2026, 10, 7), date(2026, 10, 6)
+    night = _classified(tmp_path, night_day, _users(6), prefix="n")
+    lookup = warehouse.look_up_loaded_ids(published, [night], night_day)
+    assert lookup.loaded == {} and len(lookup.partition_files) == 1
+    meanwhile = _with_id(
+        _classified(tmp_path, later, _users(6), prefix="m"), tmp_path / "m.parquet", 1, "n06-4"
+    )
+    warehouse.publish_run(published, _request([meanwhile], day=later, run_id="r2"))
+    request = replace(
+        _request([night], day=night_day, run_id="r3"), ids_looked_up_in=lookup.partition_files
+    )
+    with pytest.raises(ChecksFailedError, match="unique_prompt_ids"):
+        warehouse.publish_run(published, request)
+    assert warehouse.query(published, "SELECT count(*) FROM core.classifications").item() == 12
+
+
+def test_the_unique_ids_check_finds_an_id_twice_in_the_night(tmp_path: Path) -> None:
+    published = tmp_path / "w.duckdb"
+    warehouse.publish_run(published, _request([_classified(tmp_path, DAY, _users(6))]))
+    night_day = date(2026, 10, 6)
+    night = _classified(tmp_path, night_day, _users(6), prefix="n")
+    lookup = warehouse.look_up_loaded_ids(published, [night], night_day)
+    twice = _with_id(night, tmp_path / "twice.parquet", 3, "n06-0")
+    request = replace(
+        _request([twice], day=night_day, run_id="r2"), ids_looked_up_in=lookup.partition_files
+    )
+    with pytest.raises(ChecksFailedError, match="unique_prompt_ids"):
+        warehouse.publish_run(published, request)
+    distinct = replace(request, classified_files=[night])
+    warehouse.publish_run(published, distinct)
+    assert warehouse.query(published, "SELECT count(*) FROM core.classifications").item() == 12
 
 
 def _reader(
