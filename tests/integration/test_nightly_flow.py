@@ -177,6 +177,29 @@ def test_rerun_of_a_date_gives_the_same_rows(
     assert summary.rows_embedded_new == 0  # everything came from the embedding cache
 
 
+def test_a_large_night_publishes_without_its_models_and_the_next_reloads_them(
+    demo_run: DemoRun, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    demo_run.env(monkeypatch)
+    from flows.nightly import nightly
+    from insight_core import runtime
+    from insight_core.nightly import stages
+
+    monkeypatch.setattr(stages, "RELEASE_MODELS_FROM_ROWS", 1)  # every night counts as large
+    sql = (
+        "SELECT prompt_id, category, decided_by, topic_id, confidence FROM core.classifications "
+        "WHERE run_date = DATE '{d}' ORDER BY 1"
+    )
+    day = demo_run.dataset.dates[1]
+    before = _query(demo_run.home, sql.format(d=day))
+    for _ in range(2):  # the second night in this process loads the released models again
+        summary = nightly(run_date=day, source=str(demo_run.dataset.log_files[1]))
+        assert summary.status == "succeeded"
+        assert runtime.load_embedder.cache_info().currsize == 0
+        assert runtime._cached_bundle.cache_info().currsize == 0
+        assert _query(demo_run.home, sql.format(d=day)).equals(before)
+
+
 def test_failed_run_is_loud_and_leaves_the_warehouse_intact(
     demo_run: DemoRun, monkeypatch: pytest.MonkeyPatch
 ) -> None:
