@@ -14,7 +14,12 @@ from functools import cache, lru_cache
 from pathlib import Path
 
 from insight_core.errors import ModelNotFoundError
-from insight_core.modelling.bundle import ModelBundle, load_bundle
+from insight_core.modelling.bundle import (
+    BundleCatalogue,
+    ModelBundle,
+    load_bundle,
+    read_bundle_catalogue,
+)
 from insight_core.nlp.embed import (
     ConcurrencyLimitedEmbedder,
     Embedder,
@@ -151,6 +156,11 @@ def load_model_bundle(settings: InsightSettings, version: str) -> ModelBundle:
             settings.embedding_quantize,
             settings.embedding_precision,
         )
+
+
+def model_bundle_catalogue(settings: InsightSettings, version: str) -> BundleCatalogue:
+    """A bundle's manifest and topics, without loading (or keeping loaded) its models."""
+    return read_bundle_catalogue(settings.models_dir / version)
 
 
 def champion_bundle_version(settings: InsightSettings) -> tuple[str, str] | None:

@@ -114,6 +114,30 @@ def _load_cascade(directory: Path, manifest: dict[str, Any]) -> Cascade | None:
     )
 
 
+@dataclass(frozen=True)
+class BundleCatalogue:
+    """What a bundle says about itself, read without loading any of its models."""
+
+    version: str
+    manifest: dict[str, Any]
+    topics: pl.DataFrame
+    cascade: bool
+
+
+def read_bundle_catalogue(directory: Path) -> BundleCatalogue:
+    """A bundle's manifest and topic catalogue: for reports after its models are released."""
+    manifest_file = directory / "manifest.json"
+    if not manifest_file.exists():
+        raise ModelNotFoundError(f"no model bundle at {directory}")
+    manifest = json.loads(manifest_file.read_text())
+    return BundleCatalogue(
+        version=str(manifest["version"]),
+        manifest=manifest,
+        topics=pl.read_parquet(directory / "topics.parquet"),
+        cascade=bool(manifest.get("cascade")),
+    )
+
+
 def load_bundle(directory: Path, embedder: Embedder | None = None) -> ModelBundle:
     """Load a bundle folder; the embedder is attached to BERTopic for word-level calls.
 

@@ -12,7 +12,7 @@ from insight_core.nightly.context import RunContext
 from insight_core.nightly.summary import RunSummary
 from insight_core.nlp.taxonomy import load_taxonomy
 from insight_core.registry import open_tracker
-from insight_core.runtime import load_decision_config, load_model_bundle
+from insight_core.runtime import load_decision_config, model_bundle_catalogue
 
 
 def begin_tracking(ctx: RunContext) -> RunContext:
@@ -88,7 +88,7 @@ def track(ctx: RunContext, summary: RunSummary) -> RunSummary:
         tracker.log_params(
             run_id, {"model_version": summary.model_version, "model_fitted": summary.model_fitted}
         )
-        bundle = load_model_bundle(ctx.settings, summary.model_version)
+        bundle = model_bundle_catalogue(ctx.settings, summary.model_version)
         tracker.log_files(run_id, {"topics.csv": bundle.topics.write_csv()})
         if summary.model_fitted:
             # A refit: how the new head scores, out of fold, on the shipped example set.

@@ -74,6 +74,7 @@ from insight_core.runtime import (
     champion_bundle_version,
     load_decision_config,
     load_model_bundle,
+    model_bundle_catalogue,
     open_embedding_cache,
     release_freed_memory,
     release_models,
@@ -616,10 +617,10 @@ def aggregate(
     started = time.perf_counter()
     settings = ctx.settings
     taxonomy = load_taxonomy(settings.taxonomy_file)
-    bundle = load_model_bundle(settings, model.version)
+    # Read without the models, which a large night releases before publishing (release_models).
+    bundle = model_bundle_catalogue(settings, model.version)
     manifest, cascade, bundle_version = bundle.manifest, bundle.cascade, bundle.version
     topic_catalogue = bundle.topics.with_columns(pl.lit(bundle_version).alias("model_version"))
-    del bundle  # a large night's publication runs without the models (release_models)
     quarantine_files = [c.quarantine_file for c in validated] + [
         c.conflict_file for c in validated if c.conflict_file is not None
     ]
