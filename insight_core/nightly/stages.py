@@ -619,8 +619,6 @@ def aggregate(
     taxonomy = load_taxonomy(settings.taxonomy_file)
     # Read without the models, which a large night releases before publishing (release_models).
     bundle = model_bundle_catalogue(settings, model.version)
-    manifest, cascade, bundle_version = bundle.manifest, bundle.cascade, bundle.version
-    topic_catalogue = bundle.topics.with_columns(pl.lit(bundle_version).alias("model_version"))
     quarantine_files = [c.quarantine_file for c in validated] + [
         c.conflict_file for c in validated if c.conflict_file is not None
     ]
@@ -672,8 +670,9 @@ def aggregate(
         "outlier_share": outliers / rows_loaded if rows_loaded else 0.0,
         "rule_share": by_rule / rows_loaded if rows_loaded else 0.0,
     }
+    manifest = bundle.manifest
     model_row = {
-        "model_version": bundle_version,
+        "model_version": bundle.version,
         "registry_version": model.registry_version,
         "created_at": manifest.get("created_at"),
         "embedding_model": manifest.get("embedding_model"),
@@ -708,7 +707,7 @@ def aggregate(
             run_id=ctx.run_id,
             classified_files=[c.path for c in classified],
             quarantine_files=quarantine_files,
-            topics=topic_catalogue,
+            topics=bundle.topics.with_columns(pl.lit(bundle.version).alias("model_version")),
             model_version_row=model_row,
             run_record=final_record,
             thresholds=thresholds,
@@ -735,7 +734,7 @@ def aggregate(
         rows_duplicate=rows_duplicate,
         rows_pii_redacted=record["rows_pii_redacted"],
         rows_embedded_new=record["rows_embedded_new"],
-        rows_escalated=sum(c.rows_escalated for c in classified) if cascade else None,
+        rows_escalated=sum(c.rows_escalated for c in classified) if bundle.cascade else None,
         outlier_share=record["outlier_share"],
         rule_share=record["rule_share"],
         category_counts=dict(categories),
