@@ -605,8 +605,14 @@ def look_up_loaded_ids(
         if not _has_classifications(con):
             return LoadedIdLookup({}, ())
         night = f"read_parquet([{', '.join(_sql_text(str(f)) for f in id_files)}])"
+        # IN builds DuckDB's hash table on the night's ids, not on the history's.
+        loaded = con.execute(
+            "SELECT prompt_id, run_date FROM core.classifications "
+            f"WHERE run_date <> ? AND prompt_id IN (SELECT prompt_id FROM {night})",
+            [run_date],
+        ).fetchall()
         return LoadedIdLookup(
-            _loaded_dates_elsewhere(con, night, run_date),
+            {row[0]: row[1] for row in loaded},
             tuple(
                 row[0]
                 for row in con.execute(
@@ -623,19 +629,6 @@ def _has_classifications(con: duckdb.DuckDBPyConnection) -> bool:
         "WHERE table_schema = 'core' AND table_name = 'classifications'"
     ).fetchone()
     return bool(found and found[0])
-
-
-def _loaded_dates_elsewhere(
-    con: duckdb.DuckDBPyConnection, ids_source: str, run_date: date
-) -> dict[str, date]:
-    """Loaded ``prompt_id``s of ``ids_source`` (a table expression) on another date."""
-    # IN builds DuckDB's hash table on the night's ids, not on the history's.
-    rows = con.execute(
-        "SELECT prompt_id, run_date FROM core.classifications "
-        f"WHERE run_date <> ? AND prompt_id IN (SELECT prompt_id FROM {ids_source})",
-        [run_date],
-    ).fetchall()
-    return {row[0]: row[1] for row in rows}
 
 
 def _insert_run(con: duckdb.DuckDBPyConnection, record: Mapping[str, Any]) -> None:

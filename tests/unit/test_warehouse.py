@@ -427,13 +427,12 @@ def test_a_prompt_loaded_on_two_dates_fails_the_unique_ids_check(tmp_path: Path)
     published = tmp_path / "w.duckdb"
     warehouse.publish_run(published, _request([_classified(tmp_path, DAY, _users(6))]))
     next_day = date(DAY.year, DAY.month, DAY.day + 1)
-    again = tmp_path / "again.parquet"
-    pl.read_parquet(_classified(tmp_path, next_day, _users(6), prefix="q")).with_columns(
-        pl.when(pl.int_range(pl.len()) == 2)
-        .then(pl.lit(f"p{DAY:%d}-2"))  # a prompt of DAY, loaded again
-        .otherwise(pl.col("prompt_id"))
-        .alias("prompt_id")
-    ).write_parquet(again)
+    again = _with_id(  # a prompt of DAY, loaded again
+        _classified(tmp_path, next_day, _users(6), prefix="q"),
+        tmp_path / "again.parquet",
+        2,
+        f"p{DAY:%d}-2",
+    )
     with pytest.raises(ChecksFailedError, match="unique_prompt_ids"):
         warehouse.publish_run(published, _request([again], day=next_day, run_id="r2"))
     assert warehouse.query(published, "SELECT count(*) FROM core.classifications").item() == 6
