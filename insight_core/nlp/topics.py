@@ -7,11 +7,13 @@ safetensors models); below ``min_similarity`` a prompt is an outlier (topic -1).
 
 from __future__ import annotations
 
+import gzip
 import json
 import logging
 import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -19,7 +21,7 @@ import numpy as np
 import polars as pl
 
 from insight_core.nlp.embed import Embedder
-from insight_core.settings import TopicSettings
+from insight_core.settings import TopicSettings, resource_path
 
 if TYPE_CHECKING:
     from bertopic import BERTopic
@@ -53,7 +55,8 @@ def stopwords(settings: TopicSettings) -> list[str]:
 
 # Typed placeholders the redactor leaves (<EMAIL>, <PERSON>, ...): never topic words.
 _PLACEHOLDER = re.compile(r"<[A-Z][A-Z_]*>")
-_TOKEN_PATTERN = r"(?u)\b[a-zA-Z][a-zA-Z0-9_+#.-]*[a-zA-Z0-9+#]\b"
+# Letters of any script: "João" is one (unlisted) token, not "jo" and "o".
+TOKEN_PATTERN = r"(?u)\b[^\W\d_][\w+#.-]*[\w+#]\b"
 # Users of documents whose author is not known (texts stored before user hashes were kept):
 # together they count as one user.
 UNKNOWN_USER = "\x00unknown"
@@ -83,7 +86,7 @@ def _count_vectorizer(settings: TopicSettings, vocabulary: Sequence[str] | None 
         preprocessor=topic_text,
         stop_words=stopwords(settings),
         ngram_range=(1, 2),
-        token_pattern=_TOKEN_PATTERN,
+        token_pattern=TOKEN_PATTERN,
         min_df=1,
         vocabulary=vocabulary,
     )
@@ -94,24 +97,108 @@ def term_analyzer(settings: TopicSettings) -> Callable[[str], list[str]]:
     return _count_vectorizer(settings).build_analyzer()
 
 
+@lru_cache(maxsize=1)
+def topic_word_list() -> frozenset[str]:
+    """Words a topic term may be made of: common English words that are not person names
+    (``resources/topic_words.txt.gz``, derived by ``benchmarks/derive_topic_words.py``) plus
+    the shipped workplace glossary (``resources/topic_glossary.txt``)."""
+    with gzip.open(resource_path("topic_words.txt.gz"), "rt", encoding="utf-8") as common:
+        words = set(common.read().split())
+    return frozenset(words | glossary_words())
+
+
+@lru_cache(maxsize=1)
+def glossary_words() -> frozenset[str]:
+    """Workplace and product terms allowed whatever their case or frequency."""
+    lines = resource_path("topic_glossary.txt").read_text(encoding="utf-8").splitlines()
+    return frozenset(line.strip() for line in lines if line.strip() and not line.startswith("#"))
+
+
+# A capitalised word after another word (not at the start of a sentence or line).
+_MID_SENTENCE_CAPITALISED = re.compile(r"(?<=[^\s.!?:;\n])[ \t,(\"'’]+([A-Z][a-z]+)\b")
+_LOWER_WORD = re.compile(r"\b[a-z]+\b")
+
+
+def proper_nouns(docs: Sequence[str]) -> set[str]:
+    """Words the documents write capitalised in mid-sentence more often than in lower case.
+
+    A common word used as a name ("ask Grace", "Mark said") is written that way; as an
+    ordinary word ("by the grace of", "mark as read") it is not. Glossary terms (product names
+    such as Excel) are not counted.
+    """
+    capitalised: dict[str, int] = {}
+    lower: dict[str, int] = {}
+    for doc in docs:
+        for word in _MID_SENTENCE_CAPITALISED.findall(doc):
+            key = word.lower()
+            capitalised[key] = capitalised.get(key, 0) + 1
+        for word in _LOWER_WORD.findall(doc):
+            if word in capitalised:
+                lower[word] = lower.get(word, 0) + 1
+    glossary = glossary_words()
+    return {
+        word
+        for word, count in capitalised.items()
+        if count > lower.get(word, 0) and word not in glossary
+    }
+
+
+_WORD = re.compile(r"[A-Za-z]+")
+
+
+def name_neighbours(docs: Sequence[str], listed: frozenset[str] | set[str]) -> set[str]:
+    """Listed words that mostly stand next to one and the same unlisted word.
+
+    A lower-case full name ("john smith", "grace okafor") pairs a name that is not on the list
+    with a surname or first name that is an ordinary word; written that way again and again,
+    the ordinary half would become a topic word that points at the person.
+    """
+    occurrences: dict[str, int] = {}
+    pairs: dict[tuple[str, str], int] = {}
+    for doc in docs:
+        words = [w.lower() for w in _WORD.findall(doc)]
+        for index, word in enumerate(words):
+            if word not in listed:
+                continue
+            occurrences[word] = occurrences.get(word, 0) + 1
+            for neighbour in words[max(0, index - 1) : index] + words[index + 1 : index + 2]:
+                if neighbour not in listed and len(neighbour) > 2:
+                    pairs[(word, neighbour)] = pairs.get((word, neighbour), 0) + 1
+    return {word for (word, _), count in pairs.items() if 2 * count >= occurrences[word] >= 2}
+
+
 def allowed_vocabulary(
     docs: Sequence[str], users: Sequence[str | None], settings: TopicSettings, min_users: int
 ) -> list[str]:
-    """Terms that may become topic words: used in prompts of at least ``min_users`` users.
+    """Terms that may become topic words: made only of listed words and used in prompts of at
+    least ``min_users`` users.
 
-    A word only one person or a few people use (a colleague's name the redactor missed, a
-    customer, a secret project) could point at them, so it never reaches a label. ``users``
-    holds each document's user hash; ``None`` is an unknown author (all of them together
-    count as one user) and ``TRUSTED_SOURCE`` marks the shipped example set, written by the
-    team, whose terms are allowed as they are.
+    A name or a secret is dangerous exactly when many people type it (a colleague everyone
+    mentions, a shared password), so counting users cannot be the only guard: every word of a
+    term must be on the topic word list (common English words minus person names, plus the
+    workplace glossary, see :func:`topic_word_list`) and must not be written as a proper noun
+    in these documents (:func:`proper_nouns`). That rules out rare surnames, ids, numbers and
+    invented passwords whatever their frequency.
+
+    Of the remaining terms, one that only one person or a few people use (a customer, a secret
+    project) could point at them, so it never reaches a label. ``users`` holds each document's
+    user hash; ``None`` is an unknown author (all of them together count as one user) and
+    ``TRUSTED_SOURCE`` marks the shipped example set, written by the team, whose listed terms
+    are allowed as they are.
     """
     analyzer = term_analyzer(settings)
+    listed = topic_word_list() - proper_nouns(docs)
+    listed -= name_neighbours(docs, listed)
     users_of: dict[str, set[str]] = {}
     allowed: set[str] = set()
+    refused: set[str] = set()
     for doc, user in zip(docs, users, strict=True):
         author = UNKNOWN_USER if user is None else user
         for term in set(analyzer(doc)):
-            if term in allowed:
+            if term in allowed or term in refused:
+                continue
+            if not all(word in listed for word in term.split(" ")):
+                refused.add(term)
                 continue
             if author == TRUSTED_SOURCE:
                 allowed.add(term)

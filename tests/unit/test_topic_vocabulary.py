@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import date
 from pathlib import Path
 
@@ -9,8 +10,9 @@ import polars as pl
 import pytest
 
 from insight_core.lifecycle.train import stored_texts
-from insight_core.nlp.topics import TRUSTED_SOURCE, allowed_vocabulary, topic_text
+from insight_core.nlp.topics import TOKEN_PATTERN, TRUSTED_SOURCE, allowed_vocabulary, topic_text
 from insight_core.settings import TopicSettings
+from tests.unit.canaries import canaries
 
 pytestmark = pytest.mark.unit
 
@@ -99,3 +101,77 @@ def test_with_no_allowed_term_topics_get_plain_labels() -> None:
             return {0: [(term, 0.3) for term in terms]}
 
     assert topic_labels(FittedTopics())[0] == ("topic 0", "")
+
+
+def _many_users(text: str, n: int = 30) -> tuple[list[str], list[str | None]]:
+    return _docs(text, [f"user{i}" for i in range(n)])
+
+
+def test_names_ids_and_secrets_typed_by_many_users_are_never_terms() -> None:
+    """The k-users rule cannot help here: thirty people typing one name or password."""
+    docs, users = _many_users(
+        "ask Thandiwe Mokoena-Vilakazi about the vendor contract, ticket INC0047731, "
+        "pw: zq7Kp2xx and then ping ravi subramaniam"
+    )
+    vocabulary = allowed_vocabulary(docs, users, TopicSettings(), K)
+    words = {word for term in vocabulary for word in term.split()}
+    assert {"vendor", "contract"} <= words
+    for leaked in ("thandiwe", "mokoena", "vilakazi", "inc0047731", "zq7kp2xx", "ravi"):
+        assert leaked not in words, leaked
+    assert "subramaniam" not in words
+
+
+def test_a_common_word_used_as_a_name_is_not_a_term() -> None:
+    docs, users = _many_users("can you ask Grace to approve the budget forecast")
+    words = {w for t in allowed_vocabulary(docs, users, TopicSettings(), K) for w in t.split()}
+    assert "grace" not in words
+    assert {"budget", "forecast"} <= words
+
+
+def test_the_ordinary_half_of_a_lower_case_full_name_is_not_a_term() -> None:
+    docs, users = _many_users("the report from john smith needs a budget review")
+    more_docs, more_users = _many_users("the budget review is late again")
+    vocabulary = allowed_vocabulary(docs + more_docs, users + more_users, TopicSettings(), K)
+    words = {word for term in vocabulary for word in term.split()}
+    assert "john" not in words and "smith" not in words
+    assert {"budget", "review"} <= words
+
+
+def test_glossary_terms_are_allowed_whatever_their_case() -> None:
+    docs, users = _many_users("my Kubernetes pod cannot reach the VPN from Excel")
+    words = {w for t in allowed_vocabulary(docs, users, TopicSettings(), K) for w in t.split()}
+    assert {"kubernetes", "vpn", "excel"} <= words
+
+
+# Kinds the word list itself must keep out, even unredacted: a name or an id is never a listed
+# word. Secrets that are ordinary words ("pw: lighthouse"), street names and dates are the
+# redactor's job (tests/integration/test_privacy_flow.py checks the two together).
+KINDS_THE_WORD_LIST_STOPS = (
+    "person_name",
+    "lowercase_name",
+    "employee_id",
+    "national_id",
+    "passport",
+    "key_block",
+    "api_token",
+)
+
+
+def test_independent_canaries_typed_by_thirty_users_leave_no_token_in_topic_terms() -> None:
+    cases = canaries()
+    docs: list[str] = []
+    users: list[str | None] = []
+    for kind in KINDS_THE_WORD_LIST_STOPS:
+        for index, (text, _) in enumerate(cases[kind]):
+            docs += [text] * 30
+            users += [f"{kind}-{index}-{user}" for user in range(30)]
+    words = {w for t in allowed_vocabulary(docs, users, TopicSettings(), 10) for w in t.split()}
+    assert words, "ordinary words of the canary prompts should still be topic words"
+    leaks = []
+    for kind in KINDS_THE_WORD_LIST_STOPS:
+        for _, secret in cases[kind]:
+            # Tokens as the topic vectorizer reads them ("EMP-2024-0117" is one token).
+            tokens = set(re.findall(TOKEN_PATTERN, secret.lower()))
+            if tokens & words:
+                leaks.append((kind, secret, sorted(tokens & words)))
+    assert leaks == []
