@@ -69,13 +69,29 @@ def softmax_parameters(model: Any) -> tuple[tuple[str, ...], np.ndarray, np.ndar
     return classes, weights.astype(np.float32), bias.astype(np.float32)
 
 
+def balanced_weights(labels: Sequence[str], weights: np.ndarray | None = None) -> np.ndarray:
+    """Sample weights that give every class the same total, keeping ``weights``' proportions
+    within a class (scikit-learn's ``class_weight="balanced"`` for weighted samples)."""
+    labels_array = np.asarray(list(labels))
+    base = np.ones(len(labels_array)) if weights is None else np.asarray(weights, dtype=float)
+    balanced = np.empty(len(labels_array))
+    classes = np.unique(labels_array)
+    for label in classes:
+        members = labels_array == label
+        balanced[members] = base[members] / base[members].sum()
+    return balanced * len(labels_array) / len(classes)
+
+
 def _fit_linear(
-    embeddings: np.ndarray, labels: Sequence[str], regularization: float
+    embeddings: np.ndarray,
+    labels: Sequence[str],
+    regularization: float,
+    weights: np.ndarray | None = None,
 ) -> CategoryHead:
     from sklearn.linear_model import LogisticRegression
 
-    model = LogisticRegression(C=regularization, max_iter=2000, class_weight="balanced")
-    model.fit(embeddings, list(labels))
+    model = LogisticRegression(C=regularization, max_iter=2000)
+    model.fit(embeddings, list(labels), sample_weight=balanced_weights(labels, weights))
     classes, weights, bias = softmax_parameters(model)
     return CategoryHead(
         classes=classes,
@@ -103,15 +119,19 @@ def train_category_head(
     regularization: float = 4.0,
     calibration_folds: int = 5,
     seed: int = 13,
+    weights: np.ndarray | None = None,
 ) -> CategoryHead:
-    """Fit the head on labeled example embeddings (classes balanced), calibrated.
+    """Fit the head on labeled embeddings (classes balanced), calibrated.
+
+    ``weights`` (one per row) weigh rows within their class: see
+    ``modelling.examples.source_weights``.
 
     Confidence is calibrated by temperature scaling on out-of-fold predictions, so a
     confidence of 0.8 means roughly 80% of such decisions are right on unseen prompts like
     the examples; the abstain threshold is read on that scale.
     """
     labels = list(labels)
-    head = _fit_linear(embeddings, labels, regularization)
+    head = _fit_linear(embeddings, labels, regularization, weights)
     counts = np.unique(labels, return_counts=True)[1]
     if calibration_folds < 2 or counts.min() < calibration_folds:
         return head
@@ -121,7 +141,12 @@ def train_category_head(
     logits = np.zeros((len(labels), len(head.classes)), dtype=np.float64)
     splitter = StratifiedKFold(n_splits=calibration_folds, shuffle=True, random_state=seed)
     for train, test in splitter.split(embeddings, labels):
-        fold = _fit_linear(embeddings[train], [labels[i] for i in train], regularization)
+        fold = _fit_linear(
+            embeddings[train],
+            [labels[i] for i in train],
+            regularization,
+            None if weights is None else weights[train],
+        )
         order = [fold.classes.index(c) for c in head.classes]
         logits[test] = (embeddings[test] @ fold.weights.T + fold.bias)[:, order]
     temperature = fit_temperature(logits, np.array([index[c] for c in labels]))

@@ -21,7 +21,7 @@ from typing import Any
 import numpy as np
 from safetensors.numpy import load_file, save_file
 
-from insight_core.nlp.head import softmax_parameters
+from insight_core.nlp.head import balanced_weights, softmax_parameters
 
 HASH_BITS = 18
 # (analyzer, n-gram range) of each feature block; each block is L2-normalised on its own.
@@ -155,9 +155,13 @@ class LexicalHead:
 
 
 def train_lexical_head(
-    texts: Sequence[str], labels: Sequence[str], regularization: float = LEXICAL_REGULARIZATION
+    texts: Sequence[str],
+    labels: Sequence[str],
+    regularization: float = LEXICAL_REGULARIZATION,
+    weights: np.ndarray | None = None,
 ) -> LexicalHead:
-    """Fit TF-IDF weights and a class-balanced logistic regression on labeled texts."""
+    """Fit TF-IDF weights and a class-balanced logistic regression on labeled texts
+    (``weights``, one per text, weigh texts within their class)."""
     from scipy.sparse import hstack
     from sklearn.linear_model import LogisticRegression
 
@@ -170,8 +174,8 @@ def train_lexical_head(
         columns = np.flatnonzero(document_frequency).astype(np.int64)
         blocks.append(LexicalBlock(columns, idf[columns], float(np.log(1 + tf.shape[0]) + 1.0)))
     features = hstack([b.features(tf) for b, tf in zip(blocks, frequencies, strict=True)]).tocsr()
-    model = LogisticRegression(C=regularization, max_iter=3000, class_weight="balanced")
-    model.fit(features, list(labels))
+    model = LogisticRegression(C=regularization, max_iter=3000)
+    model.fit(features, list(labels), sample_weight=balanced_weights(labels, weights))
     classes, weights, bias = softmax_parameters(model)
     return LexicalHead(classes, tuple(blocks), weights, bias)
 
