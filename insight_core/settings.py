@@ -215,6 +215,19 @@ class InsightSettings(BaseSettings):
         default_factory=dict,
         description="Input column -> contract column, e.g. {'prompt': 'text'}.",
     )
+    # Gateway and observability logs read without a conversion script (docs/gateway_formats.md).
+    source_format: Literal[
+        "auto", "contract", "openai-chat", "otel-genai", "litellm", "langfuse"
+    ] = Field(
+        default="auto",
+        description="Shape of the source records: 'contract' (the columns above), a gateway "
+        "format, or 'auto' (a JSON Lines file that fits exactly one gateway format is read as "
+        "it; anything else as the contract).",
+    )
+    prompt_turn: Literal["last", "first"] = Field(
+        default="last",
+        description="Which user turn of a gateway log's conversation is the prompt.",
+    )
     default_department: str = "Unassigned"
     default_user_id: str = "unknown"
     default_tool: str | None = None
