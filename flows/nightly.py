@@ -14,6 +14,7 @@ from insight_core.nightly.context import TopicMode
 from insight_core.nightly.stages import cleanup
 from insight_core.nightly.summary import RunSummary
 from insight_core.settings import InsightSettings
+from tasks import alerts
 from tasks import nightly as t
 
 
@@ -56,6 +57,8 @@ def nightly(
         summary = t.aggregate(ctx, staged, validated, redacted, embedded, topics, classified, model)
         summary = t.track(ctx, summary)
         t.publish_artifacts(summary)
+        # After the night is published and tracked; a failing receiver never fails it.
+        alerts.deliver_alerts(ctx)
         return summary
     except Exception as error:
         t.record_failure(ctx, error)

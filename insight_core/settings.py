@@ -215,6 +215,19 @@ class InsightSettings(BaseSettings):
         default_factory=dict,
         description="Input column -> contract column, e.g. {'prompt': 'text'}.",
     )
+    # Gateway and observability logs read without a conversion script (docs/gateway_formats.md).
+    source_format: Literal[
+        "auto", "contract", "openai-chat", "otel-genai", "litellm", "langfuse"
+    ] = Field(
+        default="auto",
+        description="Shape of the source records: 'contract' (the columns above), a gateway "
+        "format, or 'auto' (a JSON Lines file that fits exactly one gateway format is read as "
+        "it; anything else as the contract).",
+    )
+    prompt_turn: Literal["last", "first"] = Field(
+        default="last",
+        description="Which user turn of a gateway log's conversation is the prompt.",
+    )
     default_department: str = "Unassigned"
     default_user_id: str = "unknown"
     default_tool: str | None = None
@@ -266,6 +279,34 @@ class InsightSettings(BaseSettings):
         "the reference machine busy; each more holds another chunk in memory for no speed.",
     )
 
+    # ---- alert delivery (docs/operations.md, "Alerts to Slack, Teams or e-mail") ---------
+    # Off unless one is set: nothing leaves the machine by default. Each channel set gets every
+    # alert state change once (ops.alert_deliveries).
+    alert_block: str | None = Field(
+        default=None,
+        description="A saved Prefect notification block, '<block-type-slug>/<name>' (e.g. "
+        "'slack-webhook/hr-alerts', 'microsoft-teams-webhook/it-leads'), that alert messages "
+        "go through.",
+    )
+    alert_webhook_url: SecretStr | None = Field(
+        default=None, description="Webhook that alert messages are posted to."
+    )
+    alert_webhook_kind: Literal["generic", "slack", "teams"] = Field(
+        default="generic",
+        description="What INSIGHT_ALERT_WEBHOOK_URL is: 'slack' or 'teams' (Prefect's Slack and "
+        "Microsoft Teams blocks), or 'generic' (JSON POST of subject, text and body).",
+    )
+    alert_email_url: SecretStr | None = Field(
+        default=None,
+        description="SMTP server and recipients for alert e-mails, as an Apprise mailto URL: "
+        "'mailtos://user:password@smtp.example.com?to=hr@example.com'.",
+    )
+    app_url: str | None = Field(
+        default=None,
+        description="Address people open the web app at, for the links in alert messages "
+        "(default http://<app_host>:<app_port>).",
+    )
+
     # ---- interactive surfaces (`insight api`, `insight app`) ----------------------------
     # Loopback by default: exposing a surface to the network is an explicit choice.
     api_host: str = "127.0.0.1"
@@ -280,6 +321,11 @@ class InsightSettings(BaseSettings):
     )
 
     # ---- derived locations -------------------------------------------------------------
+    @property
+    def alert_link_base(self) -> str:
+        """Base address of the web app in alert messages."""
+        return self.app_url or f"http://{self.app_host}:{self.app_port}"
+
     @property
     def warehouse_file(self) -> Path:
         """The published warehouse (every schema)."""

@@ -41,9 +41,20 @@ def run(
         DateOption, typer.Option("--to", formats=["%Y-%m-%d"], help="Last date of a backfill.")
     ] = None,
     mode: Annotated[str, typer.Option(help="Topic mode: auto, fit or infer.")] = "auto",
+    format_: Annotated[
+        str | None,
+        typer.Option(
+            "--format",
+            help="Source records: auto, contract, openai-chat, otel-genai, litellm or langfuse "
+            "(default: INSIGHT_SOURCE_FORMAT, else auto; see docs/gateway_formats.md).",
+        ),
+    ] = None,
 ) -> None:
     """Run the nightly flow for one date, or for each date of --from/--to in order."""
     with clear_errors():
+        if format_:
+            # The flows build their own settings from the environment: the option travels so.
+            os.environ["INSIGHT_SOURCE_FORMAT"] = format_
         settings = load_settings()
         from insight_core.nightly.preflight import check_run_request, default_run_date
 

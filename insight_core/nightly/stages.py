@@ -208,6 +208,8 @@ def ingest(ctx: RunContext) -> IngestResult:
         ),
         settings.timezone,
         settings.chunk_size,
+        source_format=settings.source_format,
+        prompt_turn=settings.prompt_turn,
     )
     log.info("read %d rows from %s", outcome.rows_read, ctx.source)
     rejected_file = ctx.path("ingest.quarantine.parquet")

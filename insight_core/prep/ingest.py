@@ -30,6 +30,7 @@ from zoneinfo import ZoneInfo
 import polars as pl
 
 from insight_core.errors import SourceError
+from insight_core.prep import gateway_formats
 
 log = logging.getLogger(__name__)
 
@@ -76,6 +77,8 @@ class StagedSource:
     rejected: list[RejectedInput] = field(default_factory=list)
     # Lines whose invalid UTF-8 bytes were replaced with U+FFFD (the rows are kept).
     lines_bytes_replaced: int = 0
+    # Spans of an OTel export that are no GenAI calls (HTTP, database): no records.
+    spans_skipped: int = 0
     warnings: list[str] = field(default_factory=list)
 
     @property
@@ -369,15 +372,43 @@ def _write_part(rows: list[dict[str, Any]], file: Path, target: Path) -> None:
     frame.write_parquet(target)
 
 
+def _careful_gateway(
+    reader: _LineReader, staged: StagedSource, fmt: str, options: gateway_formats.GatewayOptions
+) -> Iterator[dict[str, Any]]:
+    """Records of a gateway log (docs/gateway_formats.md) as contract rows."""
+
+    def reject(line: int, check: str, detail: str) -> None:
+        staged.rejected.append(RejectedInput(reader.name, line, check, detail))
+
+    def skip(spans: int) -> None:
+        staged.spans_skipped += spans
+
+    for line, row in gateway_formats.rows_from_lines(reader, fmt, options, reject, skip):
+        yield {**row, LINE_TAG: line}
+
+
 def _read_carefully(
-    file: Path, kind: str, prefix: Path, chunk_size: int, staged: StagedSource
+    file: Path,
+    kind: str,
+    prefix: Path,
+    chunk_size: int,
+    staged: StagedSource,
+    gateway: gateway_formats.GatewayOptions | None = None,
 ) -> list[Path]:
-    """Read one CSV/JSON Lines file record by record into Parquet parts of ``chunk_size``."""
+    """Read one CSV/JSON Lines file record by record into Parquet parts of ``chunk_size``.
+
+    ``kind`` is a gateway format (with ``gateway`` its options) for a gateway log.
+    """
     written: list[Path] = []
     rows: list[dict[str, Any]] = []
     with file.open("rb") as handle:
         reader = _LineReader(handle, str(file), staged)
-        records = _careful_csv(reader, staged) if kind == "csv" else _careful_ndjson(reader, staged)
+        if gateway is not None:
+            records = _careful_gateway(reader, staged, kind, gateway)
+        elif kind == "csv":
+            records = _careful_csv(reader, staged)
+        else:
+            records = _careful_ndjson(reader, staged)
         for row in records:
             rows.append(row)
             if len(rows) >= chunk_size:
@@ -428,6 +459,38 @@ def _stage_file_by_file(
     return frames
 
 
+def _stage_gateway_files(
+    files: list[Path],
+    formats: Mapping[Path, str],
+    options: gateway_formats.GatewayOptions,
+    parts: Path,
+    chunk_size: int,
+    staged: StagedSource,
+) -> list[pl.LazyFrame]:
+    """Gateway logs record by record; any other file of the folder as the fallback reads it."""
+    frames: list[pl.LazyFrame] = []
+    for index, file in enumerate(files):
+        folder = parts / f"source-{index:05d}"
+        folder.mkdir()
+        if file not in formats:
+            frames.extend(_stage_file_by_file([file], folder, chunk_size, staged))
+            continue
+        try:
+            written = _read_carefully(
+                file, formats[file], folder / "gateway", chunk_size, staged, options
+            )
+        except OSError as exc:
+            staged.rejected.append(
+                RejectedInput(str(file), None, "source:unreadable_file", str(exc))
+            )
+            continue
+        if written:
+            frames.append(_concat([pl.scan_parquet(part) for part in written]))
+        else:
+            staged.warnings.append(f"file {file} had no prompts")
+    return frames
+
+
 def stage_source(
     location: str,
     run_date: date,
@@ -437,6 +500,8 @@ def stage_source(
     tz: str,
     chunk_size: int,
     dataset_split: str | None = None,
+    source_format: str = "contract",
+    prompt_turn: gateway_formats.PromptTurn = "last",
 ) -> StagedSource:
     """Stream a source into one Parquet file in contract form.
 
@@ -444,6 +509,9 @@ def stage_source(
     not grow with the batch. Lines and files that cannot be read are returned as
     :attr:`StagedSource.rejected` (to be quarantined) instead of failing the source; a source
     with no rows at all stages an empty file and says so in :attr:`StagedSource.warnings`.
+
+    ``source_format`` is ``contract``, a gateway format (docs/gateway_formats.md) or ``auto``:
+    each JSON Lines file whose first records fit exactly one gateway format is read as one.
     """
     resolved = resolve_location(location, run_date)
     destination.parent.mkdir(parents=True, exist_ok=True)
@@ -455,7 +523,23 @@ def stage_source(
             destination, row_group_size=chunk_size
         )
 
-    if files is None:
+    gateway = gateway_formats.gateway_files(files or [], source_format, mapping)
+    if gateway:
+        options = gateway_formats.GatewayOptions(
+            prompt_turn, mapping, defaults.user_id, defaults.department, defaults.tool
+        )
+        parts = destination.with_name(destination.name + ".parts")
+        shutil.rmtree(parts, ignore_errors=True)
+        parts.mkdir()
+        try:
+            frames = _stage_gateway_files(files or [], gateway, options, parts, chunk_size, staged)
+            if frames:
+                sink(_concat(frames))
+            else:
+                _empty_contract().write_parquet(destination)
+        finally:
+            shutil.rmtree(parts, ignore_errors=True)
+    elif files is None:
         try:
             sink(_load_dataset(resolved, dataset_split))
         except pl.exceptions.PolarsError as exc:
@@ -485,6 +569,11 @@ def stage_source(
             f"{len(staged.rejected)} unreadable lines/files quarantined ("
             + ", ".join(f"{check} {n}" for check, n in sorted(by_check.items()))
             + ")"
+        )
+    if staged.spans_skipped:
+        staged.warnings.append(
+            f"{staged.spans_skipped} OpenTelemetry spans that hold no prompt skipped (not GenAI "
+            "calls, or embeddings and tool calls)"
         )
     if staged.lines_bytes_replaced:
         staged.warnings.append(

@@ -184,6 +184,21 @@ def _alerts_section(key: Key, tables: set[str]) -> None:
         if "detected_on" in alerts.columns:
             order.append(pl.col("detected_on"))
         alerts = alerts.sort(order, descending=[False] + [True] * (len(order) - 1))
+    # An alert message links here with ?alert=<alert_id>: that alert first, on its own.
+    wanted = st.query_params.get("alert")
+    if wanted and "alert_id" in alerts.columns:
+        chosen = alerts.filter(pl.col("alert_id") == wanted)
+        if chosen.height:
+            row = chosen.row(0, named=True)
+            st.info(f"Alert {wanted} ({row.get('status', 'active')}): {row.get('headline', '')}")
+            st.dataframe(
+                data.display_table(
+                    chosen.select(_selected(ALERT_COLUMNS, chosen) or chosen.columns)
+                ),
+                hide_index=True,
+            )
+        else:
+            st.warning(f"Alert {wanted} is not in this warehouse.")
     st.dataframe(
         data.display_table(alerts.select(_selected(ALERT_COLUMNS, alerts) or alerts.columns)),
         hide_index=True,
