@@ -291,9 +291,9 @@ def test_thresholds_come_from_the_configuration(tmp_path: Path) -> None:
     for wh in (strict, lenient):
         wh.dir.mkdir()
         wh.load_history(cells)
-    sql = "SELECT count(*) FILTER (WHERE suppressed) FROM analytics.daily_category_trends"
-    assert strict.query(sql).item() == 2
-    assert lenient.query(sql).item() == 0
+    sql = "SELECT count(*) FROM analytics.daily_category_trends"
+    assert strict.query(sql).item() == 0  # a hidden cell has no row
+    assert lenient.query(sql).item() == 2
 
 
 def test_complementary_suppression_blocks_recovery_by_subtraction(tmp_path: Path) -> None:
@@ -312,13 +312,13 @@ def test_complementary_suppression_blocks_recovery_by_subtraction(tmp_path: Path
         "SELECT department, prompts, suppressed FROM analytics.daily_category_trends "
         "ORDER BY department"
     ).rows()
-    assert daily == [("Engineering", None, True), ("Finance", None, True), ("Sales", 7, False)]
+    assert daily == [("Sales", 7, False)]  # hidden cells have no row
     company = wh.query("SELECT prompts, suppressed FROM analytics.company_daily_category_trends")
     assert company.rows() == [(16, False)]
     weekly = wh.query(
         "SELECT department, suppressed FROM analytics.weekly_category_trends ORDER BY 1"
     ).rows()
-    assert weekly == [("Engineering", True), ("Finance", True), ("Sales", False)]
+    assert weekly == [("Sales", False)]
     # What an analyst can still work out is the sum of the two hidden cells, never one of them.
     visible = sum(p for _, p, _ in daily if p is not None)
     assert company.item(0, "prompts") - visible == 6 + 3
@@ -345,15 +345,35 @@ def test_complementary_suppression_across_categories(tmp_path: Path) -> None:
     ]
     wh = Warehouse(tmp_path)
     wh.load_history(cells)
+    # The topic tables publish the company's total (38), and Engineering is the whole company:
+    # wellbeing's 4 people need a second hidden category whose users bring the sum to 10.
+    visible = wh.query("SELECT category FROM analytics.daily_category_trends ORDER BY 1")
+    assert visible.get_column("category").to_list() == ["coding", "other"]
     hidden = wh.query(
-        "SELECT category FROM analytics.daily_category_trends WHERE suppressed ORDER BY 1"
-    )
-    assert hidden.get_column("category").to_list() == ["it_support", "wellbeing"]
+        "SELECT split_part(cell_id, '|', 5) AS category, reason FROM core.cell_suppression "
+        "WHERE cell_id LIKE 'category|day|%|Engineering|%' AND suppressed ORDER BY 1"
+    ).rows()
+    assert hidden == [("it_support", "complementary"), ("wellbeing", "small_group")]
+    # Shares are of the visible prompts: they add up to 1 and give no hidden count back.
     shares = wh.query("SELECT sum(share) FROM analytics.daily_category_trends").item()
-    assert shares == pytest.approx(28 / 38)
+    assert shares == pytest.approx(1)
 
 
 # ---- checks -----------------------------------------------------------------------------
+
+
+def _insert_daily(department: str, category: str, prompts: int, users: int, day: date = MONDAY,
+                  share: float = 0.0, suppressed: bool = False) -> str:
+    """SQL that publishes a daily department cell (as an older build would have)."""
+    count = "NULL" if suppressed else str(prompts)
+    people = "NULL" if suppressed else str(users)
+    return (
+        "INSERT INTO analytics.daily_category_trends BY NAME SELECT "
+        f"DATE '{day.isoformat()}' AS date, '{department}' AS department, "
+        f"'{category}' AS category, {count} AS prompts, {people} AS users, "
+        f"{'NULL' if suppressed else share} AS share, false AS is_spike, "
+        f"{str(suppressed).lower()} AS suppressed"
+    )
 
 
 def test_checks_catch_a_revealed_small_cell_and_a_broken_complement(tmp_path: Path) -> None:
@@ -365,16 +385,10 @@ def test_checks_catch_a_revealed_small_cell_and_a_broken_complement(tmp_path: Pa
     wh = Warehouse(tmp_path)
     wh.load_history(cells)
     assert wh.failing_checks_after() == {}
-    revealed = wh.failing_checks_after(
-        "UPDATE analytics.daily_category_trends SET suppressed = false, prompts = 3, users = 3 "
-        "WHERE department = 'Finance'"
-    )
-    assert "no_small_cells" in revealed
-    uncomplemented = wh.failing_checks_after(
-        "UPDATE analytics.daily_category_trends SET suppressed = false, prompts = 6, users = 6 "
-        "WHERE department = 'Engineering'"
-    )
-    assert set(uncomplemented) == {"complementary_suppression"}
+    revealed = wh.failing_checks_after(_insert_daily("Finance", "coding", 3, 3))
+    assert {"no_small_cells", "disclosure_audit"} <= set(revealed)
+    uncomplemented = wh.failing_checks_after(_insert_daily("Engineering", "coding", 6, 6))
+    assert "disclosure_audit" in uncomplemented and "no_small_cells" not in uncomplemented
     duplicated = wh.failing_checks_after(
         "INSERT INTO analytics.weekly_category_trends "
         "SELECT * FROM analytics.weekly_category_trends"
@@ -465,7 +479,7 @@ def test_an_alert_never_describes_a_small_group(tmp_path: Path) -> None:
         "SELECT spike_score FROM core.category_scores WHERE grain = 'day' "
         "AND category = 'wellbeing' AND department = 'Engineering' ORDER BY period DESC LIMIT 1"
     ).item()
-    assert raw > 4  # detected internally, withheld because the cell is hidden
+    assert raw is None  # every earlier day was hidden too: no baseline of published shares
 
 
 # ---- topics -----------------------------------------------------------------------------
@@ -514,8 +528,9 @@ def test_topic_catalogue_flags_new_topics_and_hides_small_ones(tmp_path: Path) -
         "SELECT topic_id, suppressed, emerging_reason FROM analytics.topic_trends "
         "WHERE grain = 'day' AND model_version = 'v2' ORDER BY topic_id"
     ).rows()
-    # topic 2 is a small group; topic 0, the smallest visible one, is its complement
-    assert trends == [(0, True, None), (1, False, "new_topic"), (2, True, None)]
+    # topic 2 is a small group; topic 0, the smallest visible one, is its complement (and
+    # neither has a row)
+    assert trends == [(1, False, "new_topic")]
 
 
 def test_a_night_without_prompts_builds_empty_tables(tmp_path: Path) -> None:
