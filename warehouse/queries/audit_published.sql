@@ -4,22 +4,22 @@
 -- member the category or the topic id. hidden_row: a row that marks a hidden cell (suppressed,
 -- or without a count), which already tells that the cell exists.
 SELECT 'category' AS kind, 'day' AS grain, date AS period, department AS grp,
-       category AS member, prompts, share, suppressed OR prompts IS NULL AS hidden_row
+       category AS member, prompts, share, coalesce(suppressed, TRUE) OR prompts IS NULL AS hidden_row
 FROM analytics.daily_category_trends WHERE date >= $since
 UNION ALL
 SELECT 'category', 'day', date, '(all)', category, prompts, share,
-       suppressed OR prompts IS NULL
+       coalesce(suppressed, TRUE) OR prompts IS NULL
 FROM analytics.company_daily_category_trends WHERE date >= $since
 UNION ALL
 SELECT 'category', 'week', week_start, department, category, prompts, share,
-       suppressed OR prompts IS NULL
+       coalesce(suppressed, TRUE) OR prompts IS NULL
 FROM analytics.weekly_category_trends WHERE week_start >= $since
 UNION ALL
 SELECT 'category', 'week', week_start, '(all)', category, prompts, share,
-       suppressed OR prompts IS NULL
+       coalesce(suppressed, TRUE) OR prompts IS NULL
 FROM analytics.company_weekly_category_trends WHERE week_start >= $since
 UNION ALL
 SELECT 'topic', grain, period, model_version, topic_id::VARCHAR, prompts, share,
-       suppressed OR prompts IS NULL
+       coalesce(suppressed, TRUE) OR prompts IS NULL
 FROM analytics.topic_trends WHERE period >= $since
 ORDER BY ALL;
