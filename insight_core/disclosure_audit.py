@@ -221,7 +221,11 @@ def audit(con: duckdb.DuckDBPyConnection, since: date | None = None) -> list[Fin
     truth = _frame(con, sql_query("audit_cells.sql"), params)
     findings = [
         Finding(
-            "hidden row", f"{r['kind']} {r['grain']} {r['period']} {r['grp']} {r['member']}", 0, 0, 0
+            "hidden row",
+            f"{r['kind']} {r['grain']} {r['period']} {r['grp']} {r['member']}",
+            0,
+            0,
+            0,
         )
         for r in published.filter(pl.col("hidden_row")).iter_rows(named=True)
     ]
@@ -277,22 +281,27 @@ def _user_sets(con: duckdb.DuckDBPyConnection, truth: pl.DataFrame) -> dict[Node
     if not small.height:
         return {}
     cells = small.select(  # noqa: F841 - read by DuckDB
-        pl.concat_str([pl.col("kind"), pl.col("period").cast(pl.String), pl.col("grp"),
-                       pl.col("member")], separator="|").alias("cell_id"),
+        pl.concat_str(
+            [pl.col("kind"), pl.col("period").cast(pl.String), pl.col("grp"), pl.col("member")],
+            separator="|",
+        ).alias("cell_id"),
         "kind",
         pl.lit("day").alias("grain"),
         "period",
         "week_start",
-        pl.when(pl.col("kind") == "category").then(pl.col("grp")).otherwise(pl.lit(ALL))
+        pl.when(pl.col("kind") == "category")
+        .then(pl.col("grp"))
+        .otherwise(pl.lit(ALL))
         .alias("department"),
         pl.when(pl.col("kind") == "category").then(pl.col("member")).alias("category"),
         pl.when(pl.col("kind") == "topic").then(pl.col("grp")).alias("model_version"),
-        pl.when(pl.col("kind") == "topic").then(pl.col("member").cast(pl.Int32))
-        .alias("topic_id"),
+        pl.when(pl.col("kind") == "topic").then(pl.col("member").cast(pl.Int32)).alias("topic_id"),
     )
     con.execute("CREATE OR REPLACE TEMP TABLE user_set_cells AS SELECT * FROM cells")
-    found = {cell_id: frozenset(users) for cell_id, users in con.execute(
-        sql_query("cell_users.sql")).fetchall()}
+    found = {
+        cell_id: frozenset(users)
+        for cell_id, users in con.execute(sql_query("cell_users.sql")).fetchall()
+    }
     return {
         ("cell", r["kind"], "day", r["period"], r["grp"], r["member"]): found.get(
             f"{r['kind']}|{r['period']}|{r['grp']}|{r['member']}", frozenset()

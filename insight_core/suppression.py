@@ -124,7 +124,9 @@ def families(cells: Mapping[str, Cell]) -> list[Family]:
         # the hidden cells of the others: of every department, taken together.
         found.append(
             Family(
-                "department totals", sorted(children), total_of=sorted(period_cells[(grain, period)])
+                "department totals",
+                sorted(children),
+                total_of=sorted(period_cells[(grain, period)]),
             )
         )
     for group, children in week_days.items():
@@ -135,8 +137,8 @@ def families(cells: Mapping[str, Cell]) -> list[Family]:
         found.append(
             Family("topics", sorted(children), total_of=sorted(period_cells[(grain, period)]))
         )
-    for (week_start, *series), children in days.items():
-        parent = ids.get(("week", week_start, *series))
+    for key, children in days.items():
+        parent = ids.get(("week", *key))
         found.append(Family("days", sorted(children), parent=parent))
     return sorted(found, key=lambda f: (f.name, f.children))
 
@@ -214,7 +216,8 @@ def decide_weeks(con: duckdb.DuckDBPyConnection) -> None:
         return
     con.execute(sql_query("suppression_user_set_cells.sql"))
     user_sets = {
-        cell_id: frozenset(users) for cell_id, users in con.execute(sql_query("cell_users.sql")).fetchall()
+        cell_id: frozenset(users)
+        for cell_id, users in con.execute(sql_query("cell_users.sql")).fetchall()
     }
     rows = []
     for week_start in sorted(by_week):

@@ -373,8 +373,15 @@ def test_complementary_suppression_across_categories(tmp_path: Path) -> None:
 # ---- checks -----------------------------------------------------------------------------
 
 
-def _insert_daily(department: str, category: str, prompts: int, users: int, day: date = MONDAY,
-                  share: float = 0.0, suppressed: bool = False) -> str:
+def _insert_daily(
+    department: str,
+    category: str,
+    prompts: int,
+    users: int,
+    day: date = MONDAY,
+    share: float = 0.0,
+    suppressed: bool = False,
+) -> str:
     """SQL that publishes a daily department cell (as an older build would have)."""
     count = "NULL" if suppressed else str(prompts)
     people = "NULL" if suppressed else str(users)
@@ -751,9 +758,12 @@ def test_audit_a_hidden_row_shows_that_the_group_exists(tmp_path: Path) -> None:
     wh = Warehouse(tmp_path)
     wh.load_history(cells)
     assert wh.audit_after() == []
-    assert wh.query(
-        "SELECT count(*) FROM analytics.daily_category_trends WHERE department = 'Legal'"
-    ).item() == 0
+    assert (
+        wh.query(
+            "SELECT count(*) FROM analytics.daily_category_trends WHERE department = 'Legal'"
+        ).item()
+        == 0
+    )
     hidden_rows = [f for f in wh.audit_after(*OLD_PUBLICATION) if f.attack == "hidden row"]
     assert "category day 2026-10-05 Legal wellbeing" in {f.target for f in hidden_rows}
 
@@ -763,9 +773,7 @@ def _demo_cells(root: Path, days: int) -> tuple[list[Cell], dict[str, str]]:
     from insight_core.demo.generator import generate_demo_logs
 
     dataset = generate_demo_logs(root, MONDAY, days=days, seed=7)
-    labels = dict(
-        line.split(",", 1) for line in dataset.labels_file.read_text().splitlines()[1:]
-    )
+    labels = dict(line.split(",", 1) for line in dataset.labels_file.read_text().splitlines()[1:])
     topic_of = {"coding": 0, "it_support": 1}
     cells = []
     for path, day in zip(dataset.log_files, dataset.dates, strict=True):
@@ -778,8 +786,13 @@ def _demo_cells(root: Path, days: int) -> tuple[list[Cell], dict[str, str]]:
             if not category or not record.get("user_id") or not record.get("department"):
                 continue
             cells.append(
-                Cell(day, str(record["department"]), category, [str(record["user_id"])],
-                     topic_id=topic_of.get(category, -1))
+                Cell(
+                    day,
+                    str(record["department"]),
+                    category,
+                    [str(record["user_id"])],
+                    topic_id=topic_of.get(category, -1),
+                )
             )
     categories = sorted({c.category for c in cells})
     return cells, {c: c for c in categories}
