@@ -36,9 +36,7 @@ START = date(2026, 10, 5)
 def demo_frame(root: Path, days: int, seed: int) -> tuple[pl.DataFrame, dict[str, str]]:
     """The demo month's valid prompts with their labelled category, in the warehouse layout."""
     dataset = generate_demo_logs(root, START, days=days, seed=seed)
-    labels = dict(
-        line.split(",", 1) for line in dataset.labels_file.read_text().splitlines()[1:]
-    )
+    labels = dict(line.split(",", 1) for line in dataset.labels_file.read_text().splitlines()[1:])
     topic_of = {"coding": 0, "it_support": 1}
     rows = []
     for path, day in zip(dataset.log_files, dataset.dates, strict=True):
@@ -202,19 +200,18 @@ def old_rule_hidden(path: Path) -> int:
     return hidden
 
 
-def laplace_usable(path: Path, epsilon: float) -> tuple[int, int, float] | None:
-    """With opendp: cells whose Laplace-noised prompt count (epsilon per release, each
-    person contributing to one cell of a grid) keeps a relative error under 20% at 95%
-    confidence, over every non-empty cell; and the noise scale."""
+def laplace_usable(path: Path, epsilon: float, cap: int) -> tuple[int, int, float] | None:
+    """With opendp: the non-empty category cells whose Laplace-noised prompt count keeps a
+    relative error under 20% at 95% confidence, of all; and the noise scale. Each release (one
+    cell) spends ``epsilon`` with a person's prompts in a cell capped at ``cap`` (the
+    sensitivity the noise is calibrated to)."""
     try:
         import opendp.prelude as dp
     except ImportError:
         return None
     dp.enable_features("contrib")
-    # A person's prompts in one cell are capped at this (a contribution bound the noise needs).
-    cap = 20
     measurement = dp.m.make_laplace(
-        dp.atom_domain(T=float), dp.absolute_distance(T=float), scale=cap / epsilon
+        dp.atom_domain(T=float, nan=False), dp.absolute_distance(T=float), scale=cap / epsilon
     )
     scale = cap / epsilon
     assert measurement.map(cap) <= epsilon + 1e-9
@@ -234,6 +231,7 @@ def main() -> int:
     parser.add_argument("--days", type=int, default=28)
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--epsilon", type=float, default=1.0)
+    parser.add_argument("--cap", type=int, default=5, help="prompts per person and cell")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         home = Path(tmp)
@@ -257,13 +255,14 @@ def main() -> int:
         )
         old = old_rule_hidden(path)
         print(f"the earlier exactly-one rule would leave {total - old} visible (unsafe)")
-        noise = laplace_usable(path, args.epsilon)
+        noise = laplace_usable(path, args.epsilon, args.cap)
         if noise is None:
             print("opendp not installed: no comparison with calibrated noise")
         else:
             usable, cells, scale = noise
             print(
-                f"Laplace noise at epsilon={args.epsilon} per release (scale {scale:.1f}): "
+                f"Laplace noise at epsilon={args.epsilon} per release, {args.cap} prompts per "
+                f"person and cell (scale {scale:.1f}): "
                 f"{usable} of {cells} category cells within 20% at 95%"
             )
     return 0
