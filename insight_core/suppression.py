@@ -176,6 +176,15 @@ def settle(cells: Mapping[str, Cell], user_sets: Mapping[str, frozenset[str]]) -
     for passes in range(1, MAX_PASSES + 1):
         changed = False
         for family in week_families:
+            if family.parent is not None and cells[family.parent].suppressed:
+                # A hidden cell whose children are all visible is their sum: hide one of them.
+                if all(not cells[c].suppressed for c in family.children):
+                    smallest = min(
+                        (cells[c] for c in family.children), key=lambda c: (c.prompts, c.cell_id)
+                    )
+                    smallest.suppressed = True
+                    changed = True
+                continue
             if not _published(family, cells):
                 continue
             hidden = [cells[c] for c in family.children if cells[c].suppressed]

@@ -16,8 +16,10 @@
 -- The rule, for every parent that is published: its hidden children are none, or at least two
 -- whose distinct users together (over the union, counted from the per-prompt rows) reach the
 -- strictest threshold among them. Otherwise the next smallest visible child (fewest prompts,
--- then cell_id) is hidden too, or the parent when no child is left; hiding can break another
--- family's rule, so this is repeated until nothing changes (a fixpoint; hiding only grows).
+-- then cell_id) is hidden too, or the parent when no child is left. A hidden parent cell
+-- whose children are all visible would be their sum, so its smallest child is hidden too.
+-- Hiding can break another family's rule, so this is repeated until nothing changes (a
+-- fixpoint; hiding only grows).
 -- The fixpoint needs unions of user sets, so insight_core/suppression.py runs it on the cells
 -- this file lists; warehouse/queries/cell_users.sql gives the user sets of the cells
 -- with fewer users than the strictest threshold (larger ones reach any threshold alone).
