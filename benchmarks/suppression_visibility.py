@@ -38,7 +38,7 @@ def demo_frame(root: Path, days: int, seed: int) -> tuple[pl.DataFrame, dict[str
     dataset = generate_demo_logs(root, START, days=days, seed=seed)
     labels = dict(line.split(",", 1) for line in dataset.labels_file.read_text().splitlines()[1:])
     topic_of = {"coding": 0, "it_support": 1}
-    rows = []
+    rows: list[dict[str, object]] = []
     for path, day in zip(dataset.log_files, dataset.dates, strict=True):
         for line in path.read_text(encoding="utf-8").splitlines():
             try:
@@ -246,9 +246,9 @@ def main() -> int:
         print(f"disclosure audit findings: {len(findings)}")
         with pl.Config(tbl_rows=20, tbl_width_chars=120):
             print(table)
-        total = table.get_column("cells").sum()
-        visible = table.get_column("visible").sum()
-        small = table.get_column("small_groups").sum()
+        total = int(table.get_column("cells").sum())
+        visible = int(table.get_column("visible").sum())
+        small = int(table.get_column("small_groups").sum())
         print(
             f"visible {visible} of {total} cells ({visible / total:.1%}); "
             f"primary suppression alone would leave {total - small} ({(total - small) / total:.1%})"
