@@ -37,6 +37,7 @@ from typing import Any
 import duckdb
 import polars as pl
 
+from insight_core import disclosure_audit, suppression
 from insight_core.errors import ChecksFailedError, ConfigError, InsightError
 
 log = logging.getLogger(__name__)
@@ -264,6 +265,8 @@ def build_models(
     )
     _define_rows_view(con, "replaced_rows", list(replaced_files))
     shown: tuple[str, ...] | None = None
+    # Steps whose set logic is Python, run right after the model file that prepares their input.
+    after_model = {"004_cell_suppression.sql": suppression.decide_weeks}
     for name, sql in models():
         files = _partition_files(con, "classifications", "SELECT run_date FROM build_dates")
         if tuple(files) != shown:
@@ -271,6 +274,8 @@ def build_models(
         started = time.perf_counter()
         try:
             con.execute(sql)
+            if name in after_model:
+                after_model[name](con)
         except duckdb.Error as exc:
             raise InsightError(f"warehouse model {name} failed: {exc}".splitlines()[0]) from exc
         log.debug("model %s (%s) took %.3f s", name, mode, time.perf_counter() - started)
@@ -284,7 +289,11 @@ def build_models(
 
 
 def run_checks(con: duckdb.DuckDBPyConnection) -> dict[str, int]:
-    """Run every check; returns {check name: failing row count} for the checks that fail."""
+    """Run every check; returns {check name: failing row count} for the checks that fail.
+
+    Besides the SQL checks, ``disclosure_audit`` attacks the published tables by subtraction
+    (:mod:`insight_core.disclosure_audit`); each group it can single out is a failing row.
+    """
     failures = {}
     for name, sql in checks():
         started = time.perf_counter()
@@ -293,6 +302,12 @@ def run_checks(con: duckdb.DuckDBPyConnection) -> dict[str, int]:
         if rows:
             failures[name.removesuffix(".sql")] = len(rows)
             log.error("check %s failed with %d rows, e.g. %s", name, len(rows), rows[:3])
+    started = time.perf_counter()
+    findings = disclosure_audit.audit(con)
+    log.debug("disclosure audit took %.3f s", time.perf_counter() - started)
+    if findings:
+        failures["disclosure_audit"] = len(findings)
+        disclosure_audit.log_findings(findings)
     return failures
 
 

@@ -19,7 +19,7 @@ import duckdb
 import polars as pl
 import pytest
 
-from insight_core import warehouse
+from insight_core import disclosure_audit, warehouse
 from insight_core.errors import ChecksFailedError
 
 pytestmark = pytest.mark.unit
@@ -111,11 +111,13 @@ class Warehouse:
         tmp_path: Path,
         thresholds: dict[str, int] | None = None,
         topics: pl.DataFrame = TOPICS,
+        categories: dict[str, str] | None = None,
     ) -> None:
         self.dir = tmp_path
         self.path = tmp_path / "warehouse.duckdb"
         self.thresholds = thresholds or {"*": 5, "wellbeing": 10}
         self.topics = topics
+        self.categories = categories or CATEGORIES
         self.serial = [0]
         self.runs = 0
 
@@ -155,7 +157,7 @@ class Warehouse:
                     "stage_seconds": json.dumps({}),
                 },
                 thresholds=self.thresholds,
-                categories=CATEGORIES,
+                categories=self.categories,
                 taxonomy_version="1",
             ),
         )
@@ -171,6 +173,15 @@ class Warehouse:
             for sql in statements:
                 con.execute(sql)
             return warehouse.run_checks(con)
+
+    def audit_after(self, *statements: str) -> list[disclosure_audit.Finding]:
+        """What the disclosure audit finds on a copy after ``statements`` change it."""
+        copy = self.dir / "tampered.duckdb"
+        shutil.copyfile(self.path, copy)
+        with duckdb.connect(str(copy)) as con:
+            for sql in statements:
+                con.execute(sql)
+            return disclosure_audit.audit(con, since=date.min)
 
 
 # ---- weekly trends ---------------------------------------------------------------------
@@ -291,9 +302,9 @@ def test_thresholds_come_from_the_configuration(tmp_path: Path) -> None:
     for wh in (strict, lenient):
         wh.dir.mkdir()
         wh.load_history(cells)
-    sql = "SELECT count(*) FILTER (WHERE suppressed) FROM analytics.daily_category_trends"
-    assert strict.query(sql).item() == 2
-    assert lenient.query(sql).item() == 0
+    sql = "SELECT count(*) FROM analytics.daily_category_trends"
+    assert strict.query(sql).item() == 0  # a hidden cell has no row
+    assert lenient.query(sql).item() == 2
 
 
 def test_complementary_suppression_blocks_recovery_by_subtraction(tmp_path: Path) -> None:
@@ -312,13 +323,13 @@ def test_complementary_suppression_blocks_recovery_by_subtraction(tmp_path: Path
         "SELECT department, prompts, suppressed FROM analytics.daily_category_trends "
         "ORDER BY department"
     ).rows()
-    assert daily == [("Engineering", None, True), ("Finance", None, True), ("Sales", 7, False)]
+    assert daily == [("Sales", 7, False)]  # hidden cells have no row
     company = wh.query("SELECT prompts, suppressed FROM analytics.company_daily_category_trends")
     assert company.rows() == [(16, False)]
     weekly = wh.query(
         "SELECT department, suppressed FROM analytics.weekly_category_trends ORDER BY 1"
     ).rows()
-    assert weekly == [("Engineering", True), ("Finance", True), ("Sales", False)]
+    assert weekly == [("Sales", False)]
     # What an analyst can still work out is the sum of the two hidden cells, never one of them.
     visible = sum(p for _, p, _ in daily if p is not None)
     assert company.item(0, "prompts") - visible == 6 + 3
@@ -345,15 +356,42 @@ def test_complementary_suppression_across_categories(tmp_path: Path) -> None:
     ]
     wh = Warehouse(tmp_path)
     wh.load_history(cells)
+    # The topic tables publish the company's total (38), and Engineering is the whole company:
+    # wellbeing's 4 people need a second hidden category whose users bring the sum to 10.
+    visible = wh.query("SELECT category FROM analytics.daily_category_trends ORDER BY 1")
+    assert visible.get_column("category").to_list() == ["coding", "other"]
     hidden = wh.query(
-        "SELECT category FROM analytics.daily_category_trends WHERE suppressed ORDER BY 1"
-    )
-    assert hidden.get_column("category").to_list() == ["it_support", "wellbeing"]
+        "SELECT split_part(cell_id, '|', 5) AS category, reason FROM core.cell_suppression "
+        "WHERE cell_id LIKE 'category|day|%|Engineering|%' AND suppressed ORDER BY 1"
+    ).rows()
+    assert hidden == [("it_support", "complementary"), ("wellbeing", "small_group")]
+    # Shares are of the visible prompts: they add up to 1 and give no hidden count back.
     shares = wh.query("SELECT sum(share) FROM analytics.daily_category_trends").item()
-    assert shares == pytest.approx(28 / 38)
+    assert shares == pytest.approx(1)
 
 
 # ---- checks -----------------------------------------------------------------------------
+
+
+def _insert_daily(
+    department: str,
+    category: str,
+    prompts: int,
+    users: int,
+    day: date = MONDAY,
+    share: float = 0.0,
+    suppressed: bool = False,
+) -> str:
+    """SQL that publishes a daily department cell (as an older build would have)."""
+    count = "NULL" if suppressed else str(prompts)
+    people = "NULL" if suppressed else str(users)
+    return (
+        "INSERT INTO analytics.daily_category_trends BY NAME SELECT "
+        f"DATE '{day.isoformat()}' AS date, '{department}' AS department, "
+        f"'{category}' AS category, {count} AS prompts, {people} AS users, "
+        f"{'NULL' if suppressed else share} AS share, false AS is_spike, "
+        f"{str(suppressed).lower()} AS suppressed"
+    )
 
 
 def test_checks_catch_a_revealed_small_cell_and_a_broken_complement(tmp_path: Path) -> None:
@@ -365,16 +403,10 @@ def test_checks_catch_a_revealed_small_cell_and_a_broken_complement(tmp_path: Pa
     wh = Warehouse(tmp_path)
     wh.load_history(cells)
     assert wh.failing_checks_after() == {}
-    revealed = wh.failing_checks_after(
-        "UPDATE analytics.daily_category_trends SET suppressed = false, prompts = 3, users = 3 "
-        "WHERE department = 'Finance'"
-    )
-    assert "no_small_cells" in revealed
-    uncomplemented = wh.failing_checks_after(
-        "UPDATE analytics.daily_category_trends SET suppressed = false, prompts = 6, users = 6 "
-        "WHERE department = 'Engineering'"
-    )
-    assert set(uncomplemented) == {"complementary_suppression"}
+    revealed = wh.failing_checks_after(_insert_daily("Finance", "coding", 3, 3))
+    assert {"no_small_cells", "disclosure_audit"} <= set(revealed)
+    uncomplemented = wh.failing_checks_after(_insert_daily("Engineering", "coding", 6, 6))
+    assert "disclosure_audit" in uncomplemented and "no_small_cells" not in uncomplemented
     duplicated = wh.failing_checks_after(
         "INSERT INTO analytics.weekly_category_trends "
         "SELECT * FROM analytics.weekly_category_trends"
@@ -465,7 +497,7 @@ def test_an_alert_never_describes_a_small_group(tmp_path: Path) -> None:
         "SELECT spike_score FROM core.category_scores WHERE grain = 'day' "
         "AND category = 'wellbeing' AND department = 'Engineering' ORDER BY period DESC LIMIT 1"
     ).item()
-    assert raw > 4  # detected internally, withheld because the cell is hidden
+    assert raw is None  # every earlier day was hidden too: no baseline of published shares
 
 
 # ---- topics -----------------------------------------------------------------------------
@@ -514,8 +546,9 @@ def test_topic_catalogue_flags_new_topics_and_hides_small_ones(tmp_path: Path) -
         "SELECT topic_id, suppressed, emerging_reason FROM analytics.topic_trends "
         "WHERE grain = 'day' AND model_version = 'v2' ORDER BY topic_id"
     ).rows()
-    # topic 2 is a small group; topic 0, the smallest visible one, is its complement
-    assert trends == [(0, True, None), (1, False, "new_topic"), (2, True, None)]
+    # topic 2 is a small group; topic 0, the smallest visible one, is its complement (and
+    # neither has a row)
+    assert trends == [(1, False, "new_topic")]
 
 
 def test_a_night_without_prompts_builds_empty_tables(tmp_path: Path) -> None:
@@ -572,3 +605,203 @@ def test_run_summary_lists_the_new_alerts(tmp_path: Path) -> None:
     for alert in new_alerts:
         assert f"- {alert['headline']}" in markdown
     assert json.loads(json.dumps(summary.as_dict()))["new_alerts"] == new_alerts
+
+
+# ---- disclosure audit: what subtraction gives back ----------------------------------------
+#
+# Each case is a night an older build published with only primary suppression, the "exactly
+# one hidden member" complement, shares of all prompts and a NULL row per hidden cell.
+# OLD_PUBLICATION rewrites the trend tables of a copy that way (every cell the current build
+# hid as a complement visible again, every small group a NULL row, every share of all
+# prompts): in these cases each group already has two or more small cells, so the old rule
+# added no complement. The audit must find the attack there and nothing in the real build.
+
+_OLD_VALUES = """
+    CASE WHEN r.reason = 'small_group' THEN NULL ELSE s.prompts END AS prompts,
+    CASE WHEN r.reason = 'small_group' THEN NULL ELSE s.users END AS users,
+    CASE WHEN r.reason = 'small_group' THEN NULL ELSE s.prompts / s.period_prompts END AS share,
+    false AS is_spike,
+    coalesce(r.reason = 'small_group', false) AS suppressed
+"""
+OLD_PUBLICATION = [
+    "DELETE FROM analytics.daily_category_trends",
+    "DELETE FROM analytics.company_daily_category_trends",
+    "DELETE FROM analytics.weekly_category_trends",
+    "DELETE FROM analytics.company_weekly_category_trends",
+    "DELETE FROM analytics.topic_trends",
+    f"""INSERT INTO analytics.daily_category_trends BY NAME
+        SELECT s.period AS date, s.department, s.category, {_OLD_VALUES}
+        FROM core.category_scores AS s JOIN core.cell_suppression AS r USING (cell_id)
+        WHERE s.grain = 'day' AND s.department <> '(all)'""",
+    f"""INSERT INTO analytics.company_daily_category_trends BY NAME
+        SELECT s.period AS date, s.category, {_OLD_VALUES}
+        FROM core.category_scores AS s JOIN core.cell_suppression AS r USING (cell_id)
+        WHERE s.grain = 'day' AND s.department = '(all)'""",
+    f"""INSERT INTO analytics.weekly_category_trends BY NAME
+        SELECT s.period AS week_start, s.complete, s.department, s.category, {_OLD_VALUES}
+        FROM core.category_scores AS s JOIN core.cell_suppression AS r USING (cell_id)
+        WHERE s.grain = 'week' AND s.department <> '(all)'""",
+    f"""INSERT INTO analytics.company_weekly_category_trends BY NAME
+        SELECT s.period AS week_start, s.complete, s.category, {_OLD_VALUES}
+        FROM core.category_scores AS s JOIN core.cell_suppression AS r USING (cell_id)
+        WHERE s.grain = 'week' AND s.department = '(all)'""",
+    f"""INSERT INTO analytics.topic_trends BY NAME
+        SELECT s.grain, s.period, s.complete, s.model_version, s.topic_id, s.topic_category,
+               {_OLD_VALUES.replace("false AS is_spike", "false AS emerging")}
+        FROM core.topic_scores AS s JOIN core.cell_suppression AS r USING (cell_id)""",
+]
+
+
+def _attacks(findings: Iterable[disclosure_audit.Finding]) -> set[tuple[str, int]]:
+    """(attack, people) of every finding that singles out a group."""
+    return {(f.attack, f.users) for f in findings if f.cells}
+
+
+def _two_small_departments(categories: Sequence[str]) -> list[Cell]:
+    """Engineering and Sales, large; Legal and Facilities, two people each, in ``categories``."""
+    cells = []
+    for category in categories:
+        cells.append(Cell(MONDAY, "Engineering", category, users(f"e{category}", 20)))
+        cells.append(Cell(MONDAY, "Sales", category, users(f"s{category}", 12)))
+        legal = 25 if category == "coding" else 26
+        cells.append(Cell(MONDAY, "Legal", category, users("legal", 2), per_user=legal))
+        cells.append(Cell(MONDAY, "Facilities", category, users("fac", 2), per_user=26))
+    return cells
+
+
+def test_audit_company_total_minus_department_totals(tmp_path: Path) -> None:
+    # (a) The company's total minus Engineering's and Sales's totals (prompts / share) gives
+    # Legal's and Facilities' 206 prompts: four people.
+    wh = Warehouse(tmp_path)
+    wh.load_history(_two_small_departments(["coding", "other"]))
+    assert wh.audit_after() == []
+    old = _attacks(wh.audit_after(*OLD_PUBLICATION))
+    assert ("company total minus departments", 4) in old
+    legal_and_facilities = wh.query(
+        "SELECT sum(prompts) FROM core.category_cells WHERE grain = 'day' "
+        "AND department IN ('Legal', 'Facilities')"
+    ).item()
+    assert legal_and_facilities == 206
+
+
+def test_audit_category_cell_minus_its_departments(tmp_path: Path) -> None:
+    # (b) The company's coding cell minus the visible departments gives four people.
+    wh = Warehouse(tmp_path)
+    wh.load_history(_two_small_departments(["coding"]))
+    assert wh.audit_after() == []
+    assert ("company minus departments", 4) in _attacks(wh.audit_after(*OLD_PUBLICATION))
+    # Complementary suppression hid Sales too: the sum the analyst gets is of 16 people.
+    hidden = wh.query(
+        "SELECT sum(c.users) FROM core.category_cells AS c JOIN core.cell_suppression AS s "
+        "ON s.cell_id = concat_ws('|', 'category', c.grain, c.period, c.department, c.category) "
+        "WHERE c.grain = 'day' AND c.department <> '(all)' AND s.suppressed"
+    ).item()
+    assert hidden == 16
+
+
+def _week_with_a_few_regulars(topic_id: int = 0) -> list[Cell]:
+    """Four people ask on four days (three of them each day), ten others on Wednesday."""
+    regulars = users("r", 4)
+    cells = []
+    for offset in (0, 1, 3, 4):
+        day = MONDAY + timedelta(days=offset)
+        group = regulars[offset % 4 :] + regulars[: offset % 4]
+        cells.append(Cell(day, "Engineering", "coding", group[:3], topic_id=topic_id))
+    wednesday = MONDAY + timedelta(days=2)
+    cells.append(Cell(wednesday, "Engineering", "coding", users("w", 10), topic_id=topic_id))
+    return cells
+
+
+def test_audit_week_minus_its_days(tmp_path: Path) -> None:
+    # (c) The week's coding cell minus the visible Wednesday gives four day cells of three
+    # people each, four people in all.
+    wh = Warehouse(tmp_path)
+    wh.load_history(_week_with_a_few_regulars())
+    assert wh.audit_after() == []
+    old = _attacks(wh.audit_after(*OLD_PUBLICATION))
+    assert ("week minus its days", 4) in old
+    # Now Wednesday is hidden too and the week stays visible: its days are no longer
+    # recoverable, the week (14 people) is.
+    visible_days = wh.query(
+        "SELECT count(*) FROM analytics.daily_category_trends WHERE category = 'coding'"
+    ).item()
+    assert visible_days == 0
+    week = wh.query(
+        "SELECT users FROM analytics.weekly_category_trends WHERE category = 'coding'"
+    ).item()
+    assert week == 14
+
+
+def test_audit_topic_week_minus_its_days(tmp_path: Path) -> None:
+    # (d) The same through the topic tables: the topic's week minus its visible day gives
+    # the regulars' days.
+    wh = Warehouse(tmp_path)
+    wh.load_history(_week_with_a_few_regulars(topic_id=1))
+    assert wh.audit_after() == []
+    old = wh.audit_after(*OLD_PUBLICATION)
+    assert any(
+        f.attack == "week minus its days" and f.target.startswith("topic") and f.users == 4
+        for f in old
+    )
+
+
+def test_audit_a_hidden_row_shows_that_the_group_exists(tmp_path: Path) -> None:
+    # (e) The one person of a one-person department asked a wellbeing question: a row marked
+    # suppressed tells that much; the current tables have no row for it.
+    cells = [
+        Cell(MONDAY, "Engineering", "wellbeing", users("ew", 10)),
+        Cell(MONDAY, "Sales", "wellbeing", users("sw", 12)),
+        Cell(MONDAY, "Engineering", "coding", users("ec", 30)),
+        Cell(MONDAY, "Sales", "coding", users("sc", 20)),
+        Cell(MONDAY, "Legal", "wellbeing", ["the-lawyer"]),
+    ]
+    wh = Warehouse(tmp_path)
+    wh.load_history(cells)
+    assert wh.audit_after() == []
+    assert (
+        wh.query(
+            "SELECT count(*) FROM analytics.daily_category_trends WHERE department = 'Legal'"
+        ).item()
+        == 0
+    )
+    hidden_rows = [f for f in wh.audit_after(*OLD_PUBLICATION) if f.attack == "hidden row"]
+    assert "category day 2026-10-05 Legal wellbeing" in {f.target for f in hidden_rows}
+
+
+def _demo_cells(root: Path, days: int) -> tuple[list[Cell], dict[str, str]]:
+    """The demo generator's month as cells, each prompt in its labelled (true) category."""
+    from insight_core.demo.generator import generate_demo_logs
+
+    dataset = generate_demo_logs(root, MONDAY, days=days, seed=7)
+    labels = dict(line.split(",", 1) for line in dataset.labels_file.read_text().splitlines()[1:])
+    topic_of = {"coding": 0, "it_support": 1}
+    cells = []
+    for path, day in zip(dataset.log_files, dataset.dates, strict=True):
+        for line in path.read_text(encoding="utf-8").splitlines():
+            try:
+                record = json.loads(line)
+            except json.JSONDecodeError:
+                continue
+            category = labels.get(str(record.get("prompt_id")))
+            if not category or not record.get("user_id") or not record.get("department"):
+                continue
+            cells.append(
+                Cell(
+                    day,
+                    str(record["department"]),
+                    category,
+                    [str(record["user_id"])],
+                    topic_id=topic_of.get(category, -1),
+                )
+            )
+    categories = sorted({c.category for c in cells})
+    return cells, {c: c for c in categories}
+
+
+def test_a_demo_like_fortnight_publishes_and_the_audit_finds_nothing(tmp_path: Path) -> None:
+    cells, categories = _demo_cells(tmp_path / "demo", days=14)
+    wh = Warehouse(tmp_path, categories=categories)
+    wh.load_history(cells)  # raises ChecksFailedError if the audit finds anything
+    visible = wh.query("SELECT count(*) FROM analytics.daily_category_trends").item()
+    assert visible > 0
+    assert wh.audit_after() == []

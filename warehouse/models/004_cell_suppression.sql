@@ -1,55 +1,67 @@
 -- core.cell_suppression: which non-empty cell of every analyst-facing grid is hidden, and why.
 --
 -- Primary suppression: a cell with fewer distinct users than its threshold (small_group).
--- Complementary suppression: a published total minus the visible cells of its group must not
--- give back a single hidden cell, so while a group whose total is visible has exactly one
--- hidden member, its smallest visible member (fewest prompts, then cell_id) is hidden too, or,
--- if it has no visible member left, its total. The groups, each a set of cells that add up to
--- a published total:
---   g1  the departments of one period and category; total: the company-wide '(all)' cell
---   g2  the categories of one period and department (or the topics of one period and model
---       version); total: the department's period total, published implicitly through every
---       visible share (for topics it is treated as always visible: the company total is
---       published by the category tables)
---   g3  the days of one ISO week for one department and category (or one topic); total: the
---       weekly cell
--- Hiding a cell can leave another group with a single hidden member, so the rule is applied
--- until nothing changes (a fixpoint; hiding only ever grows, so it ends). The same algorithm
--- is described in docs/analytics.md and verified after every build by
--- checks/complementary_suppression.sql.
+-- Complementary suppression: what an analyst can subtract must never give back a group of
+-- fewer people than the threshold, nor a single hidden cell. Prompt counts add up along the
+-- published marginals, so every cell whose total is published (the parent) gives back the sum
+-- of its hidden children. The families of parents and children:
+--   departments   the company-wide '(all)' cell of a period and category; children: the
+--                 departments' cells
+--   categories    the company's total of a period (published through the topic tables, or
+--                 through the category cells themselves); children: the company's category
+--                 cells (department totals are not published: shares are of visible cells)
+--   days          a weekly cell (department or company, category or topic); children: the
+--                 cells of its days
+--   topics        a model version's total of a period (its prompts); children: its topics
+-- The rule, for every parent that is published: its hidden children are none, or at least two
+-- whose distinct users together (over the union, counted from the per-prompt rows) reach the
+-- strictest threshold among them. Otherwise the next smallest visible child (fewest prompts,
+-- then cell_id) is hidden too, or the parent when no child is left. A hidden parent cell
+-- whose children are all visible would be their sum, so its smallest child is hidden too.
+-- Hiding can break another family's rule, so this is repeated until nothing changes (a
+-- fixpoint; hiding only grows).
+-- The fixpoint needs unions of user sets, so insight_core/suppression.py runs it on the cells
+-- this file lists; warehouse/queries/cell_users.sql gives the user sets of the cells
+-- with fewer users than the strictest threshold (larger ones reach any threshold alone).
+-- checks/ and insight_core/disclosure_audit.py verify the published tables after every build.
 --
--- Every group lies inside one ISO week (g1 and g2 inside one period, g3 inside one week), so
--- the fixpoint runs per week, and only for the weeks whose cells (id, prompts, small_group)
--- differ from the ones their stored decision was made on: after a nightly run that is the
--- run date's week; after a change of thresholds, every week. passes counts the week's passes.
--- Weeks before build_from (models/000_build_scope.sql) keep their cells, so only the weeks from
--- there on are compared.
+-- Every family lies inside one ISO week, so the fixpoint runs per week, and only for the weeks
+-- whose cells (id, prompts, small_group) differ from the ones their stored decision was made
+-- on: after a nightly run that is the run date's week; after a change of thresholds, every
+-- week. Weeks before build_from (models/000_build_scope.sql) keep their cells, so only the
+-- weeks from there on are compared.
 CREATE OR REPLACE TEMP TABLE suppression_inputs AS
 SELECT
     concat_ws('|', 'category', grain, period, department, category) AS cell_id,
+    'category'                                                       AS kind,
+    grain,
+    period,
     week_start,
+    department,
+    category,
+    NULL::VARCHAR                                                    AS model_version,
+    NULL::INTEGER                                                    AS topic_id,
     prompts,
-    small_group,
-    concat_ws('|', 'category', grain, period, category)              AS g1_key,
-    department = '(all)'                                             AS g1_total,
-    concat_ws('|', 'category', grain, period, department)            AS g2_key,
-    FALSE                                                            AS g2_always,
-    concat_ws('|', 'category', week_start, department, category)     AS g3_key,
-    grain = 'week'                                                   AS g3_total
+    users,
+    min_users,
+    small_group
 FROM core.category_cells
 WHERE prompts > 0 AND week_start >= (SELECT period FROM build_from)
 UNION ALL
 SELECT
     concat_ws('|', 'topic', grain, period, model_version, topic_id),
+    'topic',
+    grain,
+    period,
     week_start,
+    '(all)',
+    topic_category,
+    model_version,
+    topic_id,
     prompts,
-    small_group,
-    NULL,
-    FALSE,
-    concat_ws('|', 'topic', grain, period, model_version),
-    TRUE,
-    concat_ws('|', 'topic', week_start, model_version, topic_id),
-    grain = 'week'
+    users,
+    min_users,
+    small_group
 FROM core.topic_cells
 WHERE prompts > 0 AND week_start >= (SELECT period FROM build_from);
 
@@ -64,85 +76,12 @@ FROM (
      WHERE week_start >= (SELECT period FROM build_from)
      EXCEPT
      SELECT cell_id, week_start, prompts, small_group FROM suppression_inputs)
+    -- The weeks whose per-prompt rows this build replaced: their user sets may have changed
+    -- even where their counts did not.
+    UNION ALL
+    SELECT cell_id, week_start, prompts, small_group FROM suppression_inputs
+    WHERE week_start IN (SELECT week_start FROM build_scope_weeks)
 );
 
 DELETE FROM core.cell_suppression
 WHERE week_start IN (SELECT week_start FROM suppression_weeks);
-
-INSERT INTO core.cell_suppression
-    (cell_id, week_start, prompts, small_group, suppressed, reason, passes)
-WITH RECURSIVE cells AS (
-    SELECT *
-    FROM suppression_inputs
-    WHERE week_start IN (SELECT week_start FROM suppression_weeks)
-),
-fixpoint (step, cell_id, week_start, prompts, small_group, g1_key, g1_total, g2_key,
-          g2_always, g3_key, g3_total, suppressed) AS (
-    SELECT 0, cell_id, week_start, prompts, small_group, g1_key, g1_total, g2_key, g2_always,
-           g3_key, g3_total, small_group
-    FROM cells
-    UNION ALL
-    SELECT step + 1, cell_id, week_start, prompts, small_group, g1_key, g1_total, g2_key,
-           g2_always, g3_key, g3_total, next_suppressed
-    FROM (
-        SELECT
-            *,
-            bool_or(next_suppressed AND NOT suppressed) OVER (PARTITION BY week_start)
-                AS changed
-        FROM (
-                SELECT
-                    *,
-                    suppressed
-                    OR (g1_key IS NOT NULL AND g1_total_visible AND g1_hidden = 1 AND (
-                            (NOT g1_total AND NOT suppressed AND g1_rank = 1)
-                            OR (g1_total AND NOT suppressed AND g1_visible = 0)))
-                    OR ((g2_always OR g2_visible > 0) AND g2_hidden = 1
-                        AND NOT suppressed AND g2_rank = 1)
-                    OR (g3_total_visible AND g3_hidden = 1 AND (
-                            (NOT g3_total AND NOT suppressed AND g3_rank = 1)
-                            OR (g3_total AND NOT suppressed AND g3_visible = 0)))
-                    AS next_suppressed
-                FROM (
-                    SELECT
-                        *,
-                        count(*) FILTER (WHERE suppressed AND NOT g1_total) OVER g1     AS g1_hidden,
-                        count(*) FILTER (WHERE NOT suppressed AND NOT g1_total) OVER g1 AS g1_visible,
-                        coalesce(bool_or(g1_total AND NOT suppressed) OVER g1, FALSE)
-                            AS g1_total_visible,
-                        row_number() OVER (
-                            PARTITION BY g1_key, (NOT suppressed AND NOT g1_total)
-                            ORDER BY prompts, cell_id)                                  AS g1_rank,
-                        count(*) FILTER (WHERE suppressed) OVER g2                      AS g2_hidden,
-                        count(*) FILTER (WHERE NOT suppressed) OVER g2                  AS g2_visible,
-                        row_number() OVER (
-                            PARTITION BY g2_key, NOT suppressed ORDER BY prompts, cell_id)
-                            AS g2_rank,
-                        count(*) FILTER (WHERE suppressed AND NOT g3_total) OVER g3     AS g3_hidden,
-                        count(*) FILTER (WHERE NOT suppressed AND NOT g3_total) OVER g3 AS g3_visible,
-                        coalesce(bool_or(g3_total AND NOT suppressed) OVER g3, FALSE)
-                            AS g3_total_visible,
-                        row_number() OVER (
-                            PARTITION BY g3_key, (NOT suppressed AND NOT g3_total)
-                            ORDER BY prompts, cell_id)                                  AS g3_rank
-                    FROM fixpoint
-                    WINDOW g1 AS (PARTITION BY g1_key),
-                           g2 AS (PARTITION BY g2_key),
-                           g3 AS (PARTITION BY g3_key)
-                ) AS counted
-            ) AS decided
-        ) AS stepped
-        WHERE changed AND step < 1000
-)
-SELECT
-    cell_id,
-    week_start,
-    prompts,
-    small_group,
-    suppressed,
-    CASE
-        WHEN small_group THEN 'small_group'
-        WHEN suppressed THEN 'complementary'
-    END AS reason,
-    step AS passes
-FROM fixpoint
-QUALIFY step = max(step) OVER (PARTITION BY week_start);

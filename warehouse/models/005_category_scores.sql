@@ -4,8 +4,9 @@
 -- Spike score (documented in docs/analytics.md): how unusual the cell's count is given its
 -- trailing baseline of the same type (weekdays against weekdays, weekends against weekends,
 -- complete ISO weeks against complete weeks). With x the cell's prompts, n its department's
--- (or the company's) prompts in the period, p0 the median share of the baseline periods,
--- N the baseline periods' summed denominators and e = p0 * n the expected prompts:
+-- (or the company's) visible prompts in the period (shares are of visible cells only), p0 the
+-- median share of the baseline periods where the cell was visible, N those periods' summed
+-- denominators and e = p0 * n the expected prompts:
 --     z_count = 2 * (sqrt(x + 3/8) - sqrt(e + 3/8)) / sqrt(1 + n / N)
 --         (Anscombe's variance-stabilised count deviation, widened by the noise of the
 --          baseline itself; well calibrated even for a handful of prompts, where the plain
@@ -49,8 +50,21 @@ all_cells AS (
     SELECT
         cells.*,
         concat_ws('|', 'category', grain, period, department, category) AS cell_id,
-        CASE WHEN period_prompts > 0 THEN prompts::DOUBLE / period_prompts END AS share
+        -- Shares are of the visible prompts only: a share whose denominator held a hidden
+        -- cell would give that cell back (prompts / share - visible prompts). A hidden or
+        -- empty cell has none, so a baseline is a median of published shares and never
+        -- tells a hidden period from an empty one.
+        CASE WHEN NOT coalesce(s.suppressed, FALSE) AND cells.prompts > 0
+             THEN cells.prompts::DOUBLE / sum(CASE WHEN coalesce(s.suppressed, FALSE) THEN 0
+                                                  ELSE cells.prompts END)
+                                          OVER (PARTITION BY cells.grain, cells.period, cells.department)
+        END AS share,
+        sum(CASE WHEN coalesce(s.suppressed, FALSE) THEN 0 ELSE cells.prompts END)
+            OVER (PARTITION BY cells.grain, cells.period, cells.department) AS visible_prompts
     FROM core.category_cells AS cells
+    LEFT JOIN core.cell_suppression AS s
+        ON s.cell_id = concat_ws('|', 'category', cells.grain, cells.period, cells.department,
+                                 cells.category)
     LEFT JOIN lookback USING (grain, series_type, department)
     WHERE cells.period >= coalesce(lookback.first_period, (SELECT period FROM build_from))
 ),
@@ -71,7 +85,7 @@ windowed AS (
         max(users) OVER w             AS baseline_floor,
         median(share) OVER w          AS baseline_median,
         mad(share) OVER w             AS baseline_mad,
-        sum(period_prompts) OVER w    AS baseline_prompts,
+        sum(visible_prompts) FILTER (WHERE share IS NOT NULL) OVER w AS baseline_prompts,
         min(period) OVER w            AS baseline_from,
         CASE WHEN series.grain = 'day' THEN params.daily_min_history
              ELSE params.weekly_min_history END AS min_history
@@ -95,8 +109,8 @@ counted AS (
              THEN windowed.baseline_median END AS baseline_share,
         CASE WHEN windowed.baseline_periods >= windowed.min_history THEN
             2 * (sqrt(cells.prompts + 0.375)
-                 - sqrt(windowed.baseline_median * cells.period_prompts + 0.375))
-            / sqrt(1 + cells.period_prompts / windowed.baseline_prompts)
+                 - sqrt(windowed.baseline_median * cells.visible_prompts + 0.375))
+            / sqrt(1 + cells.visible_prompts / windowed.baseline_prompts)
         END AS z_count,
         CASE WHEN windowed.baseline_periods >= greatest(windowed.min_history,
                                                         params.mad_min_history)
@@ -117,7 +131,9 @@ gated AS (
     SELECT
         scored.*,
         coalesce(s.suppressed, FALSE) AS suppressed,
-        coalesce(scored.spike_score >= params.min_streak_score, FALSE) AS elevated,
+        -- A hidden period is never elevated: it would show in a visible alert's 'since'.
+        coalesce(NOT coalesce(s.suppressed, FALSE)
+                 AND scored.spike_score >= params.min_streak_score, FALSE) AS elevated,
         coalesce(
             NOT coalesce(s.suppressed, FALSE)
             AND scored.prompts >= params.min_spike_prompts

@@ -34,8 +34,21 @@ all_cells AS (
     SELECT
         cells.*,
         concat_ws('|', 'topic', grain, period, model_version, topic_id) AS cell_id,
-        CASE WHEN period_prompts > 0 THEN prompts::DOUBLE / period_prompts END AS share
+        -- Shares are of the visible prompts only: a share whose denominator held a hidden
+        -- cell would give that cell back (prompts / share - visible prompts). A hidden or
+        -- empty cell has none, so a baseline is a median of published shares and never
+        -- tells a hidden period from an empty one.
+        CASE WHEN NOT coalesce(s.suppressed, FALSE) AND cells.prompts > 0
+             THEN cells.prompts::DOUBLE / sum(CASE WHEN coalesce(s.suppressed, FALSE) THEN 0
+                                                  ELSE cells.prompts END)
+                                          OVER (PARTITION BY cells.grain, cells.period, cells.model_version)
+        END AS share,
+        sum(CASE WHEN coalesce(s.suppressed, FALSE) THEN 0 ELSE cells.prompts END)
+            OVER (PARTITION BY cells.grain, cells.period, cells.model_version) AS visible_prompts
     FROM core.topic_cells AS cells
+    LEFT JOIN core.cell_suppression AS s
+        ON s.cell_id = concat_ws('|', 'topic', cells.grain, cells.period, cells.model_version,
+                                 cells.topic_id)
     LEFT JOIN lookback USING (grain, series_type, model_version)
     WHERE cells.period >= coalesce(lookback.first_period, (SELECT period FROM build_from))
 ),
@@ -53,7 +66,7 @@ windowed AS (
         max(users) OVER w             AS history_floor,
         median(share) OVER w          AS history_median,
         mad(share) OVER w             AS history_mad,
-        sum(period_prompts) OVER w    AS history_prompts,
+        sum(visible_prompts) FILTER (WHERE share IS NOT NULL) OVER w AS history_prompts,
         min(period) OVER w            AS history_from,
         CASE WHEN series.grain = 'day' THEN params.daily_min_history
              ELSE params.weekly_min_history END AS min_history
@@ -91,8 +104,8 @@ counted AS (
         baselines.*,
         CASE WHEN baselines.from_history THEN
             2 * (sqrt(baselines.prompts + 0.375)
-                 - sqrt(baselines.baseline_share * baselines.period_prompts + 0.375))
-            / sqrt(1 + baselines.period_prompts / baselines.baseline_prompts)
+                 - sqrt(baselines.baseline_share * baselines.visible_prompts + 0.375))
+            / sqrt(1 + baselines.visible_prompts / baselines.baseline_prompts)
         END AS z_count,
         (baselines.share - baselines.baseline_share) / baselines.mad_scale AS z_mad
     FROM baselines
@@ -107,8 +120,8 @@ gated AS (
     SELECT
         scored.*,
         coalesce(s.suppressed, FALSE) AS suppressed,
-        coalesce(scored.topic_id <> -1 AND scored.spike_score >= params.min_streak_score, FALSE)
-            AS elevated,
+        coalesce(scored.topic_id <> -1 AND NOT coalesce(s.suppressed, FALSE)
+                 AND scored.spike_score >= params.min_streak_score, FALSE) AS elevated,
         coalesce(
             scored.topic_id <> -1
             AND NOT coalesce(s.suppressed, FALSE)

@@ -1,8 +1,10 @@
 -- analytics.daily_category_trends: prompts per day, department and category (departments
 -- only; company-wide totals are in analytics.company_daily_category_trends).
 -- A hidden cell (fewer distinct users than its category's threshold in
--- ops.privacy_thresholds, or hidden as the complement of one, see core.cell_suppression)
--- shows NULL counts and suppressed = true. Cells with no prompts have no row.
+-- ops.privacy_thresholds, or hidden as the complement of one, see core.cell_suppression) has
+-- no row, exactly like a cell with no prompts, so a hidden row cannot show that a group exists.
+-- share is of the department's visible prompts that day. suppressed is always false (kept
+-- for the readers that filter on it).
 -- Rewritten from build_from on (models/000_build_scope.sql); earlier rows are kept.
 CREATE OR REPLACE TEMP TABLE daily_category_trends_rebuilt AS
 SELECT
@@ -19,7 +21,7 @@ SELECT
     suppressed
 FROM core.category_scores
 WHERE grain = 'day' AND period >= (SELECT period FROM build_from)
-  AND department <> '(all)' AND prompts > 0
+  AND department <> '(all)' AND prompts > 0 AND NOT suppressed
 ORDER BY date, department, category;
 
 CREATE TABLE IF NOT EXISTS analytics.daily_category_trends AS

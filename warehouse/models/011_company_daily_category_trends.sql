@@ -1,7 +1,7 @@
 -- analytics.company_daily_category_trends: the whole company's prompts per day and category,
--- with the same columns and suppression as analytics.daily_category_trends. Complementary
--- suppression guarantees that this total minus the visible departments never gives back a
--- single hidden department cell.
+-- with the same columns and suppression as analytics.daily_category_trends (hidden cells have
+-- no row). Complementary suppression guarantees that this total minus the visible departments
+-- gives back only the sum of two or more hidden cells whose users together reach the threshold.
 -- Rewritten from build_from on (models/000_build_scope.sql); earlier rows are kept.
 CREATE OR REPLACE TEMP TABLE company_daily_category_trends_rebuilt AS
 SELECT
@@ -17,7 +17,7 @@ SELECT
     suppressed
 FROM core.category_scores
 WHERE grain = 'day' AND period >= (SELECT period FROM build_from)
-  AND department = '(all)' AND prompts > 0
+  AND department = '(all)' AND prompts > 0 AND NOT suppressed
 ORDER BY date, category;
 
 CREATE TABLE IF NOT EXISTS analytics.company_daily_category_trends AS

@@ -2,8 +2,8 @@
 -- category, the change against the previous week and the spike score against the trailing
 -- complete weeks (departments only; company-wide: analytics.company_weekly_category_trends).
 -- The week in progress has complete = false and no change or score. A change is shown only
--- when both weeks are complete and visible (or the previous week had no prompts), so it never
--- gives back a hidden week.
+-- when both weeks are complete and visible, so it never gives back a hidden week. Hidden cells
+-- have no row (models/010_daily_category_trends.sql).
 -- Rewritten from build_from on (models/000_build_scope.sql); earlier rows are kept.
 CREATE OR REPLACE TEMP TABLE weekly_category_trends_rebuilt AS
 WITH weeks AS (
@@ -12,7 +12,9 @@ WITH weeks AS (
         prev.prompts    AS prev_prompts,
         prev.share      AS prev_share,
         prev.complete
-            AND (prev.prompts = 0 OR NOT prev.suppressed)
+            -- A previous week without prompts gives no change either: it has no row, like a
+            -- hidden week, and a change must not tell the two apart.
+            AND prev.prompts > 0 AND NOT prev.suppressed
             AND cur.complete
             AND NOT cur.suppressed AS comparable
     FROM core.category_scores AS cur
@@ -22,7 +24,7 @@ WITH weeks AS (
         AND prev.department = cur.department
         AND prev.category = cur.category
     WHERE cur.grain = 'week' AND cur.period >= (SELECT period FROM build_from)
-      AND cur.prompts > 0
+      AND cur.prompts > 0 AND NOT cur.suppressed
 )
 SELECT
     strftime(period, '%G-W%V')                                    AS iso_week,

@@ -8,7 +8,9 @@ WITH weeks AS (
         prev.prompts    AS prev_prompts,
         prev.share      AS prev_share,
         prev.complete
-            AND (prev.prompts = 0 OR NOT prev.suppressed)
+            -- A previous week without prompts gives no change either: it has no row, like a
+            -- hidden week, and a change must not tell the two apart.
+            AND prev.prompts > 0 AND NOT prev.suppressed
             AND cur.complete
             AND NOT cur.suppressed AS comparable
     FROM core.category_scores AS cur
@@ -18,7 +20,7 @@ WITH weeks AS (
         AND prev.department = cur.department
         AND prev.category = cur.category
     WHERE cur.grain = 'week' AND cur.period >= (SELECT period FROM build_from)
-      AND cur.prompts > 0 AND cur.department = '(all)'
+      AND cur.prompts > 0 AND NOT cur.suppressed AND cur.department = '(all)'
 )
 SELECT
     strftime(period, '%G-W%V')                                    AS iso_week,

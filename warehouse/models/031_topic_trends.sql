@@ -36,7 +36,7 @@ LEFT JOIN analytics.topics AS t USING (model_version, topic_id)
 CROSS JOIN LATERAL (
     SELECT t.is_new AND t.is_current_model AND s.period <= t.first_used + 6 AS new_in_period
 ) AS n
-WHERE s.prompts > 0
+WHERE s.prompts > 0 AND NOT s.suppressed  -- a hidden cell has no row
   AND (s.period >= (SELECT period FROM build_from)
        OR (s.model_version, s.topic_id) IN (SELECT (model_version, topic_id) FROM topics_changed))
 ORDER BY s.grain, s.period, s.model_version, s.topic_id;
