@@ -65,7 +65,8 @@ class PiiPattern:
     # The pattern runs only on texts whose lower-cased form contains one of these: most prompts
     # hold none of a cue-based kind's words, and a substring test is far cheaper than a scan.
     cues: tuple[str, ...] = ()
-    # Or only where this cheaper pattern is found (searched once per text, shared by patterns).
+    # Or only where this cheaper pattern is found in the lower-cased text (searched once per
+    # text, shared by patterns; a gate starting with a digit or literal is scanned quickly).
     gate: re.Pattern[str] | None = None
 
     @property
@@ -359,7 +360,17 @@ PII_PATTERNS: tuple[PiiPattern, ...] = (
             re.IGNORECASE,
         ),
         secret_group="value",
-        cues=("pin", "pass", "door", "alarm", "gate", "access", "entry", "safe", "lock"),
+        cues=(
+            "pin",
+            "pass",
+            "door code",
+            "alarm code",
+            "gate code",
+            "access code",
+            "entry code",
+            "safe code",
+            "lock code",
+        ),
     ),
     # Authorization headers: "Bearer <opaque token>", "Basic <base64>" (JWTs are caught above).
     PiiPattern(
@@ -443,7 +454,7 @@ PII_PATTERNS: tuple[PiiPattern, ...] = (
     PiiPattern(
         "SSN",
         re.compile(r"(?<![\w-])(?!000|666|9\d\d)\d{3}-(?!00)\d{2}-(?!0000)\d{4}(?![\w-])"),
-        cues=("-",),
+        gate=re.compile(r"\d-\d\d-\d"),
     ),
     PiiPattern(
         "SSN",
@@ -453,7 +464,7 @@ PII_PATTERNS: tuple[PiiPattern, ...] = (
             re.IGNORECASE,
         ),
         secret_group="value",
-        cues=("ss", "social"),
+        cues=("ssn", "ss#", "social"),
     ),
     *(
         PiiPattern("NATIONAL_ID", re.compile(regex, flags), accept=accept, cues=cues, gate=gate)
@@ -488,7 +499,7 @@ PII_PATTERNS: tuple[PiiPattern, ...] = (
                     lambda c: not c.isupper(),
                 ),
                 (),
-                re.compile(r"\d{4}[A-Za-z](?![A-Za-z])"),
+                re.compile(r"\d{4}[a-z](?![a-z])"),
             ),
             # France: NIR (numéro de sécurité sociale, mod-97 key); Corsica's 2A/2B included.
             (
@@ -514,8 +525,8 @@ PII_PATTERNS: tuple[PiiPattern, ...] = (
                 re.IGNORECASE,
                 _national_id(_validates(codicefiscale)),
                 (),
-                # Letters may stand in for digits, but rarely for all of the first four.
-                re.compile(r"[\dLMNP-Vlmnp-v]{2}[A-Za-z][\dLMNP-Vlmnp-v]{2}[A-Za-z]\d"),
+                # Letters may stand in for digits (omocodia), rarely: the gate wants digits.
+                re.compile(r"\d\d[a-z]\d\d[a-z]"),
             ),
             # Singapore: NRIC/FIN (check letter).
             (
@@ -593,7 +604,7 @@ PII_PATTERNS: tuple[PiiPattern, ...] = (
     PiiPattern(
         "ADDRESS",
         re.compile(
-            r"\b\d{1,5}[A-Za-z]?,?\s+(?:(?:[A-Z][\w'.-]*|\d{1,3}(?:st|nd|rd|th))\s+){1,4}"
+            r"\d(?<!\w\d)\d{0,4}[A-Za-z]?,?\s+(?:(?:[A-Z][\w'.-]*|\d{1,3}(?:st|nd|rd|th))\s+){1,4}"
             r"(?:Street|St|Avenue|Ave|Road|Rd|Boulevard|Blvd|Lane|Ln|Drive|Dr|Court|Ct|Way|"
             r"Place|Pl|Terrace|Parkway|Pkwy|Square|Sq|Highway|Hwy|Close|Crescent|Row|Mews)\b\.?"
             r"(?:,?\s+(?:Apt|Apartment|Suite|Ste|Unit|Flat|#)\.?\s*[\w-]+)?"
@@ -635,7 +646,7 @@ PII_PATTERNS: tuple[PiiPattern, ...] = (
             re.IGNORECASE,
         ),
         # Scanning every word for a street suffix is slow; the suffix and a number are rare.
-        gate=re.compile(rf"(?:{_STREET_SUFFIX})\s+\d", re.IGNORECASE),
+        gate=re.compile(rf"(?:{_STREET_SUFFIX})\s+\d"),
     ),
     # "calle mayor 5", "Via Roma 10" (a capital V: "via email 2" is no street).
     PiiPattern(
@@ -688,8 +699,13 @@ PII_PATTERNS: tuple[PiiPattern, ...] = (
         re.compile(
             r"(?<![\w.])(?:(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)\.){3}"
             r"(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)(?![\w.])"
-            r"|(?<![\w:])(?:[0-9a-fA-F]{1,4}:){7}[0-9a-fA-F]{1,4}(?![\w:])"
         ),
+        gate=re.compile(r"\d\.\d{1,3}\.\d"),
+    ),
+    PiiPattern(
+        "IP",
+        re.compile(r"(?<![\w:])(?:[0-9a-fA-F]{1,4}:){7}[0-9a-fA-F]{1,4}(?![\w:])"),
+        gate=re.compile(r":[0-9a-f]{1,4}:[0-9a-f]{1,4}:"),
     ),
     PiiPattern(
         "PHONE",
@@ -988,7 +1004,7 @@ def redact_text(text: str, patterns: Iterable[PiiPattern] = PII_PATTERNS) -> str
         if pattern.gate is not None:
             key = id(pattern.gate)
             if key not in gates:
-                gates[key] = pattern.gate.search(text) is not None
+                gates[key] = pattern.gate.search(lowered) is not None
             if not gates[key]:
                 continue
         replace = _REPLACERS.get(id(pattern)) or _replacer(pattern)
