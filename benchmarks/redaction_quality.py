@@ -4,8 +4,9 @@ throughput on real-length prompts.
     .venv/bin/python benchmarks/redaction_quality.py --prompts ../shared/data/unlabeled_prompts.csv
 
 Recall: share of canaries (``tests/unit/redaction_canaries.py``) whose sensitive string is gone
-and whose typed placeholder is present, per kind. On the prompts file it prints every span
-replaced by ``<PERSON>``, ``<ADDRESS>`` or ``<SSN>`` (for a person to judge which are false
+and whose typed placeholder is present, per kind; then the near misses (ordinary prompts that
+look like a kind) that were changed. On the prompts file it prints how many prompts got each
+placeholder, every span replaced by ``<PERSON>`` (for a person to judge which are false
 positives; the file's texts are not stored anywhere) and the redactor's texts/s.
 """
 
@@ -23,8 +24,8 @@ import polars as pl
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from insight_core import redact  # noqa: E402
-from tests.unit.redaction_canaries import CANARIES  # noqa: E402
+from insight_core.prep import redact  # noqa: E402
+from tests.unit.redaction_canaries import CANARIES, NEAR_MISSES  # noqa: E402
 
 
 def canary_recall() -> None:
@@ -37,8 +38,14 @@ def canary_recall() -> None:
             caught[kind] += 1
         else:
             print(f"missed {kind}: {text!r} -> {out!r}")
-    for kind in total:
-        print(f"recall {kind}: {caught[kind]}/{total[kind]} = {caught[kind] / total[kind]:.0%}")
+    for kind in sorted(total):
+        share = caught[kind] / total[kind]
+        print(f"recall {kind:12s} {caught[kind]:3d}/{total[kind]:<3d} = {share:.0%}")
+    print(f"recall all          {sum(caught.values())}/{sum(total.values())}")
+    changed = [(t, redact.redact_text(t)) for t in NEAR_MISSES if redact.redact_text(t) != t]
+    print(f"near misses changed: {len(changed)}/{len(NEAR_MISSES)}")
+    for text, out in changed:
+        print(f"  {text!r} -> {out!r}")
 
 
 def prompts_report(path: Path) -> None:
@@ -56,14 +63,15 @@ def prompts_report(path: Path) -> None:
     # Mark what was replaced, to list the spans.
     redact._person_token = lambda name: f"<PERSON:{name}>"  # type: ignore[assignment]
     spans: Counter[str] = Counter()
-    flagged = Counter()
+    flagged: Counter[str] = Counter()
     for text in texts:
         out = redact.redact_text(text)
         found = re.findall(r"<PERSON:([^>]*)>", out)
         spans.update(found)
-        for kind in ("PERSON", "ADDRESS", "SSN"):
-            flagged[kind] += f"<{kind}" in out
-    print("prompts with a placeholder:", dict(flagged))
+        flagged.update(
+            set(re.findall(r"<([A-Z_]+)[:>]", out)) - set(re.findall(r"<([A-Z_]+)>", text))
+        )
+    print("prompts with a placeholder:", dict(sorted(flagged.items())))
     print("names replaced (judge these):", sorted(spans.items(), key=lambda kv: -kv[1]))
 
 

@@ -211,6 +211,8 @@ class InsightSettings(BaseSettings):
     # Each string field of a quarantined record is cut to this length (marker keeps the length).
     quarantine_max_field_chars: int = Field(default=2000, ge=1)
     department_pattern: str = r"^[A-Za-z][A-Za-z0-9&/ .'-]{0,63}$"
+    # Department and tool are stored trimmed, redacted and cut to this length.
+    max_label_chars: int = Field(default=64, ge=1)
     column_mapping: dict[str, str] = Field(
         default_factory=dict,
         description="Input column -> contract column, e.g. {'prompt': 'text'}.",

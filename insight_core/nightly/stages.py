@@ -57,6 +57,7 @@ from insight_core.prep.ingest import (
 from insight_core.prep.ingest import stage_source as stage_source_file
 from insight_core.prep.redact import (
     cap_text,
+    protect_fields,
     redact_frame,
     redact_record,
     redact_text,
@@ -248,6 +249,9 @@ def validate(ctx: RunContext, staged: IngestResult, index: int) -> ValidatedChun
     offset, length = staged.bounds[index]
     settings = ctx.settings
     raw = parse_timestamps(read_chunk(staged.staged_file, offset, length), settings.timezone)
+    # Ids, departments and tools in their stored form before anything else sees them: validation
+    # judges that form, duplicates match on it, and quarantine and every later stage get it.
+    raw = protect_fields(raw, hash_secret(settings), settings.max_label_chars)
     outcome = validate_chunk(
         raw, ctx.run_date, settings.timezone, settings.max_text_chars, settings.department_pattern
     )

@@ -3,6 +3,11 @@
 Redaction runs before anything is embedded or stored. Patterns are regular expressions with
 validators where a bare pattern would be too eager (Luhn for payment cards, mod-97 for IBANs,
 octet ranges for IP addresses, a nearby "SSN"/"social security" for bare nine-digit numbers).
+National identity numbers are checked with ``python-stdnum`` (pure Python, offline), which
+knows the check digits of the Aadhaar, PAN, SIN, NIR, Steuer-IdNr, DNI/NIE, codice fiscale,
+BSN, TFN and CPF: a hand-written copy of a dozen checksum algorithms would be more code to get
+wrong. Kinds that are ordinary words or digits without context (passwords after "my password
+is", passport and employee numbers, dates of birth, bare nine-digit ids) need their cue nearby.
 
 Person names are found with a name gazetteer (first and last names ranked among the 1,000 most
 frequent of at least one country, derived from ``names-dataset`` by
@@ -22,6 +27,7 @@ import logging
 import multiprocessing
 import re
 import threading
+import unicodedata
 from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
@@ -29,6 +35,16 @@ from functools import lru_cache
 from typing import Any, NamedTuple
 
 import polars as pl
+from stdnum import luhn
+from stdnum.au import tfn
+from stdnum.br import cpf
+from stdnum.ca import sin
+from stdnum.de import idnr
+from stdnum.es import dni, nie
+from stdnum.fr import nir
+from stdnum.in_ import aadhaar, pan
+from stdnum.it import codicefiscale
+from stdnum.nl import bsn
 
 from insight_core.errors import ConfigError
 from insight_core.settings import resource_path
@@ -38,13 +54,21 @@ log = logging.getLogger(__name__)
 
 @dataclass(frozen=True)
 class PiiPattern:
-    """One kind of PII: a pattern, an optional validator and its typed placeholder."""
+    """One kind of PII: a pattern, optional validators and its typed placeholder."""
 
     kind: str
     regex: re.Pattern[str]
     is_valid: Callable[[str], bool] | None = None
     # Named group holding the sensitive part; the rest of the match (e.g. "password=") stays.
     secret_group: str | None = None
+    # A check that needs the match's groups or its surroundings (a cue word nearby).
+    accept: Callable[[re.Match[str]], bool] | None = None
+    # The pattern runs only on texts whose lower-cased form contains one of these: most prompts
+    # hold none of a cue-based kind's words, and a substring test is far cheaper than a scan.
+    cues: tuple[str, ...] = ()
+    # Or only where this cheaper pattern is found in the lower-cased text (searched once per
+    # text, shared by patterns; a gate starting with a digit or literal is scanned quickly).
+    gate: re.Pattern[str] | None = None
 
     @property
     def placeholder(self) -> str:
@@ -55,14 +79,7 @@ def _luhn_ok(candidate: str) -> bool:
     digits = [int(c) for c in candidate if c.isdigit()]
     if not 13 <= len(digits) <= 19:
         return False
-    total = 0
-    for position, digit in enumerate(reversed(digits)):
-        if position % 2 == 1:
-            digit *= 2
-            if digit > 9:
-                digit -= 9
-        total += digit
-    return total % 10 == 0
+    return luhn.is_valid("".join(map(str, digits)))
 
 
 def _iban_ok(candidate: str) -> bool:
@@ -90,12 +107,163 @@ def _long_token(candidate: str) -> bool:
     return len(value) >= 16
 
 
+def _near(
+    cue: re.Pattern[str], before: int = 48, after: int = 24
+) -> Callable[[str, int, int], bool]:
+    """Whether ``cue`` occurs within ``before`` characters before a match or ``after`` after."""
+
+    def found(text: str, start: int, end: int) -> bool:
+        return bool(
+            cue.search(text, max(0, start - before), start) or cue.search(text, end, end + after)
+        )
+
+    return found
+
+
+def _national_id(
+    is_valid: Callable[[str], bool],
+    cue: re.Pattern[str] | None = None,
+    needs_cue: Callable[[str], bool] = lambda candidate: True,
+) -> Callable[[re.Match[str]], bool]:
+    """A check for one national id format: its check digits, and a cue word nearby where the
+    bare number alone would be too common (``needs_cue`` says which candidates need one)."""
+    near = _near(cue) if cue is not None else None
+
+    def accept(match: re.Match[str]) -> bool:
+        candidate = match.group(0)
+        if not is_valid(candidate):
+            return False
+        if near is None or not needs_cue(candidate):
+            return True
+        return near(match.string, match.start(), match.end())
+
+    return accept
+
+
+_NRIC_LETTERS = {"ST": "JZIHGFEDCBA", "FG": "XWUTRQPNMLK"}
+
+
+def _nric_ok(candidate: str) -> bool:
+    """Singapore NRIC/FIN check letter (S/T: citizens, F/G: foreigners; python-stdnum has
+    only Singapore's company numbers)."""
+    value = candidate.upper()
+    weights = (2, 7, 6, 5, 4, 3, 2)
+    total = sum(int(d) * w for d, w in zip(value[1:8], weights, strict=True))
+    total += 4 if value[0] in "TG" else 0
+    letters = _NRIC_LETTERS["ST" if value[0] in "ST" else "FG"]
+    return letters[total % 11] == value[8]
+
+
+def _nino_ok(candidate: str) -> bool:
+    """A UK National Insurance number's prefix: a few were never issued."""
+    return candidate[:2].upper() not in {"BG", "GB", "KN", "NK", "NT", "TN", "ZZ"}
+
+
+def _validates(module: Any) -> Callable[[str], bool]:
+    """A python-stdnum module's ``is_valid`` (it strips spaces, dots and dashes itself)."""
+    return lambda candidate: bool(module.is_valid(candidate))
+
+
+def _not_a_year(candidate: str) -> bool:
+    return not re.fullmatch(r"(?:19|20)\d\d", candidate)
+
+
+# Six digits, maybe in pairs ("12 34 56"): every numeric national id has them. Python's regex
+# engine skips quickly to a pattern's first character only when the pattern starts with a
+# character class or literal, so the id patterns below start with one and check the word
+# boundary just after it ("(?<![\w-].)"); this gate spares most prompts those scans at all.
+_SIX_DIGITS = re.compile(r"\d\d[ .-]?\d\d[ .-]?\d\d")
+
 _TOKEN_KEYS = (
     r"token|access_token|auth|key|api_key|apikey|sig|signature|secret|password|passwd|pwd|"
     r"session|sessionid|code|credential|jwt|X-Amz-Signature|X-Amz-Credential"
 )
 
+# Words that follow "my password is" without being the password ("... is incorrect").
+_NOT_A_SECRET = (
+    r"(?:not|too|no|incorrect|wrong|correct|right|required|expired|expiring|invalid|valid|case|"
+    r"the|a|an|still|now|being|been|stored|saved|hashed|encrypted|set|reset|changed|weak|strong|"
+    r"short|long|missing|empty|blank|different|same|in|on|at|for|to|from|of|that|this|it|what|"
+    r"shown|displayed|visible|hidden|working|never|always|also|only|just|and|or|but|so|very|"
+    r"really|supposed|about|needed|generated|sent|protected|managed|used|rejected|accepted|"
+    r"locked|unknown|secure|insecure|compromised|leaked|given|provided|written|below|above|"
+    r"attached|here|there|please|ok|okay|fine|good|bad|easy|simple|complex|saved|my|your|our|"
+    r"their|his|her|its|one|all|any|same|going|able|less|more|longer|shorter|updated|sent|"
+    r"different|asked|needs|need|same|done|forgotten|lost|complicated|unique|like|as)"
+)
+
+# Months in English, French, German, Spanish and Italian, full and abbreviated.
+_MONTH = (
+    r"(?:jan(?:uary|vier|uar)?|feb(?:ruary|ruar|rero)?|f[ée]vr?(?:ier)?|mar(?:ch|s|zo)?|m[äa]e?rz|"
+    r"apr(?:il)?|avr(?:il)?|abr(?:il)?|may(?:o)?|mai|maggio|jun(?:e|i|io)?|juin|giugno|"
+    r"jul(?:y|i|io)?|juil(?:let)?|luglio|aug(?:ust)?|ao[uû]t|agosto|sep(?:t(?:ember|embre)?)?|"
+    r"settembre|oct(?:ober|obre|ubre)?|okt(?:ober)?|ottobre|nov(?:ember|embre|iembre)?|"
+    r"dec(?:ember)?|d[ée]c(?:embre)?|dez(?:ember)?|dic(?:iembre|embre)?|enero|gennaio|"
+    r"febbraio|marzo|aprile|mayo|junio|julio|septiembre|octubre|noviembre)(?![^\W\d_])\.?"
+)
+_DAY = r"(?:[12]\d|3[01]|0?[1-9])(?:st|nd|rd|th|er|\.)?"
+_YEAR = r"(?:1[89]\d\d|20\d\d|'?\d\d)"
+_DATE = (
+    r"(?:\d{4}[-/.]\d{1,2}[-/.]\d{1,2}"  # 1992-07-15
+    r"|\d{1,2}[-/.]\d{1,2}[-/.]\d{2,4}"  # 04/11/1987, 12.09.85
+    rf"|{_DAY}(?:\s+of)?\s+{_MONTH},?\s+{_YEAR}"  # 3 March 1979, 3rd of march 1979
+    rf"|{_MONTH}\s+{_DAY},?\s+{_YEAR}"  # march 3rd 1990, March 3, 1990
+    rf"|{_DAY}(?:\s+of)?\s+{_MONTH}"  # birthday: 3 March
+    rf"|{_MONTH}\s+{_DAY}(?!\d)"  # birthday is march 3rd
+    rf"|{_MONTH},?\s+(?:1[89]|20)\d\d"  # born in March 1979
+    r"|\d{1,2}[/.]\d{1,2}(?![/.]?\d)"  # birthday 12/05
+    r"|(?:1[89]|20)\d\d)"  # born in 1979
+)
+# Street types after the street's name. In the lower-case pattern only those rarely met after
+# "<number> <word>" in other senses ("9 supreme court", "1 easy way", "2 very close" are not
+# addresses).
+_STREET_TYPE_ANY_CASE = (
+    r"street|st|road|rd|avenue|ave|boulevard|blvd|lane|ln|drive|dr|crescent|cres|terrace|"
+    r"parkway|pkwy|highway|hwy|grove|gardens|gdns|mews|close|ct|place|pl"
+)
+# German, Dutch and Nordic street names end in their type, the number after: "Hauptstraße 12".
+_STREET_SUFFIX = (
+    r"straße|strasse|str\.|gasse|allee|weg|platz|damm|ufer|straat|laan|gracht|plein|vej|gatan|"
+    r"vägen|veien"
+)
+# Words that never name a street in "<number> <words> <type>": function words, units and the
+# words before "drive"/"lane" that make them things, not streets ("3 hard drive failures").
+# (A word list reads better as text than as 170 quoted strings, hence the noqa.)
+_NOT_STREET_WORDS = frozenset(
+    """
+    the a an of to in on at for and or my your our their his her its this that these those more
+    less than per by with from down up into over under very so too all each every other new old
+    is are was were be not no really pretty quite fairly extremely super most best better
+    different same next last first second third another few many times about around only
+    just some any one two three four five six seven eight nine ten
+    sec secs second seconds min mins minute minutes hr hrs hour hours day days week weeks
+    month months year years yr yrs mile miles km kms kilometre kilometres kilometer
+    kilometers meter meters metre metres ft foot feet yard yards yd inch inches cm mm gb tb mb
+    kb step steps block blocks lane lanes way ways percent people person persons car cars hard
+    flash usb thumb google shared network test disk external ssd hdd cd dvd tape optical team
+    fast slow bus bike express toll hour-long minute-long long short quick
+    street st road rd avenue ave drive dr close place pl ct
+    """.split()  # noqa: SIM905
+)
+
+
+def _street_words_ok(match: re.Match[str]) -> bool:
+    words = match.group("words").lower().split()
+    return bool(words) and not any(word.strip(".,") in _NOT_STREET_WORDS for word in words)
+
+
 PII_PATTERNS: tuple[PiiPattern, ...] = (
+    # PEM private keys: the whole block, also with its line breaks collapsed to spaces, and to the
+    # end of its body when a paste lost the END line.
+    PiiPattern(
+        "SECRET",
+        re.compile(
+            r"-----BEGIN (?P<label>[A-Z0-9 ]*PRIVATE KEY(?: BLOCK)?)-----"
+            r"(?:.*?-----END (?P=label)-----|[\w\s+/=:,.\-]*)",
+            re.DOTALL,
+        ),
+        cues=("private key",),
+    ),
     # URLs carrying credentials in the query or in user:password@host.
     PiiPattern(
         "URL",
@@ -105,10 +273,27 @@ PII_PATTERNS: tuple[PiiPattern, ...] = (
             + r")=[^\s&#]+\S*)",
             re.IGNORECASE,
         ),
+        cues=("://",),
     ),
+    # Connection strings with credentials (postgres://user:pw@host, mongodb+srv://..., redis://:pw@):
+    # user and password go, the scheme and host stay.
+    PiiPattern(
+        "SECRET",
+        re.compile(
+            r"\b[a-z][a-z0-9+.\-]{1,30}://(?P<value>[^\s/@:]*:[^\s/]+)@(?=[^\s@/]*[\w\]])",
+            re.IGNORECASE,
+        ),
+        secret_group="value",
+        cues=("://",),
+    ),
+    # E-mail addresses, non-ASCII local parts and domains included (jürgen@müller.de).
     PiiPattern(
         "EMAIL",
-        re.compile(r"\b[A-Za-z0-9._%+\-]+@[A-Za-z0-9.\-]+\.[A-Za-z]{2,}\b"),
+        re.compile(
+            r"(?<![\w.%+\-])[\w.%+\-']+@(?:[^\W_][\w\-]*\.)+(?:[^\W\d_]{2,}|xn--[a-z0-9\-]+)"
+            r"(?![\w\-])"
+        ),
+        cues=("@",),
     ),
     PiiPattern(
         "SECRET",
@@ -124,15 +309,69 @@ PII_PATTERNS: tuple[PiiPattern, ...] = (
             r")"
         ),
     ),
-    # Secrets assigned to a key ("password: hunter22", "api_key=..."): keep the key, hide the value.
+    # Passwords assigned to a key ("pw: tulip", "DB_PASSWORD=x", "Password=abc;" in an ADO.NET
+    # connection string): keep the key, hide the value, however short or ordinary it is.
     PiiPattern(
         "SECRET",
         re.compile(
-            r"\b(?:password|passwd|pwd|pass ?code|api[_-]?key|secret|token|client[_-]secret)"
-            r"[\"']?\s*(?:[:=]|\bis\b)\s*[\"']?(?P<value>[^\s\"',;]{6,})",
+            r"(?:\b|(?<=_)|(?<=PG))(?:pw|pwd|pass|passwd|password|passcode|pass ?phrase|"
+            r"wi-?fi[ _-]?(?:password|pass|key|code)|wpa2? ?key)"
+            r"[\"']?[ \t]*[:=][ \t]*[\"'`]?(?P<value>[^\s\"'`,;&<>]{2,}?)"
+            r"(?=[\"'`]?(?:[.!?)\]]*(?:\s|$)|[,;&]))",
             re.IGNORECASE,
         ),
         secret_group="value",
+        cues=("pw", "pass", "wifi", "wi-fi", "wi fi", "wpa"),
+    ),
+    # Other secrets assigned to a key ("api_key=...", "client_secret: ..."): these keys are
+    # also common words in documentation, so the value must look like a credential (6+ chars).
+    PiiPattern(
+        "SECRET",
+        re.compile(
+            r"(?:\b|(?<=_))(?:api[_-]?key|secret|token|client[_-]secret|access[_-]key)"
+            r"[\"']?\s*(?:[:=]|\bis\b)\s*[\"']?(?P<value>[^\s\"',;<>]{6,})",
+            re.IGNORECASE,
+        ),
+        secret_group="value",
+        cues=("key", "secret", "token"),
+    ),
+    # "my password is tulip", "the wifi key is bluefrog", "door code was 4711": the word after
+    # the cue, unless it describes the password rather than being it ("is incorrect").
+    PiiPattern(
+        "SECRET",
+        re.compile(
+            r"\b(?:password|passwd|passcode|pass ?phrase|pwd|pw|"
+            r"wi-?fi[ -]?(?:password|pass|key|code)|wlan[ -]?key|network key|wpa2? key)"
+            r"\s+(?:is|was|will be|is now|is still|has been changed to|changed to|set to|=)"
+            r"\s*:?\s*[\"'`]?"
+            rf"(?P<value>(?!{_NOT_A_SECRET}\b|[a-z]+(?:ing|ly)\b)[^\s\"'`<>]+?)"
+            r"(?=[\"'`]?[.,;:!?)\]]*(?:\s|$))",
+            re.IGNORECASE,
+        ),
+        secret_group="value",
+        cues=("pass", "pw", "wifi", "wi-fi", "wi fi", "wlan", "network key", "wpa"),
+    ),
+    # PINs written without "is" ("PIN 4821", "pin code: 0000"): four to eight digits.
+    PiiPattern(
+        "SECRET",
+        re.compile(
+            r"\b(?:pin(?:[ -]?(?:code|number|no\.?|#))?|pass ?code|"
+            r"(?:door|alarm|gate|access|entry|safe|lock) code)"
+            r"(?:\s+(?:is|was))?[ \t:#=-]*(?P<value>\d{4,8})(?![\d.,-])",
+            re.IGNORECASE,
+        ),
+        secret_group="value",
+        cues=(
+            "pin",
+            "pass",
+            "door code",
+            "alarm code",
+            "gate code",
+            "access code",
+            "entry code",
+            "safe code",
+            "lock code",
+        ),
     ),
     # Authorization headers: "Bearer <opaque token>", "Basic <base64>" (JWTs are caught above).
     PiiPattern(
@@ -144,11 +383,79 @@ PII_PATTERNS: tuple[PiiPattern, ...] = (
         ),
         _long_token,
         secret_group="value",
+        cues=("bearer", "basic", "token"),
+    ),
+    # Dates of birth: a date of any common shape after a birth cue; other dates stay.
+    PiiPattern(
+        "DOB",
+        re.compile(
+            r"\b(?:d\.?o\.?b\b\.?|date\s+of\s+birth|birth\s*date|birthday|born(?:\s+on|\s+in)?|"
+            r"geburtsdatum|geboren(?:\s+am)?|date\s+de\s+naissance|n[ée]e?\s+le|"
+            r"fecha\s+de\s+nacimiento|nacid[oa]\s+el|data\s+di\s+nascita|nat[oa]\s+il)"
+            r"(?:[\s:=(\-–]|\b(?:is|was|of|on|in|am|le|el|il)\b){1,12}"
+            rf"(?P<value>{_DATE})(?![\w/])",
+            re.IGNORECASE,
+        ),
+        secret_group="value",
+        cues=(
+            "dob",
+            "d.o.b",
+            "birth",
+            "born",
+            "geb",
+            "naissance",
+            "né",
+            "nacid",
+            "nacimiento",
+            "nascita",
+            "nato",
+            "nata",
+        ),
+    ),
+    # Passport numbers: an id-shaped token (6-12 letters and digits, one digit at least) shortly
+    # after "passport" ("passport photo requirements" has none).
+    PiiPattern(
+        "PASSPORT",
+        re.compile(
+            r"\b(?:passport|passeport|pasaporte|reisepass|passaporto|paspoort)"
+            r"(?:\W{1,3}(?:number|no|nr|num|id|is|was|details)\b\.?){0,3}\W{1,3}"
+            r"(?P<value>(?=[A-Z]{0,4}\d)[A-Z0-9]{6,12})(?![\w-])",
+            re.IGNORECASE,
+        ),
+        secret_group="value",
+        cues=("passport", "passeport", "pasaporte", "reisepass", "passaporto", "paspoort"),
+    ),
+    # Employee, staff and badge numbers after their cue.
+    PiiPattern(
+        "EMPLOYEE_ID",
+        re.compile(
+            r"\b(?:(?:employee|staff|emp|personnel|payroll|worker)[\s_-]*"
+            r"(?:(?:id|number|no|num|nr|code|ref)\b\.?|#)|badge(?:[\s_-]*(?:(?:id|number|no|num)\b\.?|#))?)"
+            r"(?:\W{1,3}(?:is|was)\b)?[\s:#=.\-]*"
+            r"(?P<value>(?=[A-Z_/-]{0,6}\d)[A-Z0-9][A-Z0-9_/-]{2,15})(?![\w-])",
+            re.IGNORECASE,
+        ),
+        secret_group="value",
+        accept=lambda match: _not_a_year(match.group("value")),
+        cues=(
+            "employee",
+            "staff",
+            "emp ",
+            "emp-",
+            "emp_",
+            "empid",
+            "empno",
+            "personnel",
+            "payroll",
+            "worker",
+            "badge",
+        ),
     ),
     # US social security numbers: dashed (the SSA's shape rules), or bare digits near "SSN".
     PiiPattern(
         "SSN",
         re.compile(r"(?<![\w-])(?!000|666|9\d\d)\d{3}-(?!00)\d{2}-(?!0000)\d{4}(?![\w-])"),
+        gate=re.compile(r"\d-\d\d-\d"),
     ),
     PiiPattern(
         "SSN",
@@ -158,20 +465,225 @@ PII_PATTERNS: tuple[PiiPattern, ...] = (
             re.IGNORECASE,
         ),
         secret_group="value",
+        cues=("ssn", "ss#", "social"),
     ),
-    # Street addresses: "221B Baker Street", "1600 Amphitheatre Pkwy, Mountain View, CA 94043",
-    # "Hauptstraße 12, 10115 Berlin". The street words must be capitalised.
+    *(
+        PiiPattern("NATIONAL_ID", re.compile(regex, flags), accept=accept, cues=cues, gate=gate)
+        for regex, flags, accept, cues, gate in (
+            # UK National Insurance number: two letters, six digits, A-D (no check digit; the
+            # shape alone is rare in ordinary text). Prefixes never issued are left.
+            (
+                r"[A-Z](?<![\w-].)[A-Z] ?\d\d ?\d\d ?\d\d ?[A-D](?![\w-])",
+                re.IGNORECASE,
+                _national_id(_nino_ok),
+                (),
+                _SIX_DIGITS,
+            ),
+            # India: Aadhaar (Verhoeff check digit; a bare 12-digit run needs a cue), PAN.
+            (
+                r"[2-9](?<![\w-].)\d{3}([ -]?)\d{4}\1\d{4}(?![\w-])",
+                0,
+                _national_id(
+                    _validates(aadhaar),
+                    re.compile(r"\b(?:aadhaa?r|uidai|uid)\b", re.IGNORECASE),
+                    lambda c: c.isdigit(),
+                ),
+                (),
+                _SIX_DIGITS,
+            ),
+            (
+                r"[A-Z](?<![\w-].)[A-Z]{2}[ABCFGHJLPT][A-Z]\d{4}[A-Z](?![\w-])",
+                re.IGNORECASE,
+                _national_id(
+                    _validates(pan),
+                    re.compile(r"\b(?:pan|permanent account)\b", re.IGNORECASE),
+                    lambda c: not c.isupper(),
+                ),
+                (),
+                re.compile(r"\d{4}[a-z](?![a-z])"),
+            ),
+            # France: NIR (numéro de sécurité sociale, mod-97 key); Corsica's 2A/2B included.
+            (
+                r"[1-478](?<![\w-].) ?\d\d ?(?:0[1-9]|1[0-2]|[2-9]\d) ?(?:\d\d|2[AB]) ?\d{3} ?"
+                r"\d{3} ?\d\d(?![\w-])",
+                re.IGNORECASE,
+                _national_id(_validates(nir)),
+                (),
+                _SIX_DIGITS,
+            ),
+            # Spain: DNI (mod-23 letter) and NIE.
+            (
+                r"[\dXYZxyz](?<![\w-].)(?:(?<=\d)\d{7}|-?\d{7})[ -]?[A-Z](?![\w-])",
+                re.IGNORECASE,
+                _national_id(lambda c: bool(dni.is_valid(c) or nie.is_valid(c))),
+                (),
+                _SIX_DIGITS,
+            ),
+            # Italy: codice fiscale (check letter; letters may stand in for digits).
+            (
+                r"[A-Z](?<![\w-].)[A-Z]{5}[\dLMNP-V]{2}[ABCDEHLMPRST][\dLMNP-V]{2}[A-Z][\dLMNP-V]{3}"
+                r"[A-Z](?![\w-])",
+                re.IGNORECASE,
+                _national_id(_validates(codicefiscale)),
+                (),
+                # Letters may stand in for digits (omocodia), rarely: the gate wants digits.
+                re.compile(r"\d\d[a-z]\d\d[a-z]"),
+            ),
+            # Singapore: NRIC/FIN (check letter).
+            (
+                r"[STFG](?<![\w-].)\d{7}[A-Z](?![\w-])",
+                re.IGNORECASE,
+                _national_id(_nric_ok),
+                (),
+                _SIX_DIGITS,
+            ),
+            # Brazil: CPF (two mod-11 digits); formatted alone, or eleven bare digits by "CPF".
+            (
+                r"\d(?<![\w./-].)\d\d\.?\d{3}\.?\d{3}-?\d\d(?![\w./-])",
+                0,
+                _national_id(
+                    _validates(cpf),
+                    re.compile(r"\bcpf\b", re.IGNORECASE),
+                    lambda c: not re.fullmatch(r"\d{3}\.\d{3}\.\d{3}-\d\d", c),
+                ),
+                (),
+                re.compile(r"\d{3}\.?\d{3}\.?\d{3}"),
+            ),
+            # Germany: Steuer-IdNr (ISO 7064 check digit), always with a cue: eleven digits are
+            # too common alone.
+            (
+                r"[1-9](?<![\w./-].)\d ?\d{3} ?\d{3} ?\d{3}(?![\w./-])",
+                0,
+                _national_id(
+                    _validates(idnr),
+                    re.compile(
+                        r"\b(?:steuer[\w-]*|tax[ -]?id|idnr|identifikationsnummer|tin|"
+                        r"tax identification)\b",
+                        re.IGNORECASE,
+                    ),
+                ),
+                ("steuer", "tax", "idnr", "identifikation", "tin"),
+                None,
+            ),
+            # Nine-digit ids with a cue: Canada's SIN (Luhn), the Netherlands' BSN (11-proof),
+            # Australia's TFN (weighted check).
+            (
+                r"\d(?<![\w./-].)\d\d[ .-]?\d{3}[ .-]?\d{3}(?![\w./-])",
+                0,
+                _national_id(
+                    _validates(sin),
+                    re.compile(
+                        r"\b(?:sin|social insurance|nas|assurance sociale)\b", re.IGNORECASE
+                    ),
+                ),
+                ("sin", "social insurance", "nas", "assurance"),
+                None,
+            ),
+            (
+                r"\d(?<![\w./-].)(?:\d{8}|\d{3}\.\d\d\.\d{3}|\d\d \d{3} \d{3})(?![\w./-])",
+                0,
+                _national_id(
+                    _validates(bsn),
+                    re.compile(
+                        r"\b(?:bsn|burgerservicenummer|sofi[\w-]*|citizen service)", re.IGNORECASE
+                    ),
+                ),
+                ("bsn", "burgerservice", "sofi", "citizen service"),
+                None,
+            ),
+            (
+                r"\d(?<![\w./-].)\d\d ?\d{3} ?\d{2,3}(?![\w./-])",
+                0,
+                _national_id(_validates(tfn), re.compile(r"\b(?:tfn|tax file)", re.IGNORECASE)),
+                ("tfn", "tax file"),
+                None,
+            ),
+        )
+    ),
+    # Street addresses: "221B Baker Street", "1600 Amphitheatre Pkwy, Mountain View, CA 94043".
+    # Capitalised street words may end in any street type.
     PiiPattern(
         "ADDRESS",
         re.compile(
-            r"\b\d{1,5}[A-Za-z]?,?\s+(?:(?:[A-Z][\w'.-]*|\d{1,3}(?:st|nd|rd|th))\s+){1,4}"
+            r"\d(?<!\w\d)\d{0,4}[A-Za-z]?,?\s+(?:(?:[A-Z][\w'.-]*|\d{1,3}(?:st|nd|rd|th))\s+){1,4}"
             r"(?:Street|St|Avenue|Ave|Road|Rd|Boulevard|Blvd|Lane|Ln|Drive|Dr|Court|Ct|Way|"
             r"Place|Pl|Terrace|Parkway|Pkwy|Square|Sq|Highway|Hwy|Close|Crescent|Row|Mews)\b\.?"
             r"(?:,?\s+(?:Apt|Apartment|Suite|Ste|Unit|Flat|#)\.?\s*[\w-]+)?"
             r"(?:,\s*(?:[A-Z][\w'.-]*\s?){1,3},\s*[A-Z]{2}(?:\s+\d{5}(?:-\d{4})?)?)?"
-            r"|\b[A-ZÄÖÜ][a-zäöüß]+(?:straße|strasse|str\.|weg|gasse|allee|platz|damm|ufer)"
-            r"\s+\d{1,4}[a-z]?\b(?:,?\s+\d{5}\s+[A-ZÄÖÜ][a-zäöüß]+)?"
         ),
+    ),
+    # Any case: "14 willow crescent", "4821 n sheridan rd apt 2" (see _STREET_TYPE_ANY_CASE).
+    PiiPattern(
+        "ADDRESS",
+        re.compile(
+            r"\d(?<![\w.,]\d)\d{0,4}[a-z]?,?\s+(?P<words>(?:[^\W\d_][\w'’.-]*\s+){1,3}?)"
+            rf"(?:{_STREET_TYPE_ANY_CASE})\b\.?(?:\s+(?:{_STREET_TYPE_ANY_CASE})\b\.?)?"
+            r"(?:,?\s+(?:apt|apartment|suite|ste|unit|flat|#)\.?\s*#?\s*[\w-]{1,6}\b)?",
+            re.IGNORECASE,
+        ),
+        accept=_street_words_ok,
+    ),
+    # The type first: "7 rue des lilas", "12 avenue victor hugo", "3 calle mayor".
+    PiiPattern(
+        "ADDRESS",
+        re.compile(
+            r"\d(?<![\w.,]\d)\d{0,3}(?:\s?(?:bis|ter))?,?\s+(?:rue|chemin|impasse|all[ée]e|quai|calle|"
+            r"avenida|rua|travessa|carrer|(?:place|route)(?=\s+d)"
+            # English has "avenue" and "boulevard" too ("24 avenue signs"): a particle or a
+            # capitalised name must follow.
+            r"|(?:avenue|boulevard)(?=\s+(?:d[eu'’]|des|la|le|les|(?-i:[A-ZÀ-Þ]))))\s+"
+            r"(?:(?:de|des|du|de la|la|le|les|l'|d'|del|dos|da|do)\s*)*"
+            r"(?P<words>[^\W\d_][\w'’-]*(?:\s+[^\W\d_][\w'’-]*)?)",
+            re.IGNORECASE,
+        ),
+        accept=_street_words_ok,
+    ),
+    # The number after: "Hauptstraße 12, 10115 Berlin", "kerkstraat 5" (any case).
+    PiiPattern(
+        "ADDRESS",
+        re.compile(
+            rf"\b[^\W\d_]+(?:{_STREET_SUFFIX})\s+\d{{1,4}}[a-z]?\b"
+            r"(?:,?\s+\d{4,5}\s+[^\W\d_][\w-]+)?",
+            re.IGNORECASE,
+        ),
+        # Scanning every word for a street suffix is slow; the suffix and a number are rare.
+        gate=re.compile(rf"(?:{_STREET_SUFFIX})\s+\d"),
+    ),
+    # "calle mayor 5", "Via Roma 10" (a capital V: "via email 2" is no street).
+    PiiPattern(
+        "ADDRESS",
+        re.compile(
+            r"\b(?:calle|c/|avenida|avda\.|paseo|plaza|carrer|rua|viale|corso|piazza|largo|"
+            r"(?-i:Via))\s+(?:(?:de|del|de la|dos|da|do|di|della|dei)\s+)*"
+            r"(?P<words>[^\W\d_][\w'’-]*(?:\s+[^\W\d_][\w'’-]*)?),?"
+            r"\s+\d{1,4}[a-z]?\b(?:,?\s+\d{4,5}\s+[^\W\d_][\w-]+)?",
+            re.IGNORECASE,
+        ),
+        accept=_street_words_ok,
+        cues=(
+            "calle",
+            "c/",
+            "avenida",
+            "avda",
+            "paseo",
+            "plaza",
+            "carrer",
+            "rua ",
+            "viale",
+            "corso",
+            "piazza",
+            "largo",
+            "via ",
+        ),
+    ),
+    # A flat or unit before a found address joins it: "flat 3, <ADDRESS>".
+    PiiPattern(
+        "ADDRESS",
+        re.compile(
+            r"\b(?:flat|apt|apartment|unit|suite)\.?\s*#?\d{1,4}[a-z]?,?\s+<ADDRESS>",
+            re.IGNORECASE,
+        ),
+        cues=("flat", "apt", "apartment", "unit", "suite"),
     ),
     PiiPattern(
         "IBAN",
@@ -188,8 +700,13 @@ PII_PATTERNS: tuple[PiiPattern, ...] = (
         re.compile(
             r"(?<![\w.])(?:(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)\.){3}"
             r"(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)(?![\w.])"
-            r"|(?<![\w:])(?:[0-9a-fA-F]{1,4}:){7}[0-9a-fA-F]{1,4}(?![\w:])"
         ),
+        gate=re.compile(r"\d\.\d{1,3}\.\d"),
+    ),
+    PiiPattern(
+        "IP",
+        re.compile(r"(?<![\w:])(?:[0-9a-fA-F]{1,4}:){7}[0-9a-fA-F]{1,4}(?![\w:])"),
+        gate=re.compile(r":[0-9a-f]{1,4}:[0-9a-f]{1,4}:"),
     ),
     PiiPattern(
         "PHONE",
@@ -207,6 +724,8 @@ def _replacer(pattern: PiiPattern) -> Callable[[re.Match[str]], str]:
     def replace(match: re.Match[str]) -> str:
         if pattern.is_valid is not None and not pattern.is_valid(match.group(0)):
             return match.group(0)
+        if pattern.accept is not None and not pattern.accept(match):
+            return match.group(0)
         if pattern.secret_group is None:
             return pattern.placeholder
         start, end = match.span(pattern.secret_group)
@@ -215,6 +734,9 @@ def _replacer(pattern: PiiPattern) -> Callable[[re.Match[str]], str]:
         return whole[: start - offset] + pattern.placeholder + whole[end - offset :]
 
     return replace
+
+
+_REPLACERS = {id(pattern): _replacer(pattern) for pattern in PII_PATTERNS}
 
 
 PERSON_PLACEHOLDER = "<PERSON>"
@@ -475,8 +997,19 @@ def redact_people(text: str) -> str:
 
 def redact_text(text: str, patterns: Iterable[PiiPattern] = PII_PATTERNS) -> str:
     """Replace every PII match in ``text`` with its typed placeholder (e.g. ``<EMAIL>``)."""
+    lowered = text.lower()
+    gates: dict[int, bool] = {}
     for pattern in patterns:
-        text = pattern.regex.sub(_replacer(pattern), text)
+        if pattern.cues and not any(cue in lowered for cue in pattern.cues):
+            continue
+        if pattern.gate is not None:
+            key = id(pattern.gate)
+            if key not in gates:
+                gates[key] = pattern.gate.search(lowered) is not None
+            if not gates[key]:
+                continue
+        replace = _REPLACERS.get(id(pattern)) or _replacer(pattern)
+        text = pattern.regex.sub(replace, text)
     return redact_people(text)
 
 
@@ -494,6 +1027,60 @@ def resolve_hash_secret(secret: str | None, demo_mode: bool, demo_secret: str) -
     raise ConfigError(
         "INSIGHT_USER_HASH_SECRET is not set: user ids are stored only as keyed hashes, so a "
         "secret key is required outside the demo (set it in the environment or .env)"
+    )
+
+
+# A prompt id of these characters, up to this length, is stored as it is; any other (an e-mail,
+# free text, a 5,000-character blob) is stored as its keyed hash.
+SAFE_ID = re.compile(r"[A-Za-z0-9._:/-]{1,128}")
+HASHED_ID_PREFIX = "pid-"
+
+
+def _is_blank(value: str) -> bool:
+    """Nothing visible: whitespace, control and format characters only (as schemas.raw)."""
+    return all(ch.isspace() or unicodedata.category(ch) in {"Cc", "Cf", "Zs"} for ch in value)
+
+
+def safe_prompt_id(prompt_id: str, secret: str) -> str:
+    """``prompt_id`` if it is a plain token (``SAFE_ID``), otherwise its keyed hash.
+
+    The hash (HMAC with the user-id key, over a prefixed id so an id never hashes like the same
+    user id) is deterministic: reruns give the same rows and repeated ids still match. A blank
+    id stays blank so that validation rejects it.
+    """
+    if SAFE_ID.fullmatch(prompt_id) or _is_blank(prompt_id):
+        return prompt_id
+    return HASHED_ID_PREFIX + hash_user_id(f"prompt_id:{prompt_id}", secret)
+
+
+def clean_label(value: str, max_chars: int) -> str:
+    """A short stored label (department, tool): whitespace trimmed and collapsed ("Sales " is
+    "Sales"), redacted, then cut to ``max_chars`` (redacted first, so no cut PII survives)."""
+    return redact_text(" ".join(value.split()))[:max_chars]
+
+
+def protect_fields(frame: pl.DataFrame, secret: str, max_label_chars: int) -> pl.DataFrame:
+    """The stored form of a batch's fields other than ``text`` and ``user_id``: ``prompt_id``
+    through :func:`safe_prompt_id`, ``department`` and ``tool`` through :func:`clean_label`.
+
+    Nulls stay null. Labels repeat, so each distinct value is cleaned once.
+    """
+
+    def labels(column: str) -> pl.Series:
+        values = frame.get_column(column)
+        cleaned = {
+            value: clean_label(value, max_label_chars)
+            for value in values.unique().to_list()
+            if value is not None
+        }
+        return pl.Series(column, [None if v is None else cleaned[v] for v in values], pl.String)
+
+    ids = [
+        None if value is None else safe_prompt_id(value, secret)
+        for value in frame.get_column("prompt_id").to_list()
+    ]
+    return frame.with_columns(
+        pl.Series("prompt_id", ids, dtype=pl.String), labels("department"), labels("tool")
     )
 
 

@@ -212,3 +212,167 @@ def test_redaction_in_worker_processes_matches_the_calling_process() -> None:
     assert redact_texts(texts, processes=2) == in_process
     assert in_process == [redact_text(t) for t in texts]
     assert any(t != r for t, r in zip(texts, in_process, strict=True))
+
+
+# ---- kinds added for "Never an individual, by any route" ----
+
+
+@pytest.mark.parametrize(
+    ("text", "secret", "placeholder"),
+    [
+        ("NINO QQ123456C", "QQ123456C", "<NATIONAL_ID>"),
+        ("aadhaar: 2345-6789-0124", "2345-6789-0124", "<NATIONAL_ID>"),
+        ("pan card acupa7085r", "acupa7085r", "<NATIONAL_ID>"),
+        ("social insurance number 130692544", "130692544", "<NATIONAL_ID>"),
+        ("NIR 295109912611193", "295109912611193", "<NATIONAL_ID>"),
+        ("my tax id is 36574261809", "36574261809", "<NATIONAL_ID>"),
+        ("burgerservicenummer: 1112.22.333", "1112.22.333", "<NATIONAL_ID>"),
+        ("cpf 39053344705", "39053344705", "<NATIONAL_ID>"),
+        ("FIN G1234567X", "G1234567X", "<NATIONAL_ID>"),
+        ("Passport: C01X00T47", "C01X00T47", "<PASSPORT>"),
+        ("my birthday is March 3rd", "March 3rd", "<DOB>"),
+        ("Date of Birth: 15th of July 1992", "15th of July 1992", "<DOB>"),
+        ("geboren am 12.09.1985", "12.09.1985", "<DOB>"),
+        ("emp id: EMP-4821", "EMP-4821", "<EMPLOYEE_ID>"),
+        ("88 king st", "king st", "<ADDRESS>"),
+        ("hauptstraße 12, 10115 berlin", "hauptstraße 12", "<ADDRESS>"),
+        ("Via Roma 10", "Roma 10", "<ADDRESS>"),
+        ("ping josé@exämple.com", "josé@exämple.com", "<EMAIL>"),
+        ("pwd=hunter2", "hunter2", "<SECRET>"),
+        ("DB_PASSWORD=letmein", "letmein", "<SECRET>"),
+        ("the door code is 4711", "4711", "<SECRET>"),
+        ("mongodb+srv://bob:p@ss@cluster0.example.net/test", "p@ss", "<SECRET>"),
+        ("jdbc:mysql://h:3306/db?user=root&password=toor", "toor", "<SECRET>"),
+    ],
+)
+def test_identity_numbers_dates_of_birth_and_typed_secrets_are_caught(
+    text: str, secret: str, placeholder: str
+) -> None:
+    redacted = redact_text(text)
+    assert secret not in redacted
+    assert placeholder in redacted
+
+
+def test_only_the_sensitive_part_goes() -> None:
+    assert redact_text("DOB: 3 March 1979") == "DOB: <DOB>"
+    assert redact_text("my password is sunshine.") == "my password is <SECRET>."
+    assert redact_text("pw: tulip, user: ops") == "pw: <SECRET>, user: ops"
+    assert redact_text("postgres://admin:S3cr3t@db.internal:5432/app") == (
+        "postgres://<SECRET>@db.internal:5432/app"
+    )
+    assert redact_text("flat 3, 27 elm grove road, please") == "<ADDRESS>, please"
+
+
+def test_a_private_key_goes_whole_with_or_without_line_breaks() -> None:
+    body = "MIIEvQIBADANBgkqhkiG9w0BAQEFAASCBKcwggSjAgEAAoIBAQC7"
+    key = f"-----BEGIN PRIVATE KEY-----\n{body}\nAbC+/x==\n-----END PRIVATE KEY-----"
+    assert (
+        redact_text(f"why does this fail?\n{key}\nthanks")
+        == "why does this fail?\n<SECRET>\nthanks"
+    )
+    assert redact_text(key.replace("\n", " ")) == "<SECRET>"
+    # A paste that lost its END line loses the rest of the key body too.
+    assert body not in redact_text(f"key: -----BEGIN RSA PRIVATE KEY----- {body}")
+
+
+def test_check_digits_keep_lookalike_numbers() -> None:
+    # The same shapes with a wrong check digit or letter are no ids.
+    for text in (
+        "DNI 54362315A",
+        "codice fiscale RCCMNL83S18D969A",
+        "NRIC S1234567A",
+        "CPF 390.533.447-06",
+        "aadhaar 2345 6789 0125",
+        "BSN 111222334",
+    ):
+        assert "<NATIONAL_ID>" not in redact_text(text), text
+    # A bare nine-digit number is an id only next to its cue.
+    assert redact_text("order 111222333 shipped") == "order 111222333 shipped"
+
+
+def test_canary_near_misses_stay_untouched() -> None:
+    from tests.unit.redaction_canaries import NEAR_MISSES
+
+    changed = {text: redact_text(text) for text in NEAR_MISSES if redact_text(text) != text}
+    assert changed == {}
+
+
+# ---- every stored free-text field is protected ----
+
+
+def test_prompt_ids_that_are_not_plain_tokens_are_hashed_deterministically() -> None:
+    from insight_core.prep.redact import safe_prompt_id
+
+    assert safe_prompt_id("demo-20261003-000123", "k") == "demo-20261003-000123"
+    hashed = safe_prompt_id("jane.doe@example.com", "k")
+    assert "jane" not in hashed and hashed.startswith("pid-") and len(hashed) == 36
+    assert hashed == safe_prompt_id("jane.doe@example.com", "k")  # reruns and duplicates match
+    assert hashed != safe_prompt_id("jane.doe@example.com", "other key")
+    assert safe_prompt_id("x" * 5000, "k").startswith("pid-")
+    assert safe_prompt_id("x" * 128, "k") == "x" * 128
+    assert safe_prompt_id("id with spaces", "k").startswith("pid-")
+    assert safe_prompt_id(" \u200b ", "k") == " \u200b "  # blank stays blank: validation rejects it
+
+
+def test_protect_fields_redacts_caps_and_trims() -> None:
+    from insight_core.prep.redact import protect_fields
+
+    frame = pl.DataFrame(
+        {
+            "prompt_id": ["jane.doe@example.com", "p-2", "y" * 5000, None],
+            "department": ["Sales ", "Sales", "  Customer   Success", None],
+            "tool": ["chat for jane.doe@example.com", "t" * 100_000, None, "chat"],
+        }
+    )
+    out = protect_fields(frame, "k", 64)
+    flat = json.dumps(out.to_dicts())
+    assert "jane.doe@example.com" not in flat
+    assert out.get_column("department").to_list() == ["Sales", "Sales", "Customer Success", None]
+    assert out.item(0, "tool") == "chat for <EMAIL>"
+    assert out.item(1, "tool") == "t" * 64
+    assert out.item(1, "prompt_id") == "p-2"
+    assert out.item(2, "prompt_id").startswith("pid-") and len(out.item(2, "prompt_id")) == 36
+    assert out.item(3, "prompt_id") is None
+
+
+def test_the_validate_stage_stores_only_protected_fields(tmp_path) -> None:
+    from datetime import UTC, date, datetime
+
+    from insight_core.nightly import stages
+    from insight_core.nightly.context import IngestResult, RunContext
+    from insight_core.settings import InsightSettings
+
+    rows = [
+        ("jane.doe@example.com", "Sales ", "chat jane.doe@example.com", "a question"),
+        ("p-2", "Sales", "x" * 100_000, "another question"),
+        ("q" * 5000, "Sales", "chat", "a third question"),
+        ("p-4", "cc Priya Raman!", "mail jane.doe@example.com", "a fourth question"),
+    ]
+    staged = pl.DataFrame(
+        {
+            "source_row": pl.Series(range(len(rows)), dtype=pl.UInt32),
+            "prompt_id": [r[0] for r in rows],
+            "timestamp": ["2026-10-05T09:00:00+00:00"] * len(rows),
+            "user_id": ["u1"] * len(rows),
+            "department": [r[1] for r in rows],
+            "text": [r[3] for r in rows],
+            "tool": [r[2] for r in rows],
+            "source_file": ["s.csv"] * len(rows),
+            "source_line": pl.Series(range(2, len(rows) + 2), dtype=pl.Int64),
+        }
+    )
+    staged_file = tmp_path / "staged.parquet"
+    staged.write_parquet(staged_file)
+    settings = InsightSettings(home=tmp_path / "home", user_hash_secret="k")
+    ctx = RunContext("r", date(2026, 10, 5), "s.csv", "auto", settings, tmp_path, datetime.now(UTC))
+    chunk = stages.validate(ctx, IngestResult(staged_file, len(rows), [(0, len(rows))], 0.0), 0)
+    valid = pl.read_parquet(chunk.path)
+    quarantine = pl.read_parquet(chunk.quarantine_file)
+    stored = json.dumps(valid.drop("text").to_dicts(), default=str) + json.dumps(
+        quarantine.to_dicts(), default=str
+    )
+    assert "jane.doe" not in stored and "Priya" not in stored and "q" * 200 not in stored
+    assert valid.get_column("department").unique().to_list() == ["Sales"]
+    assert max(len(t) for t in valid.get_column("tool").to_list()) <= settings.max_label_chars
+    assert valid.height == 3 and quarantine.height == 1  # the department with a name
+    assert quarantine.item(0, "failed_checks").to_list() == ["department:format"]
