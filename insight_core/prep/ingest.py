@@ -11,10 +11,18 @@ own, and a CSV or JSON Lines file that still fails is read record by record (the
 a line that does not parse becomes a :class:`RejectedInput` naming its file and line, invalid
 UTF-8 bytes (e.g. a Latin-1 file) are replaced with U+FFFD and counted, and a file that cannot
 be read at all (a corrupt Parquet file, no permission) becomes one rejected record naming it.
+
+Text files are UTF-8 unless a byte order mark says UTF-8-sig, UTF-16 or UTF-32 (LE/BE), or the
+NUL bytes of mostly-ASCII text give away UTF-16/UTF-32 without one; those are decoded into a
+UTF-8 copy first, line for line, so both paths read them. A CSV or JSON Lines file with lines
+but not one readable record fails the source (:class:`SourceError` naming the file and how it
+was decoded): such a file is nearly always in an encoding the reader did not recognise, and
+quarantining all of it would publish a silently empty night.
 """
 
 from __future__ import annotations
 
+import codecs
 import csv
 import hashlib
 import json
@@ -44,6 +52,17 @@ LINE_TAG = "__source_line"
 _HEADER_LINES = {"csv": 1, "ndjson": 0, "parquet": 0}
 # Examples of repaired lines named in the run's warning (the counter is exact).
 _EXAMPLES = 5
+# Byte order marks, UTF-32 first: the UTF-32-LE mark begins with the UTF-16-LE one.
+_BOMS = (
+    (codecs.BOM_UTF32_LE, "utf-32-le"),
+    (codecs.BOM_UTF32_BE, "utf-32-be"),
+    (codecs.BOM_UTF8, "utf-8"),
+    (codecs.BOM_UTF16_LE, "utf-16-le"),
+    (codecs.BOM_UTF16_BE, "utf-16-be"),
+)
+# Bytes read to recognise a file's encoding, and read at once while decoding a wide one.
+_SNIFF_BYTES = 4096
+_BLOCK_BYTES = 1 << 20
 
 
 @dataclass(frozen=True)
@@ -74,7 +93,8 @@ class StagedSource:
 
     rows_staged: int
     rejected: list[RejectedInput] = field(default_factory=list)
-    # Lines whose invalid UTF-8 bytes were replaced with U+FFFD (the rows are kept).
+    # Lines whose invalid bytes (UTF-8, or the file's marked encoding) were replaced with
+    # U+FFFD (the rows are kept).
     lines_bytes_replaced: int = 0
     warnings: list[str] = field(default_factory=list)
 
@@ -82,6 +102,59 @@ class StagedSource:
     def rows_read(self) -> int:
         """Rows staged plus rejected lines/files: every one is accounted for downstream."""
         return self.rows_staged + len(self.rejected)
+
+
+@dataclass(frozen=True)
+class TextEncoding:
+    """How a text file's bytes are decoded: a Python codec, after ``bom`` bytes of mark."""
+
+    codec: str = "utf-8"
+    bom: int = 0
+    guessed: bool = False  # no mark: recognised from where the NUL bytes are
+
+    @property
+    def label(self) -> str:
+        """E.g. "UTF-16-LE (byte order mark)", for messages."""
+        how = "byte order mark" if self.bom else "guessed, no byte order mark"
+        if not self.bom and not self.guessed:
+            how = "no byte order mark"
+        return f"{self.codec.upper()} ({how})"
+
+    @property
+    def needs_decoding(self) -> bool:
+        """Whether the polars readers (UTF-8 only, no mark) need a decoded copy."""
+        return self.codec != "utf-8" or self.bom > 0
+
+
+def _zero_shares(head: bytes, width: int) -> list[float]:
+    """Share of NUL bytes at each position modulo ``width`` of ``head``."""
+    usable = len(head) - len(head) % width
+    units = usable // width
+    return [head[i:usable:width].count(0) / units for i in range(width)]
+
+
+def detect_encoding(head: bytes) -> TextEncoding:
+    """The encoding of a text file that begins with ``head`` (its first few KB).
+
+    A byte order mark decides. Without one, mostly-ASCII UTF-16/UTF-32 text has NUL bytes in
+    fixed places (``a`` is ``61 00`` in UTF-16-LE) and UTF-8 text has none, so a lopsided share
+    of NULs is taken for UTF-16/32; anything else is read as UTF-8.
+    """
+    for mark, codec in _BOMS:
+        if head.startswith(mark):
+            return TextEncoding(codec, len(mark))
+    if len(head) >= 8:
+        z = _zero_shares(head, 4)
+        if z[3] > 0.99 and z[2] > 0.9 and z[0] < 0.1:
+            return TextEncoding("utf-32-le", guessed=True)
+        if z[0] > 0.99 and z[1] > 0.9 and z[3] < 0.1:
+            return TextEncoding("utf-32-be", guessed=True)
+        even, odd = _zero_shares(head, 2)
+        if odd > 0.3 and even < 0.05:
+            return TextEncoding("utf-16-le", guessed=True)
+        if even > 0.3 and odd < 0.05:
+            return TextEncoding("utf-16-be", guessed=True)
+    return TextEncoding()
 
 
 def resolve_location(location: str, run_date: date) -> str:
@@ -98,19 +171,21 @@ def _file_kind(path: Path) -> str:
     return kind
 
 
-def _scan_file(path: Path) -> pl.LazyFrame:
+def _scan_file(path: Path, read_from: Path | None = None) -> pl.LazyFrame:
     """Lazy scan of one file, every row tagged with its file and (1-based) line.
 
+    ``read_from`` is the file's decoded UTF-8 copy, if it needed one; rows still name ``path``.
     The line assumes one record per line (exact unless a file has blank lines or quoted
     line breaks); lines rejected by the careful reader always carry their exact line.
     """
     kind = _file_kind(path)
+    read_from = read_from or path
     if kind == "csv":
-        frame = pl.scan_csv(path, infer_schema=False)
+        frame = pl.scan_csv(read_from, infer_schema=False)
     elif kind == "parquet":
-        frame = pl.scan_parquet(path)
+        frame = pl.scan_parquet(read_from)
     else:
-        frame = pl.scan_ndjson(path, infer_schema_length=None)
+        frame = pl.scan_ndjson(read_from, infer_schema_length=None)
     return frame.with_row_index(LINE_TAG, offset=1 + _HEADER_LINES[kind]).with_columns(
         pl.lit(str(path)).alias(FILE_TAG)
     )
@@ -266,28 +341,88 @@ def parse_timestamps(frame: pl.DataFrame, tz: str) -> pl.DataFrame:
     return frame.with_columns(pl.Series("event_ts", parsed, dtype=pl.Datetime("us", "UTC")))
 
 
-class _LineReader:
-    """Binary lines of a file decoded as UTF-8, invalid bytes replaced and counted."""
+def _wide_lines(handle: BinaryIO, codec: str) -> Iterator[bytes]:
+    """Binary lines of a UTF-16/UTF-32 file, split at newline code units only.
 
-    def __init__(self, handle: BinaryIO, name: str, staged: StagedSource) -> None:
+    ``0A 00`` is a newline in UTF-16-LE only where it starts a code unit: elsewhere it is the
+    end of one character and the start of another, so matches off the unit grid are skipped.
+    """
+    newline = "\n".encode(codec)
+    unit = len(newline)
+    pending = b""
+    while block := handle.read(_BLOCK_BYTES):
+        pending += block
+        start = search = 0
+        while (at := pending.find(newline, search)) != -1:
+            if (at - start) % unit:
+                search = at + 1
+                continue
+            yield pending[start : at + unit]
+            start = search = at + unit
+        pending = pending[start:]
+    if pending:
+        yield pending
+
+
+class _LineReader:
+    """Lines of a file decoded with its encoding, invalid bytes replaced and counted."""
+
+    def __init__(
+        self,
+        handle: BinaryIO,
+        name: str,
+        staged: StagedSource,
+        encoding: TextEncoding | None = None,
+    ) -> None:
         self.handle = handle
         self.name = name
         self.staged = staged
+        self.encoding = encoding or TextEncoding()
         self.line = 0  # number of the last line handed out
+        # This file's share of the counts: what a message about an unreadable file names.
+        self.lines_replaced = 0
+        self.lines_with_nul = 0
+
+    def _raw_lines(self) -> Iterator[bytes]:
+        if self.encoding.codec == "utf-8":
+            yield from self.handle  # a UTF-8 mark is removed after decoding, as it always was
+        else:
+            self.handle.read(self.encoding.bom)
+            yield from _wide_lines(self.handle, self.encoding.codec)
 
     def __iter__(self) -> Iterator[str]:
-        for raw in self.handle:
+        codec = self.encoding.codec
+        for raw in self._raw_lines():
             self.line += 1
             try:
-                text = raw.decode("utf-8")
+                text = raw.decode(codec)
             except UnicodeDecodeError:
-                text = raw.decode("utf-8", errors="replace")
+                text = raw.decode(codec, errors="replace")
+                self.lines_replaced += 1
                 self.staged.lines_bytes_replaced += 1
                 if self.staged.lines_bytes_replaced <= _EXAMPLES:
-                    log.warning("%s line %d: invalid UTF-8 bytes replaced", self.name, self.line)
+                    log.warning(
+                        "%s line %d: invalid %s bytes replaced", self.name, self.line, codec
+                    )
             if self.line == 1:
                 text = text.removeprefix("\ufeff")
+            if "\x00" in text:
+                self.lines_with_nul += 1
             yield text
+
+
+def _decoded_copy(
+    file: Path, encoding: TextEncoding, target: Path, staged: StagedSource
+) -> _LineReader:
+    """Write ``file`` as UTF-8 without a mark to ``target``, line for line (line numbers hold).
+
+    Streams a line at a time, so memory stays flat. Returns the reader for its counts.
+    """
+    with file.open("rb") as handle, target.open("w", encoding="utf-8", newline="") as out:
+        reader = _LineReader(handle, str(file), staged, encoding)
+        for text in reader:
+            out.write(text)
+    return reader
 
 
 def _as_text(value: Any) -> str | None:
@@ -369,46 +504,117 @@ def _write_part(rows: list[dict[str, Any]], file: Path, target: Path) -> None:
     frame.write_parquet(target)
 
 
+@dataclass
+class _SourceFile:
+    """One file of a source as the readers open it."""
+
+    path: Path  # the file as delivered: rows, rejections and messages name it
+    read_from: Path  # the file itself, or its decoded UTF-8 copy
+    encoding: TextEncoding | None = None  # None for Parquet
+    lines_replaced: int = 0  # lines with undecodable bytes, counted while decoding
+
+
+def _readable_files(files: list[Path], work: Path, staged: StagedSource) -> list[_SourceFile]:
+    """Each file as the polars readers can open it: text files not in plain UTF-8 are decoded
+    into a UTF-8 copy under ``work`` (polars reads UTF-8 only, and no mark in JSON Lines)."""
+    readable: list[_SourceFile] = []
+    for index, file in enumerate(files):
+        if _file_kind(file) == "parquet":
+            readable.append(_SourceFile(file, file))
+            continue
+        try:
+            with file.open("rb") as handle:
+                encoding = detect_encoding(handle.read(_SNIFF_BYTES))
+        except OSError:
+            encoding = TextEncoding()  # unreadable: the readers below reject it by name
+        if not encoding.needs_decoding:
+            readable.append(_SourceFile(file, file, encoding))
+            continue
+        log.info("%s is %s: decoding it to UTF-8", file, encoding.label)
+        work.mkdir(parents=True, exist_ok=True)
+        copy = work / f"decoded-{index:05d}{file.suffix.lower()}"
+        try:
+            reader = _decoded_copy(file, encoding, copy, staged)
+        except OSError as exc:
+            staged.rejected.append(
+                RejectedInput(str(file), None, "source:unreadable_file", str(exc))
+            )
+            continue
+        readable.append(_SourceFile(file, copy, encoding, reader.lines_replaced))
+    return readable
+
+
+def _no_record_error(
+    file: _SourceFile, reader: _LineReader, rejected: list[RejectedInput]
+) -> SourceError:
+    """Why a text file with lines but no readable record fails the source, with the clues."""
+    encoding = file.encoding or TextEncoding()
+    clues = []
+    if reader.lines_with_nul:
+        clues.append(
+            f"{reader.lines_with_nul} lines hold NUL characters, as UTF-16/UTF-32 text read "
+            "as another encoding does"
+        )
+    replaced = file.lines_replaced + reader.lines_replaced
+    if replaced:
+        clues.append(f"{replaced} lines had bytes that are not valid {encoding.codec.upper()}")
+    first = rejected[0]
+    return SourceError(
+        f"no readable record in {file.path}: all {len(rejected)} of its lines failed to parse "
+        f"(decoded as {encoding.label}"
+        + "".join(f"; {clue}" for clue in clues)
+        + f"; line {first.line}: {first.detail}). Its encoding is likely the problem: save it "
+        "as UTF-8, or UTF-16/UTF-32 with a byte order mark, and run the date again"
+    )
+
+
 def _read_carefully(
-    file: Path, kind: str, prefix: Path, chunk_size: int, staged: StagedSource
+    file: _SourceFile, kind: str, prefix: Path, chunk_size: int, staged: StagedSource
 ) -> list[Path]:
-    """Read one CSV/JSON Lines file record by record into Parquet parts of ``chunk_size``."""
+    """Read one CSV/JSON Lines file record by record into Parquet parts of ``chunk_size``.
+
+    Raises :class:`SourceError` when the file has lines but not one of them is a record.
+    """
     written: list[Path] = []
     rows: list[dict[str, Any]] = []
-    with file.open("rb") as handle:
-        reader = _LineReader(handle, str(file), staged)
+    rejected_before = len(staged.rejected)
+    with file.read_from.open("rb") as handle:
+        reader = _LineReader(handle, str(file.path), staged)
         records = _careful_csv(reader, staged) if kind == "csv" else _careful_ndjson(reader, staged)
         for row in records:
             rows.append(row)
             if len(rows) >= chunk_size:
                 written.append(prefix.with_name(f"{prefix.name}-{len(written):06d}.parquet"))
-                _write_part(rows, file, written[-1])
+                _write_part(rows, file.path, written[-1])
                 rows = []
     if rows:
         written.append(prefix.with_name(f"{prefix.name}-{len(written):06d}.parquet"))
-        _write_part(rows, file, written[-1])
+        _write_part(rows, file.path, written[-1])
+    rejected = staged.rejected[rejected_before:]
+    if not written and rejected:
+        raise _no_record_error(file, reader, rejected)
     return written
 
 
 def _stage_file_by_file(
-    files: list[Path], parts: Path, chunk_size: int, staged: StagedSource
+    files: list[_SourceFile], parts: Path, chunk_size: int, staged: StagedSource
 ) -> list[pl.LazyFrame]:
     """The fallback: each file on its own, the careful reader for those that fail."""
     frames: list[pl.LazyFrame] = []
     for index, file in enumerate(files):
-        kind = _file_kind(file)
+        kind = _file_kind(file.path)
         part = parts / f"file-{index:05d}.parquet"
         try:
-            _scan_file(file).sink_parquet(part, row_group_size=chunk_size)
+            _scan_file(file.path, file.read_from).sink_parquet(part, row_group_size=chunk_size)
             frames.append(pl.scan_parquet(part))
             continue
         except (pl.exceptions.PolarsError, OSError) as exc:
             part.unlink(missing_ok=True)
             problem = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-            log.warning("%s does not parse as a whole: %s", file, problem)
+            log.warning("%s does not parse as a whole: %s", file.path, problem)
         if kind == "parquet":
             staged.rejected.append(
-                RejectedInput(str(file), None, "source:unreadable_file", problem)
+                RejectedInput(str(file.path), None, "source:unreadable_file", problem)
             )
             continue
         try:
@@ -417,14 +623,14 @@ def _stage_file_by_file(
             )
         except OSError as exc:
             staged.rejected.append(
-                RejectedInput(str(file), None, "source:unreadable_file", str(exc))
+                RejectedInput(str(file.path), None, "source:unreadable_file", str(exc))
             )
             continue
         if written:
             # JSON Lines chunks may differ in their keys: join them like files of a folder.
             frames.append(_concat([pl.scan_parquet(part) for part in written]))
         else:
-            staged.warnings.append(f"file {file} had no rows")
+            staged.warnings.append(f"file {file.path} had no rows")
     return frames
 
 
@@ -444,6 +650,7 @@ def stage_source(
     not grow with the batch. Lines and files that cannot be read are returned as
     :attr:`StagedSource.rejected` (to be quarantined) instead of failing the source; a source
     with no rows at all stages an empty file and says so in :attr:`StagedSource.warnings`.
+    A CSV/JSON Lines file with lines but no readable record raises :class:`SourceError`.
     """
     resolved = resolve_location(location, run_date)
     destination.parent.mkdir(parents=True, exist_ok=True)
@@ -461,21 +668,24 @@ def stage_source(
         except pl.exceptions.PolarsError as exc:
             raise SourceError(f"cannot read source {resolved}: {exc}".splitlines()[0]) from exc
     else:
+        # Decoded copies and careful parts: raw input, deleted whatever happens.
+        parts = destination.with_name(destination.name + ".parts")
+        shutil.rmtree(parts, ignore_errors=True)
         try:
-            sink(_concat([_scan_file(f) for f in files]))  # the fast path
-        except (pl.exceptions.PolarsError, OSError) as exc:
-            log.warning("source %s does not parse as a whole: %s", resolved, str(exc)[:200])
-            parts = destination.with_name(destination.name + ".parts")
-            shutil.rmtree(parts, ignore_errors=True)
-            parts.mkdir()
+            readable = _readable_files(files, parts, staged)
             try:
-                frames = _stage_file_by_file(files, parts, chunk_size, staged)
+                # the fast path
+                sink(_concat([_scan_file(f.path, f.read_from) for f in readable]))
+            except (pl.exceptions.PolarsError, OSError) as exc:
+                log.warning("source %s does not parse as a whole: %s", resolved, str(exc)[:200])
+                parts.mkdir(exist_ok=True)
+                frames = _stage_file_by_file(readable, parts, chunk_size, staged)
                 if frames:
                     sink(_concat(frames))
                 else:
                     _empty_contract().write_parquet(destination)
-            finally:
-                shutil.rmtree(parts, ignore_errors=True)
+        finally:
+            shutil.rmtree(parts, ignore_errors=True)
     staged.rows_staged = pl.scan_parquet(destination).select(pl.len()).collect().item()
     if staged.rejected:
         by_check: dict[str, int] = {}
@@ -488,7 +698,8 @@ def stage_source(
         )
     if staged.lines_bytes_replaced:
         staged.warnings.append(
-            f"invalid UTF-8 bytes replaced with U+FFFD on {staged.lines_bytes_replaced} lines"
+            "bytes invalid in their file's encoding (UTF-8 unless marked) replaced with U+FFFD "
+            f"on {staged.lines_bytes_replaced} lines"
         )
     if staged.rows_read == 0:
         staged.warnings.append(f"source had no rows: {resolved}")

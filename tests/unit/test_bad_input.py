@@ -6,6 +6,7 @@ that the counts reconcile: read = staged + rejected.
 
 from __future__ import annotations
 
+import codecs
 import csv
 import io
 import json
@@ -19,7 +20,14 @@ from typer.testing import CliRunner
 
 from insight_core.csv_output import neutralise_formulas, safe_csv
 from insight_core.errors import SourceError
-from insight_core.prep.ingest import ColumnDefaults, StagedSource, rejected_frame, stage_source
+from insight_core.prep.ingest import (
+    ColumnDefaults,
+    StagedSource,
+    TextEncoding,
+    detect_encoding,
+    rejected_frame,
+    stage_source,
+)
 
 pytestmark = pytest.mark.unit
 
@@ -248,3 +256,107 @@ def test_model_list_shows_the_champion_alias(tmp_path: Path) -> None:
     rows = [line for line in result.output.splitlines() if "bundle-" in line]
     assert "champion" in next(r for r in rows if "bundle-a" in r)
     assert "champion" not in next(r for r in rows if "bundle-b" in r)
+
+
+# ---- encodings: a byte order mark (or the NULs of wide text) decides how a file is decoded ----
+
+ENCODINGS = [
+    ("utf-8-sig", b""),
+    ("utf-16-le", codecs.BOM_UTF16_LE),
+    ("utf-16-be", codecs.BOM_UTF16_BE),
+    ("utf-32-le", codecs.BOM_UTF32_LE),
+    ("utf-32-be", codecs.BOM_UTF32_BE),
+]
+
+
+def _encoded(text: str, codec: str, bom: bytes) -> bytes:
+    return bom + text.encode(codec)  # utf-8-sig writes its own mark
+
+
+@pytest.mark.parametrize(("codec", "bom"), ENCODINGS, ids=[c for c, _ in ENCODINGS])
+@pytest.mark.parametrize("kind", ["jsonl", "csv"])
+def test_marked_utf16_utf32_and_utf8_sig_files_are_decoded(
+    tmp_path: Path, codec: str, bom: bytes, kind: str
+) -> None:
+    rows = [_record("a", "café ☕ and 日本語"), _record("b", "second\u2028line")]
+    if kind == "jsonl":
+        text = "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows)
+    else:
+        text = pl.DataFrame(rows).write_csv()
+    source = tmp_path / f"night.{kind}"
+    source.write_bytes(_encoded(text, codec, bom))
+    staged, frame = _stage(source, tmp_path)
+    assert frame.get_column("prompt_id").to_list() == ["a", "b"]
+    assert frame.get_column("text").to_list() == [r["text"] for r in rows]
+    assert frame.get_column("source_file").to_list() == [str(source)] * 2
+    first_line = 2 if kind == "csv" else 1
+    assert frame.get_column("source_line").to_list() == [first_line, first_line + 1]
+    assert not staged.rejected and staged.lines_bytes_replaced == 0
+    # the decoded copy was raw input too: gone with the staging parts
+    assert sorted(p.name for p in (tmp_path / "work").iterdir()) == ["staged.parquet"]
+
+
+def test_utf16_file_with_a_bad_line_goes_the_careful_way_with_exact_lines(tmp_path: Path) -> None:
+    text = (_line("a") + b"{broken\n" + _line("b")).decode()
+    source = tmp_path / "night.jsonl"
+    source.write_bytes(codecs.BOM_UTF16_LE + text.encode("utf-16-le") + b"\x00")  # odd last byte
+    staged, frame = _stage(source, tmp_path)
+    assert frame.get_column("prompt_id").to_list() == ["a", "b"]
+    assert frame.get_column("source_line").to_list() == [1, 3]
+    # a truncated last character is a line of its own, replaced, counted and quarantined
+    assert [(r.file, r.line, r.check) for r in staged.rejected] == [
+        (str(source), 2, "source:unparseable_json"),
+        (str(source), 4, "source:unparseable_json"),
+    ]
+    assert staged.lines_bytes_replaced == 1
+
+
+@pytest.mark.parametrize("codec", ["utf-16-le", "utf-16-be", "utf-32-le", "utf-32-be"])
+def test_unmarked_utf16_and_utf32_are_recognised_by_their_nul_bytes(
+    tmp_path: Path, codec: str
+) -> None:
+    source = tmp_path / "night.jsonl"
+    source.write_bytes((_line("a") + _line("b")).decode().encode(codec))
+    _, frame = _stage(source, tmp_path)
+    assert frame.get_column("prompt_id").to_list() == ["a", "b"]
+
+
+def test_detect_encoding_leaves_utf8_with_a_nul_line_alone() -> None:
+    head = b"".join(_line(f"p{i}") for i in range(5)) + b"\x00\x01 binary junk\n"
+    assert detect_encoding(head) == TextEncoding("utf-8", 0)
+    assert detect_encoding(codecs.BOM_UTF32_LE + "x".encode("utf-32-le")).codec == "utf-32-le"
+    assert detect_encoding(codecs.BOM_UTF16_LE + "x".encode("utf-16-le")).codec == "utf-16-le"
+
+
+def test_file_with_lines_but_no_readable_record_fails_naming_file_and_encoding(
+    tmp_path: Path,
+) -> None:
+    # The observed failure: UTF-16 text without a mark and with too few NULs to recognise
+    # (mostly CJK), read as UTF-8: every line was quarantined and the night "succeeded" empty.
+    folder = tmp_path / "drop"
+    folder.mkdir()
+    (folder / "good.jsonl").write_bytes(_line("a"))
+    text = "".join(
+        json.dumps({"编号": f"{i}", "文本": "日本語の質問です" * 30}, ensure_ascii=False) + "\n"
+        for i in range(3)
+    )
+    bad = folder / "wide.jsonl"
+    bad.write_bytes(text.encode("utf-16-le"))
+    assert detect_encoding(bad.read_bytes()).codec == "utf-8"  # not recognised
+    with pytest.raises(SourceError) as raised:
+        _stage(folder, tmp_path)
+    message = str(raised.value)
+    assert f"no readable record in {bad}" in message
+    # read as UTF-8, a UTF-16 newline leaves a NUL at the start of the next line: 4 lines
+    assert "all 4 of its lines failed to parse" in message
+    assert "decoded as UTF-8 (no byte order mark)" in message
+    assert "NUL characters" in message and "byte order mark" in message
+    # nothing of the raw input is left behind
+    assert not any(p.name.endswith(".parts") for p in (tmp_path / "work").iterdir())
+
+
+def test_latin1_file_whose_every_line_is_unreadable_says_which_bytes(tmp_path: Path) -> None:
+    source = tmp_path / "night.jsonl"
+    source.write_bytes("{prénom\n{café\n".encode("latin-1"))
+    with pytest.raises(SourceError, match=r"2 lines had bytes that are not valid UTF-8"):
+        _stage(source, tmp_path)
