@@ -41,6 +41,13 @@ def run(
         DateOption, typer.Option("--to", formats=["%Y-%m-%d"], help="Last date of a backfill.")
     ] = None,
     mode: Annotated[str, typer.Option(help="Topic mode: auto, fit or infer.")] = "auto",
+    replace: Annotated[
+        bool,
+        typer.Option(
+            "--replace",
+            help="Allow replacing a loaded date with fewer prompts (refused without it).",
+        ),
+    ] = False,
 ) -> None:
     """Run the nightly flow for one date, or for each date of --from/--to in order."""
     with clear_errors():
@@ -60,9 +67,19 @@ def run(
         from flows.runners import configured
 
         if from_ and to:
-            summaries = backfill(start=from_.date(), end=to.date(), source=source, mode=mode)  # type: ignore[arg-type]
+            summaries = backfill(
+                start=from_.date(),
+                end=to.date(),
+                source=source,
+                mode=mode,  # type: ignore[arg-type]
+                replace=replace,
+            )
         else:
-            summaries = [configured(nightly, settings)(run_date=dates[0], source=source, mode=mode)]
+            summaries = [
+                configured(nightly, settings)(
+                    run_date=dates[0], source=source, mode=mode, replace=replace
+                )
+            ]
         for summary in summaries:
             print_run_summary(summary)
 

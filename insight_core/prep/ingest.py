@@ -27,6 +27,7 @@ import csv
 import hashlib
 import json
 import logging
+import re
 import shutil
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
@@ -63,6 +64,10 @@ _BOMS = (
 # Bytes read to recognise a file's encoding, and read at once while decoding a wide one.
 _SNIFF_BYTES = 4096
 _BLOCK_BYTES = 1 << 20
+# A timestamp that is only a number: 20261006, 1759741200, 1759741200123.5.
+_NUMERIC = re.compile(r"^[+-]?\d+(\.\d+)?$")
+# Unix time formats of INSIGHT_TIMESTAMP_FORMAT: seconds per unit of the number.
+EPOCH_FORMATS = {"epoch_s": 1.0, "epoch_ms": 0.001}
 
 
 @dataclass(frozen=True)
@@ -319,25 +324,54 @@ def to_contract(
     )
 
 
-def _parse_one(value: str | None, tz: ZoneInfo) -> datetime | None:
-    if value is None:
-        return None
+def is_numeric_timestamp(value: str | None) -> bool:
+    """Whether a timestamp's text is only a number (``20261006``, ``1759741200``)."""
+    return value is not None and _NUMERIC.match(value.strip()) is not None
+
+
+def _with_format(text: str, fmt: str) -> datetime | None:
+    if fmt in EPOCH_FORMATS:
+        if not _NUMERIC.match(text):
+            return None
+        try:
+            return datetime.fromtimestamp(float(text) * EPOCH_FORMATS[fmt], UTC)
+        except (OverflowError, OSError, ValueError):  # far outside the platform's range
+            return None
     try:
-        parsed = datetime.fromisoformat(value.strip())
+        return datetime.strptime(text, fmt)
     except ValueError:
         return None
+
+
+def _parse_one(value: str | None, tz: ZoneInfo, fmt: str | None) -> datetime | None:
+    if value is None:
+        return None
+    text = value.strip()
+    parsed = _with_format(text, fmt) if fmt else None
+    if parsed is None:
+        if _NUMERIC.match(text):
+            # Python's ISO parser takes 20261006 for a date (basic format); a number is too
+            # often a Unix time or a local convention to guess: only a format reads it.
+            return None
+        try:
+            parsed = datetime.fromisoformat(text)
+        except ValueError:
+            return None
     if parsed.tzinfo is None:
         parsed = parsed.replace(tzinfo=tz)
     return parsed.astimezone(UTC)
 
 
-def parse_timestamps(frame: pl.DataFrame, tz: str) -> pl.DataFrame:
-    """Add ``event_ts`` (UTC) parsed from ISO 8601 ``timestamp`` text; null where unparseable.
+def parse_timestamps(frame: pl.DataFrame, tz: str, fmt: str | None = None) -> pl.DataFrame:
+    """Add ``event_ts`` (UTC) parsed from the ``timestamp`` text; null where unparseable.
 
-    Naive timestamps are read in the configured timezone ``tz``.
+    ISO 8601 text is parsed; with ``fmt`` (``INSIGHT_TIMESTAMP_FORMAT``: a strptime format or
+    ``epoch_s``/``epoch_ms``) that format is tried first. A bare number is never read as ISO
+    8601 (``20261006``): without a format that reads it, it stays null. Naive timestamps are
+    read in the configured timezone ``tz``.
     """
     zone = ZoneInfo(tz)
-    parsed = [_parse_one(v, zone) for v in frame.get_column("timestamp").to_list()]
+    parsed = [_parse_one(v, zone, fmt) for v in frame.get_column("timestamp").to_list()]
     return frame.with_columns(pl.Series("event_ts", parsed, dtype=pl.Datetime("us", "UTC")))
 
 

@@ -360,3 +360,147 @@ def test_latin1_file_whose_every_line_is_unreadable_says_which_bytes(tmp_path: P
     source.write_bytes("{prénom\n{café\n".encode("latin-1"))
     with pytest.raises(SourceError, match=r"2 lines had bytes that are not valid UTF-8"):
         _stage(source, tmp_path)
+
+
+# ---- a rerun never replaces a loaded date with fewer prompts unless told to ----
+
+
+def test_publication_with_fewer_rows_is_refused_and_the_warehouse_left_intact(
+    tmp_path: Path,
+) -> None:
+    from dataclasses import replace
+
+    from insight_core import warehouse
+    from insight_core.errors import FewerRowsError
+    from tests.unit.test_warehouse import DAY as WDAY
+    from tests.unit.test_warehouse import _classified, _request, _users
+
+    published = tmp_path / "w.duckdb"
+    warehouse.publish_run(published, _request([_classified(tmp_path, WDAY, _users(6))]))
+    catalog = published.read_bytes()
+    files = sorted(p for p in tmp_path.rglob("*.parquet") if "partitions" in str(p))
+    fewer = _request([_classified(tmp_path, WDAY, _users(5), prefix="rerun")], run_id="r2")
+    nothing = replace(_request([], run_id="r3"), classified_files=[])
+    for request in (fewer, nothing):
+        with pytest.raises(FewerRowsError, match=r"refusing to replace 2026-10-05: 6 prompts"):
+            warehouse.publish_run(published, request)
+        assert published.read_bytes() == catalog  # not even ops.runs changed
+        assert sorted(p for p in tmp_path.rglob("*.parquet") if "partitions" in str(p)) == files
+        assert not list(tmp_path.glob(".w.duckdb.staging-*"))
+    assert warehouse.loaded_rows(published, WDAY) == 6
+    message = str(pytest.raises(FewerRowsError, warehouse.publish_run, published, fewer).value)
+    assert "would leave 5" in message and "--replace" in message
+    # asked for: the date is replaced with fewer rows
+    warehouse.publish_run(published, replace(fewer, replace=True))
+    assert warehouse.loaded_rows(published, WDAY) == 5
+    # as many or more rows never need asking
+    warehouse.publish_run(
+        published, _request([_classified(tmp_path, WDAY, _users(7), prefix="more")], run_id="r4")
+    )
+    assert warehouse.loaded_rows(published, WDAY) == 7
+
+
+def test_run_command_offers_replace_and_hands_it_to_the_flow(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import flows.cli.nightly as cli_nightly
+    import flows.nightly
+    import flows.runners
+    from flows.cli import app
+
+    calls: list[dict[str, object]] = []
+
+    def fake_nightly(**kwargs: object) -> None:
+        calls.append(kwargs)
+        raise SourceError("stop here")
+
+    monkeypatch.setattr(cli_nightly, "prefect_ready", lambda: None)
+    monkeypatch.setattr(flows.runners, "configured", lambda flow, settings: fake_nightly)
+    source = tmp_path / "night.jsonl"
+    source.write_bytes(_line("a"))
+    monkeypatch.setenv("INSIGHT_DEMO_MODE", "true")
+    home = ["--home", str(tmp_path / "home")]
+    args = ["run", "--source", str(source), "--date", "2026-10-05"]
+    for extra, expected in (([], False), (["--replace"], True)):
+        result = CliRunner().invoke(app, [*home, *args, *extra])
+        assert result.exit_code == 1 and "stop here" in result.output
+        assert calls[-1]["replace"] is expected
+    assert "replace" in flows.nightly.nightly.parameters.properties
+    assert "replace" in flows.nightly.backfill.parameters.properties
+
+
+# ---- numeric timestamps are read only with a format that says how ----
+
+
+def _validated(tmp_path: Path, lines: bytes, fmt: str | None) -> tuple[list[str], dict]:
+    from insight_core.prep.ingest import parse_timestamps
+    from insight_core.prep.validate import validate_chunk
+
+    source = tmp_path / "night.jsonl"
+    source.write_bytes(lines)
+    _, frame = _stage(source, tmp_path, chunk_size=100)
+    raw = parse_timestamps(frame, "UTC", fmt)
+    outcome = validate_chunk(raw, DAY, "UTC", 100, r"^[A-Za-z]+$", fmt)
+    reasons = dict(
+        zip(
+            outcome.quarantine["prompt_id"].to_list(),
+            outcome.quarantine["failed_checks"].to_list(),
+            strict=True,
+        )
+    )
+    return outcome.valid.get_column("prompt_id").to_list(), reasons
+
+
+def _timed(prompt_id: str, timestamp: object) -> bytes:
+    return json.dumps({**_record(prompt_id), "timestamp": timestamp}).encode() + b"\n"
+
+
+NUMERIC_NIGHT = (
+    _timed("iso", "2026-10-05T09:00:00Z")
+    + _timed("json-int", 20261005)  # a JSON number: was read as the date 2026-10-05
+    + _timed("text-int", "20261005")
+    + _timed("epoch", 1791190800)  # 2026-10-05T09:00:00Z
+    + _timed("words", "yesterday")
+)
+
+
+def test_numeric_timestamps_are_quarantined_without_a_format(tmp_path: Path) -> None:
+    valid, reasons = _validated(tmp_path, NUMERIC_NIGHT, None)
+    assert valid == ["iso"]
+    assert reasons == {
+        "json-int": ["timestamp:numeric_without_format"],
+        "text-int": ["timestamp:numeric_without_format"],
+        "epoch": ["timestamp:numeric_without_format"],
+        "words": ["timestamp:parseable"],
+    }
+
+
+@pytest.mark.parametrize(
+    ("fmt", "valid", "unparseable"),
+    [
+        ("%Y%m%d", ["iso", "json-int", "text-int"], ["epoch", "words"]),
+        ("epoch_s", ["iso", "epoch"], ["json-int", "text-int", "words"]),
+    ],
+)
+def test_a_configured_timestamp_format_reads_numbers(
+    tmp_path: Path, fmt: str, valid: list[str], unparseable: list[str]
+) -> None:
+    loaded, reasons = _validated(tmp_path, NUMERIC_NIGHT, fmt)
+    assert loaded == valid
+    # with a format, a number it does not read is unparseable (20261005 s is in 1970)
+    for prompt_id in unparseable:
+        assert reasons[prompt_id] in (["timestamp:parseable"], ["timestamp:in_run_window"])
+
+
+def test_timestamp_format_setting(monkeypatch: pytest.MonkeyPatch) -> None:
+    from pydantic import ValidationError
+
+    from insight_core.settings import InsightSettings
+
+    assert InsightSettings().timestamp_format is None
+    for value in ("%Y%m%d%H%M%S", "epoch_ms", "%d/%m/%Y %H:%M"):
+        monkeypatch.setenv("INSIGHT_TIMESTAMP_FORMAT", value)
+        assert InsightSettings().timestamp_format == value
+    monkeypatch.setenv("INSIGHT_TIMESTAMP_FORMAT", "YYYYMMDD")  # not a strptime format
+    with pytest.raises(ValidationError):
+        InsightSettings()
