@@ -10,6 +10,7 @@ import codecs
 import csv
 import io
 import json
+from dataclasses import replace
 from datetime import date
 from pathlib import Path
 
@@ -22,6 +23,7 @@ from insight_core.csv_output import neutralise_formulas, safe_csv
 from insight_core.errors import SourceError
 from insight_core.prep.ingest import (
     ColumnDefaults,
+    RejectedInput,
     StagedSource,
     TextEncoding,
     detect_encoding,
@@ -368,8 +370,6 @@ def test_latin1_file_whose_every_line_is_unreadable_says_which_bytes(tmp_path: P
 def test_publication_with_fewer_rows_is_refused_and_the_warehouse_left_intact(
     tmp_path: Path,
 ) -> None:
-    from dataclasses import replace
-
     from insight_core import warehouse
     from insight_core.errors import FewerRowsError
     from tests.unit.test_warehouse import DAY as WDAY
@@ -504,3 +504,102 @@ def test_timestamp_format_setting(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("INSIGHT_TIMESTAMP_FORMAT", "YYYYMMDD")  # not a strptime format
     with pytest.raises(ValidationError):
         InsightSettings()
+
+
+# ---- `insight sql`: what a cell holds is shown, never run (rich markup, terminal escapes) ----
+
+
+def _sql(tmp_path: Path, query: str, *options: str, setup: str = "") -> object:
+    from flows.cli import app
+
+    home = tmp_path / "home"
+    home.mkdir(parents=True, exist_ok=True)
+    if setup:
+        with duckdb.connect(str(home / "warehouse.duckdb")) as con:
+            con.execute(setup)
+    return CliRunner().invoke(app, ["--home", str(home), "sql", query, *options])
+
+
+def test_sql_table_shows_markup_and_escape_sequences_as_text(tmp_path: Path) -> None:
+    # The observed failure: '[/bold]' raised rich's MarkupError with a traceback.
+    setup = (
+        "CREATE TABLE t AS SELECT '[/bold]' AS \"[red]c\", "
+        "'x' || chr(27) || '[31mred' || chr(27) || ']0;t' || chr(7) AS esc, "
+        "'[link=file:///x]y[/link]' AS link, 'a' || chr(8238) || 'b' AS bidi"
+    )
+    shown = {
+        "[red]c": "[/bold]",
+        "esc": "x\\x1b[31mred\\x1b]0;t\\x07",
+        "link": "[link=file:///x]y[/link]",
+        "bidi": "a\\u202eb",
+    }
+    for column, expected in shown.items():
+        result = _sql(tmp_path, f'SELECT "{column}" FROM t', setup=setup)
+        setup = ""
+        assert result.exit_code == 0, result.output
+        assert column in result.output and expected in result.output
+        assert not {"\x1b", "\x07", "\u202e"} & set(result.output)
+
+
+def test_sql_error_message_with_markup_is_printed_not_parsed(tmp_path: Path) -> None:
+    result = _sql(
+        tmp_path, 'SELECT * FROM "[/bold]"', setup="CREATE TABLE t AS SELECT 1 AS n"
+    )
+    assert result.exit_code == 1, result.output
+    assert "error:" in result.output and "[/bold]" in result.output
+    assert isinstance(result.exception, SystemExit)
+
+
+def test_sql_csv_exports_nested_columns_as_json(tmp_path: Path) -> None:
+    result = _sql(
+        tmp_path,
+        "SELECT * FROM t",
+        "--format",
+        "csv",
+        setup="CREATE TABLE t AS SELECT ['text:not_blank', '=1+1'] AS checks, "
+        "{'file': 'a.csv', 'line': 3} AS origin, MAP {'k': 1} AS m, "
+        "NULL::VARCHAR[] AS none, ' =1+1' AS spaced, -3 AS n",
+    )
+    assert result.exit_code == 0, result.output
+    header, row = list(csv.reader(io.StringIO(result.output)))
+    values = dict(zip(header, row, strict=True))
+    assert json.loads(values["checks"]) == ["text:not_blank", "=1+1"]
+    assert json.loads(values["origin"]) == {"file": "a.csv", "line": 3}
+    assert json.loads(values["m"]) == {"k": 1}
+    assert values["none"] == "" and values["n"] == "-3"
+    assert values["spaced"] == "' =1+1"
+
+
+def test_quarantine_table_exports_as_csv(tmp_path: Path) -> None:
+    from insight_core import warehouse
+    from tests.unit.test_warehouse import DAY as WDAY
+    from tests.unit.test_warehouse import _classified, _request, _users
+
+    home = tmp_path / "home"
+    home.mkdir()
+    quarantine = tmp_path / "q.parquet"
+    rejected_frame(
+        [RejectedInput("night.csv", 4, "source:ragged_line", "4 fields where the header has 3")]
+    ).write_parquet(quarantine)
+    request = _request([_classified(tmp_path, WDAY, _users(6))])
+    request = replace(request, quarantine_files=[quarantine])
+    request.run_record["rows_read"] = 7  # type: ignore[index]
+    request.run_record["rows_quarantined"] = 1  # type: ignore[index]
+    warehouse.publish_run(home / "warehouse.duckdb", request)
+    result = _sql(tmp_path, "SELECT * FROM ops.quarantine", "--format", "csv")
+    assert result.exit_code == 0, result.output
+    rows = list(csv.DictReader(io.StringIO(result.output)))
+    assert len(rows) == 1 and json.loads(rows[0]["failed_checks"]) == ["source:ragged_line"]
+    assert json.loads(rows[0]["record"])["source_line"] == 4
+
+
+@pytest.mark.parametrize(
+    "value", [" =1+1", "\u00a0=cmd|' /C calc'!A0", "  +1+2", " -2+3", "\n@SUM(A1)", "\r=1"]
+)
+def test_formula_after_leading_whitespace_is_neutralised(value: str) -> None:
+    assert neutralise_formulas(pl.DataFrame({"t": [value]})).item(0, "t") == "'" + value
+
+
+@pytest.mark.parametrize("value", [" -2", "-0.5", "+3e4", "hello = world", "a-b"])
+def test_plain_numbers_and_inner_signs_stay(value: str) -> None:
+    assert neutralise_formulas(pl.DataFrame({"t": [value]})).item(0, "t") == value
