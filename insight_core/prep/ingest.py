@@ -267,6 +267,30 @@ def _synthetic_prompt_id(location: str) -> pl.Expr:
     ).hash(seed=0).cast(pl.String)
 
 
+# Separators a CSV export may use instead of a comma; the reader takes commas only.
+_OTHER_SEPARATORS = {";": "';'", "\t": "tab", "|": "'|'"}
+
+
+def _missing_column_message(location: str, column: str, present: list[str]) -> str:
+    """Why a source lacks a contract column, with a fix that ``insight run`` can apply.
+
+    Every option or setting a hint names must exist (tests/unit/test_bad_input.py checks).
+    """
+    columns = [c for c in present if c not in ("source_row", FILE_TAG, LINE_TAG)]
+    message = f"source {location} has no '{column}' column (columns: {', '.join(columns)})"
+    if len(columns) == 1:
+        for separator, name in _OTHER_SEPARATORS.items():
+            if separator in columns[0]:
+                return (
+                    f"{message}: it looks {name}-separated, and CSV sources are read "
+                    "comma-separated; export the file with commas"
+                )
+    return (
+        f"{message}; name the source column that holds it with INSIGHT_COLUMN_MAPPING, "
+        f"e.g. INSIGHT_COLUMN_MAPPING='{{\"prompt\": \"{column}\"}}'"
+    )
+
+
 def to_contract(
     frame: pl.LazyFrame,
     location: str,
@@ -287,12 +311,7 @@ def to_contract(
     present = frame.collect_schema().names()
     missing_required = [c for c in REQUIRED_COLUMNS if c not in present]
     if missing_required:
-        raise SourceError(
-            f"source {location} has no '{missing_required[0]}' column (columns: "
-            f"{', '.join(c for c in present if c not in ('source_row', FILE_TAG, LINE_TAG))});"
-            " map one with "
-            "INSIGHT_COLUMN_MAPPING or --text-column"
-        )
+        raise SourceError(_missing_column_message(location, missing_required[0], present))
     run_start = datetime.combine(run_date, time(0), tzinfo=ZoneInfo(tz)).isoformat()
     fills: dict[str, pl.Expr] = {
         "timestamp": pl.lit(run_start),

@@ -603,3 +603,51 @@ def test_formula_after_leading_whitespace_is_neutralised(value: str) -> None:
 @pytest.mark.parametrize("value", [" -2", "-0.5", "+3e4", "hello = world", "a-b"])
 def test_plain_numbers_and_inner_signs_stay(value: str) -> None:
     assert neutralise_formulas(pl.DataFrame({"t": [value]})).item(0, "t") == value
+
+
+# ---- every hint names an option or setting that exists ----
+
+
+def test_semicolon_separated_csv_gets_a_hint_run_can_follow(tmp_path: Path) -> None:
+    source = tmp_path / "night.csv"
+    source.write_text("prompt_id;timestamp;text\na;2026-10-05T09:00:00Z;hello\n")
+    with pytest.raises(SourceError) as raised:
+        _stage(source, tmp_path)
+    message = str(raised.value)
+    assert "looks ';'-separated" in message and "comma-separated" in message
+    assert "--text-column" not in message
+    source.write_text("prompt,when\nhello,2026-10-05T09:00:00Z\n")
+    with pytest.raises(SourceError, match=r"""INSIGHT_COLUMN_MAPPING='\{"prompt": "text"\}'"""):
+        _stage(source, tmp_path)
+
+
+# Modules whose messages reach the user of a command, and that command.
+HINT_SOURCES = {
+    "insight_core/prep/ingest.py": "run",
+    "insight_core/prep/validate.py": "run",
+    "insight_core/nightly/preflight.py": "run",
+    "insight_core/nightly/stages.py": "run",
+    "insight_core/warehouse.py": "run",
+    "insight_core/errors.py": "run",
+    "insight_core/inference.py": "classify",
+}
+
+
+@pytest.mark.parametrize("module", sorted(HINT_SOURCES))
+def test_every_option_and_setting_a_hint_names_exists(module: str) -> None:
+    import re
+
+    import typer.main
+
+    from flows.cli import app
+    from insight_core.settings import InsightSettings, TopicSettings
+
+    text = (Path(__file__).resolve().parents[2] / module).read_text()
+    command_name = HINT_SOURCES[module]
+    command = typer.main.get_command(app).commands[command_name]  # type: ignore[attr-defined]
+    options = {opt for param in command.params for opt in param.opts}
+    named = set(re.findall(r"(?<![\w-])--[a-z][a-z-]*", text))
+    assert named - options == set(), f"{module} names options `insight {command_name}` lacks"
+    settings = {f"INSIGHT_{name.upper()}" for name in InsightSettings.model_fields}
+    settings |= {f"INSIGHT_TOPICS__{name.upper()}" for name in TopicSettings.model_fields}
+    assert set(re.findall(r"INSIGHT_[A-Z_]*[A-Z]", text)) - settings == set()
