@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 import sys
 from datetime import date, timedelta
-from typing import Annotated
+from typing import Annotated, cast
 
 import typer
 from rich.table import Table
@@ -21,6 +21,7 @@ from flows.cli.common import (
     yesterday,
 )
 from insight_core.errors import InsightError
+from insight_core.nightly.context import TopicMode
 
 
 def run(
@@ -71,7 +72,7 @@ def run(
                 start=from_.date(),
                 end=to.date(),
                 source=source,
-                mode=mode,  # type: ignore[arg-type]
+                mode=cast(TopicMode, mode),  # checked by check_run_request above
                 replace=replace,
             )
         else:

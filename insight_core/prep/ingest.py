@@ -287,7 +287,7 @@ def _missing_column_message(location: str, column: str, present: list[str]) -> s
                 )
     return (
         f"{message}; name the source column that holds it with INSIGHT_COLUMN_MAPPING, "
-        f"e.g. INSIGHT_COLUMN_MAPPING='{{\"prompt\": \"{column}\"}}'"
+        f'e.g. INSIGHT_COLUMN_MAPPING=\'{{"prompt": "{column}"}}\''
     )
 
 

@@ -388,8 +388,9 @@ def test_publication_with_fewer_rows_is_refused_and_the_warehouse_left_intact(
         assert sorted(p for p in tmp_path.rglob("*.parquet") if "partitions" in str(p)) == files
         assert not list(tmp_path.glob(".w.duckdb.staging-*"))
     assert warehouse.loaded_rows(published, WDAY) == 6
-    message = str(pytest.raises(FewerRowsError, warehouse.publish_run, published, fewer).value)
-    assert "would leave 5" in message and "--replace" in message
+    with pytest.raises(FewerRowsError) as raised:
+        warehouse.publish_run(published, fewer)
+    assert "would leave 5" in str(raised.value) and "--replace" in str(raised.value)
     # asked for: the date is replaced with fewer rows
     warehouse.publish_run(published, replace(fewer, replace=True))
     assert warehouse.loaded_rows(published, WDAY) == 5
@@ -542,9 +543,7 @@ def test_sql_table_shows_markup_and_escape_sequences_as_text(tmp_path: Path) -> 
 
 
 def test_sql_error_message_with_markup_is_printed_not_parsed(tmp_path: Path) -> None:
-    result = _sql(
-        tmp_path, 'SELECT * FROM "[/bold]"', setup="CREATE TABLE t AS SELECT 1 AS n"
-    )
+    result = _sql(tmp_path, 'SELECT * FROM "[/bold]"', setup="CREATE TABLE t AS SELECT 1 AS n")
     assert result.exit_code == 1, result.output
     assert "error:" in result.output and "[/bold]" in result.output
     assert isinstance(result.exception, SystemExit)
