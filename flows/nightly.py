@@ -32,13 +32,17 @@ def _nightly_run_name() -> str:
     task_runner=ThreadPoolTaskRunner(max_workers=2),
 )
 def nightly(
-    run_date: date | None = None, source: str | None = None, mode: TopicMode = "auto"
+    run_date: date | None = None,
+    source: str | None = None,
+    mode: TopicMode = "auto",
+    replace: bool = False,
 ) -> RunSummary:
     """Take one night's prompt logs through every stage into the warehouse and MLflow.
 
-    ``run_date`` defaults to yesterday and ``source`` to the INSIGHT_SOURCE setting.
+    ``run_date`` defaults to yesterday and ``source`` to the INSIGHT_SOURCE setting. A date
+    already loaded is replaced with fewer prompts only with ``replace``.
     """
-    ctx = t.begin_run(InsightSettings(), run_date, source, mode)
+    ctx = t.begin_run(InsightSettings(), run_date, source, mode, replace)
     try:
         if ctx.crashed_runs:
             t.mark_crashed(ctx.crashed_runs)
@@ -71,13 +75,17 @@ def nightly(
 
 @flow(name="insight-backfill", flow_run_name="backfill-{start}-{end}", log_prints=True)
 def backfill(
-    start: date, end: date, source: str | None = None, mode: TopicMode = "auto"
+    start: date,
+    end: date,
+    source: str | None = None,
+    mode: TopicMode = "auto",
+    replace: bool = False,
 ) -> list[RunSummary]:
     """Reprocess every date from ``start`` to ``end`` in order (each a nightly subflow)."""
     if end < start:
         raise InsightError(f"backfill end {end} is before start {start}")
     run_night = configured(nightly, InsightSettings())
     return [
-        run_night(run_date=start + timedelta(days=i), source=source, mode=mode)
+        run_night(run_date=start + timedelta(days=i), source=source, mode=mode, replace=replace)
         for i in range((end - start).days + 1)
     ]

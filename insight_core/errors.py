@@ -24,3 +24,17 @@ class ChecksFailedError(InsightError):
         self.failures = failures
         summary = ", ".join(f"{name} ({rows} rows)" for name, rows in sorted(failures.items()))
         super().__init__(f"warehouse checks failed, nothing was published: {summary}")
+
+
+class FewerRowsError(InsightError):
+    """A run would replace a loaded date with fewer rows, and was not told to (``--replace``)."""
+
+    def __init__(self, run_date: object, loaded: int, incoming: int) -> None:
+        self.loaded = loaded
+        self.incoming = incoming
+        super().__init__(
+            f"refusing to replace {run_date}: {loaded} prompts are loaded for it and this run "
+            f"would leave {incoming}; the published warehouse is unchanged. Check the source "
+            "(an unreadable or partial file?), or run again with --replace (flow parameter "
+            "replace=true) to replace the date with fewer rows"
+        )

@@ -207,6 +207,15 @@ class InsightSettings(BaseSettings):
     demo_mode: bool = False
 
     timezone: str = "UTC"
+    # A number such as 20261006 is valid ISO 8601 (basic format) to Python, yet as often a
+    # Unix time or a local convention: numbers are read only with a format saying which.
+    timestamp_format: str | None = Field(
+        default=None,
+        pattern=r"(%|^epoch_s$|^epoch_ms$)",
+        description="How timestamps that are not ISO 8601 are read: a strptime format "
+        "(e.g. '%Y%m%d%H%M%S') or 'epoch_s'/'epoch_ms' for Unix time. Without it, numeric "
+        "timestamps are quarantined (timestamp:numeric_without_format).",
+    )
     max_text_chars: int = 8000
     # Each string field of a quarantined record is cut to this length (marker keeps the length).
     quarantine_max_field_chars: int = Field(default=2000, ge=1)

@@ -38,7 +38,7 @@ import duckdb
 import polars as pl
 
 from insight_core import disclosure_audit, suppression
-from insight_core.errors import ChecksFailedError, ConfigError, InsightError
+from insight_core.errors import ChecksFailedError, ConfigError, FewerRowsError, InsightError
 
 log = logging.getLogger(__name__)
 
@@ -737,6 +737,34 @@ class PublishRequest:
     # The per-date files the run already compared its ids with (LoadedIdLookup.partition_files);
     # checks/unique_prompt_ids.sql then reads only other dates' files. None: every date's.
     ids_looked_up_in: Sequence[str] | None = None
+    # May the run leave its date with fewer prompts than are loaded (``insight run --replace``)?
+    replace: bool = False
+
+
+def _loaded_rows(con: duckdb.DuckDBPyConnection, run_date: date) -> int:
+    found = con.execute(named_query("loaded_rows_for_date"), [run_date]).fetchone()
+    return int(found[0]) if found else 0
+
+
+def loaded_rows(published: Path, run_date: date) -> int:
+    """Prompts the published warehouse holds for ``run_date`` (0 without a warehouse)."""
+    if not published.exists():
+        return 0
+    with duckdb.connect(str(published), read_only=True) as con:
+        try:
+            return _loaded_rows(con, run_date)
+        except duckdb.CatalogException:  # a catalog from before partitioned storage
+            return 0
+
+
+def refuse_fewer_rows(loaded: int, incoming: int, run_date: date, replace: bool) -> None:
+    """Raise :class:`FewerRowsError` if ``incoming`` rows would replace more ``loaded`` ones.
+
+    A rerun from a partial or unreadable delivery would otherwise silently delete prompts
+    already published for the date; fewer rows must be asked for (``replace``).
+    """
+    if incoming < loaded and not replace:
+        raise FewerRowsError(run_date, loaded, incoming)
 
 
 def publish_run(
@@ -762,9 +790,20 @@ def publish_run(
         first_build = not con.execute("SELECT count(*) FROM ops.model_builds").fetchone()[0]  # type: ignore[index]
         replaced: list[str] = []
         started = time.perf_counter()
+        night = _night_rows_sql(con, request)
+        # Before any file is written, under the publish lock: what is loaded now is what the
+        # run would replace. Raising here discards the staging copy; nothing was published.
+        incoming = con.execute(
+            f"SELECT count(*) FROM ({night}) WHERE run_date = ?", [request.run_date]
+        ).fetchone()
+        refuse_fewer_rows(
+            _loaded_rows(con, request.run_date),
+            int(incoming[0]) if incoming else 0,
+            request.run_date,
+            request.replace,
+        )
         con.execute("BEGIN TRANSACTION")
         try:
-            night = _night_rows_sql(con, request)
             touched = {request.run_date} | {
                 row[0] for row in con.execute(f"SELECT DISTINCT run_date FROM ({night})").fetchall()
             }

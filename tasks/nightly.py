@@ -41,9 +41,15 @@ PLAIN = {"cache_policy": NO_CACHE, "persist_result": False}
 
 @task(name="begin-run", **PLAIN)
 def begin_run(
-    settings: InsightSettings, run_date: date, source: str, mode: c.TopicMode
+    settings: InsightSettings,
+    run_date: date,
+    source: str,
+    mode: c.TopicMode,
+    replace: bool = False,
 ) -> c.RunContext:
-    return stages.begin_run(settings, run_date, source, mode, flow_run_id=flow_run.id)
+    return stages.begin_run(
+        settings, run_date, source, mode, flow_run_id=flow_run.id, replace=replace
+    )
 
 
 @task(name="begin-tracking", **PLAIN, **TRANSIENT)

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import contextlib
+import re
 from collections.abc import Iterator
 from datetime import UTC, date, datetime, timedelta
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from insight_core.errors import InsightError
@@ -38,7 +40,7 @@ def clear_errors() -> Iterator[None]:
     except InsightError as exc:
         if state["debug"]:
             raise
-        err_console.print(f"[bold red]error:[/] {exc}")
+        err_console.print(f"[bold red]error:[/] {escape(str(exc))}")
         raise typer.Exit(1) from None
     except KeyboardInterrupt:
         err_console.print("[bold red]interrupted[/]")
@@ -48,8 +50,8 @@ def clear_errors() -> Iterator[None]:
             raise
         first_line = str(exc).splitlines()[0] if str(exc) else ""
         err_console.print(
-            f"[bold red]error:[/] {type(exc).__name__}: {first_line} (rerun with --debug for "
-            "the traceback)"
+            f"[bold red]error:[/] {type(exc).__name__}: {escape(first_line)} (rerun with "
+            "--debug for the traceback)"
         )
         raise typer.Exit(1) from None
 
@@ -95,11 +97,25 @@ def print_run_summary(summary) -> None:
         console.print(f"[bold yellow]new alert:[/] {alert.get('headline')}")
 
 
+# Control characters (ESC starts a terminal escape sequence; C1's CSI is one on its own) and
+# bidirectional overrides, which can hide or reorder what a cell shows. Line breaks and tabs
+# are kept: a rich table lays them out.
+_UNPRINTABLE = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
+
+
+def printable(text: str) -> str:
+    """``text`` safe to print through rich: markup escaped, control characters as ``\\xNN``."""
+    shown = _UNPRINTABLE.sub(
+        lambda m: f"\\x{ord(m[0]):02x}" if ord(m[0]) < 0x100 else f"\\u{ord(m[0]):04x}", text
+    )
+    return escape(shown)
+
+
 def cell(value: object) -> str:
-    """A table cell: empty for NULL, floats to four significant digits."""
+    """A table cell: empty for NULL, floats to four significant digits, text printable."""
     if value is None:
         return ""
-    return f"{value:.4g}" if isinstance(value, float) else str(value)
+    return printable(f"{value:.4g}" if isinstance(value, float) else str(value))
 
 
 def date_range(start: date, end: date) -> list[date]:

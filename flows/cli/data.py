@@ -10,7 +10,7 @@ import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from flows.cli.common import cell, clear_errors, console, err_console, load_settings
+from flows.cli.common import cell, clear_errors, console, err_console, load_settings, printable
 from insight_core.errors import InsightError
 
 
@@ -68,7 +68,7 @@ def sql(
         elif output_format == "json":
             sys.stdout.write(frame.write_json() + "\n")
         elif output_format == "table":
-            table = Table(*frame.columns)
+            table = Table(*[printable(name) for name in frame.columns])
             for row in frame.head(max_rows).iter_rows():
                 table.add_row(*[cell(v) for v in row])
             console.print(table)

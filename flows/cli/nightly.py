@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 import sys
 from datetime import date, timedelta
-from typing import Annotated
+from typing import Annotated, cast
 
 import typer
 from rich.table import Table
@@ -21,6 +21,7 @@ from flows.cli.common import (
     yesterday,
 )
 from insight_core.errors import InsightError
+from insight_core.nightly.context import TopicMode
 
 
 def run(
@@ -49,6 +50,13 @@ def run(
             "(default: INSIGHT_SOURCE_FORMAT, else auto; see docs/gateway_formats.md).",
         ),
     ] = None,
+    replace: Annotated[
+        bool,
+        typer.Option(
+            "--replace",
+            help="Allow replacing a loaded date with fewer prompts (refused without it).",
+        ),
+    ] = False,
 ) -> None:
     """Run the nightly flow for one date, or for each date of --from/--to in order."""
     with clear_errors():
@@ -71,9 +79,19 @@ def run(
         from flows.runners import configured
 
         if from_ and to:
-            summaries = backfill(start=from_.date(), end=to.date(), source=source, mode=mode)  # type: ignore[arg-type]
+            summaries = backfill(
+                start=from_.date(),
+                end=to.date(),
+                source=source,
+                mode=cast(TopicMode, mode),  # checked by check_run_request above
+                replace=replace,
+            )
         else:
-            summaries = [configured(nightly, settings)(run_date=dates[0], source=source, mode=mode)]
+            summaries = [
+                configured(nightly, settings)(
+                    run_date=dates[0], source=source, mode=mode, replace=replace
+                )
+            ]
         for summary in summaries:
             print_run_summary(summary)
 

@@ -39,6 +39,8 @@ class RunContext:
     # Runs found dead when this one began: recorded as crashed here, left for the flow to
     # mark in Prefect (insight_core never talks to Prefect).
     crashed_runs: tuple[CrashedRun, ...] = ()
+    # The operator allows the run to leave its date with fewer prompts than are loaded.
+    replace: bool = False
 
     def with_tracking(self, mlflow_run_id: str) -> RunContext:
         return replace(self, mlflow_run_id=mlflow_run_id)

@@ -103,12 +103,15 @@ def begin_run(
     source: str | None,
     mode: TopicMode = "auto",
     flow_run_id: str | None = None,
+    replace: bool = False,
 ) -> RunContext:
     """Check what can be checked up front, clean up after dead runs, open the work folder.
 
     ``run_date`` defaults to yesterday and ``source`` to the ``INSIGHT_SOURCE`` setting, so a
     scheduled deployment needs no parameters. The run holds its lock (see
-    :mod:`insight_core.nightly.run_state`) until :func:`cleanup`.
+    :mod:`insight_core.nightly.run_state`) until :func:`cleanup`. Without ``replace`` the run
+    refuses to leave its date with fewer prompts than are loaded (:func:`deduplicate` checks
+    early, the publication under its lock).
     """
     run_date = run_date or default_run_date(settings)
     source = check_run_request(settings, source, mode).source
@@ -126,6 +129,7 @@ def begin_run(
             "mode": mode,
             "flow_run_id": flow_run_id,
             "started_at": started_at.isoformat(),
+            "replace": replace,
         },
     )
     log.info("run %s for %s from %s (mode %s)", run_id, run_date, source, mode)
@@ -139,6 +143,7 @@ def begin_run(
         started_at,
         flow_run_id,
         crashed_runs=tuple(crashed),
+        replace=replace,
     )
 
 
@@ -248,12 +253,21 @@ def validate(ctx: RunContext, staged: IngestResult, index: int) -> ValidatedChun
     started = time.perf_counter()
     offset, length = staged.bounds[index]
     settings = ctx.settings
-    raw = parse_timestamps(read_chunk(staged.staged_file, offset, length), settings.timezone)
+    raw = parse_timestamps(
+        read_chunk(staged.staged_file, offset, length),
+        settings.timezone,
+        settings.timestamp_format,
+    )
     # Ids, departments and tools in their stored form before anything else sees them: validation
     # judges that form, duplicates match on it, and quarantine and every later stage get it.
     raw = protect_fields(raw, hash_secret(settings), settings.max_label_chars)
     outcome = validate_chunk(
-        raw, ctx.run_date, settings.timezone, settings.max_text_chars, settings.department_pattern
+        raw,
+        ctx.run_date,
+        settings.timezone,
+        settings.max_text_chars,
+        settings.department_pattern,
+        settings.timestamp_format,
     )
     valid_file = ctx.path(f"chunk-{index:04d}.valid.parquet")
     quarantine_file = ctx.path(f"chunk-{index:04d}.quarantine.parquet")
@@ -377,6 +391,15 @@ def deduplicate(ctx: RunContext, chunks: Sequence[ValidatedChunk]) -> list[Valid
     # The staged batch and the validated chunks hold raw text and user ids: gone as soon as
     # nothing reads them any more (the unique chunks go once redacted).
     _discard(ctx.path("staged.parquet"), *(chunk.path for chunk in chunks))
+    # Every row left now is loaded (later stages drop none): a night that would replace its
+    # date with fewer prompts stops here, before a model is fitted or anything is embedded.
+    # The publication checks again under its lock, against what is loaded by then.
+    warehouse.refuse_fewer_rows(
+        warehouse.loaded_rows(ctx.settings.warehouse_file, ctx.run_date),
+        sum(chunk.rows for chunk in result),
+        ctx.run_date,
+        ctx.replace,
+    )
     return result
 
 
@@ -720,6 +743,7 @@ def aggregate(
             categories=taxonomy.descriptions,
             taxonomy_version=taxonomy.version,
             ids_looked_up_in=_ids_looked_up_in(ctx),
+            replace=ctx.replace,
         ),
         analyst_copy=settings.analyst_warehouse_file,
         memory_limit=settings.warehouse_memory_limit,

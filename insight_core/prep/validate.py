@@ -19,6 +19,7 @@ from zoneinfo import ZoneInfo
 import pandera.polars as pa
 import polars as pl
 
+from insight_core.prep.ingest import is_numeric_timestamp
 from schemas.raw import raw_prompt_schema
 
 # Any fixed seed: keys are compared only within one run, never stored.
@@ -33,6 +34,8 @@ QUARANTINE_SCHEMA: dict[str, pl.DataType] = {
     "source_line": pl.Int64(),
 }
 CONFLICTING_DUPLICATE = "prompt_id:conflicting_duplicate_id"
+# A number where a timestamp belongs, with no INSIGHT_TIMESTAMP_FORMAT saying how to read it.
+NUMERIC_TIMESTAMP = "timestamp:numeric_without_format"
 
 
 @dataclass(frozen=True)
@@ -109,10 +112,13 @@ def validate_chunk(
     tz: str,
     max_text_chars: int,
     department_pattern: str,
+    timestamp_format: str | None = None,
 ) -> ValidationOutcome:
     """Validate every row of ``raw`` at once (lazy pandera) and split valid from invalid.
 
     ``raw`` must carry the contract columns plus ``source_row`` and the parsed ``event_ts``.
+    ``timestamp_format`` is the one the timestamps were parsed with: without it, a numeric
+    timestamp fails as ``timestamp:numeric_without_format`` (the fix is to configure one).
     """
     start, end = run_window(run_date, tz)
     schema = raw_prompt_schema(start, end, max_text_chars, department_pattern)
@@ -130,7 +136,12 @@ def validate_chunk(
         if parsed is None:
             labels = failures.setdefault(index, [])
             labels[:] = [lb for lb in labels if lb != "timestamp:not_null"]
-            labels.append("timestamp:not_null" if ts_text is None else "timestamp:parseable")
+            if ts_text is None:
+                labels.append("timestamp:not_null")
+            elif timestamp_format is None and is_numeric_timestamp(ts_text):
+                labels.append(NUMERIC_TIMESTAMP)
+            else:
+                labels.append("timestamp:parseable")
     bad_rows = sorted(failures)
     valid = raw.filter(~pl.int_range(pl.len()).is_in(bad_rows)) if bad_rows else raw
     return ValidationOutcome(valid=valid, quarantine=_quarantine_frame(raw, failures))

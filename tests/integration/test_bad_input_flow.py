@@ -2,12 +2,17 @@
 
 Night 1 reads a folder with a demo day (plus a broken line and an invalid UTF-8 byte), an
 unreadable Parquet file and a CSV with a ragged line, a conflicting duplicate id, NUL-only and
-zero-width-only texts and a formula. Night 2 re-delivers a row of night 1 (a duplicate) and
-the same id with another text (a conflict). Night 3 is a header-only file.
+zero-width-only texts, a formula and a numeric timestamp. Night 2 re-delivers a row of night 1
+(a duplicate) and the same id with another text (a conflict). Night 3 is a header-only file.
+Then night 1 is rerun three times: from its files re-encoded as UTF-16/UTF-32 with byte order
+marks (the same rows; the quarantine tests read this rerun's records), from a partial delivery
+(refused: fewer rows) and from a UTF-16 file without a mark that cannot be read (fails naming
+the file); the date keeps its rows throughout.
 """
 
 from __future__ import annotations
 
+import codecs
 import csv
 import io
 import json
@@ -20,6 +25,7 @@ import pytest
 
 from insight_core import warehouse
 from insight_core.demo.generator import generate_demo_logs
+from insight_core.errors import FewerRowsError, SourceError
 from tests.integration.conftest import invoke_cli
 
 pytestmark = pytest.mark.integration
@@ -44,6 +50,12 @@ class BadNights:
     expected_loaded_demo: set[str]
     conflicting_id: str
     summaries: list
+    # Reruns of night 1: from re-encoded files, then the refused and the failed one.
+    reencoded: object
+    partial_error: BaseException
+    unreadable_error: BaseException
+    unreadable_file: Path
+    loaded_after: list[set[str]]  # the date's prompt ids after each rerun
 
 
 def _csv_text(demo_first: dict, conflicting_id: str) -> str:
@@ -56,7 +68,9 @@ def _csv_text(demo_first: dict, conflicting_id: str) -> str:
     # the same id as a demo row, another text: a conflict, not a duplicate
     writer.writerow([conflicting_id, ts, user, dept, "a different question entirely"])
     text = out.getvalue()
-    return text + f"csv-ragged,{ts},{user},{dept},text,one field too many\n"
+    text += f"csv-ragged,{ts},{user},{dept},text,one field too many\n"
+    # a number is no timestamp without INSIGHT_TIMESTAMP_FORMAT (Python reads it as the date)
+    return text + f"csv-numeric-ts,{DAY:%Y%m%d},{user},{dept},when is the next pay day\n"
 
 
 @pytest.fixture(scope="module")
@@ -96,6 +110,26 @@ def bad_nights(prefect_api: None, tmp_path_factory: pytest.TempPathFactory) -> B
     night3 = home / "night3.csv"
     night3.write_text("prompt_id,timestamp,user_id,department,text\n")
 
+    partial = home / "partial.jsonl"
+    partial.write_text("".join(json.dumps(r) + "\n" for r in valid[:5]))
+    # UTF-16 without a mark and mostly CJK text: too few NULs to recognise, no line parses
+    unreadable = home / "unmarked-utf16.jsonl"
+    unreadable.write_bytes(
+        "".join(
+            json.dumps({"prompt_id": f"w{i}", "text": "日本語の質問です" * 40}, ensure_ascii=False)
+            + "\n"
+            for i in range(3)
+        ).encode("utf-16-le")
+    )
+
+    def loaded() -> set[str]:
+        return set(
+            warehouse.query(
+                home / "warehouse.duckdb",
+                f"SELECT prompt_id FROM core.classifications WHERE run_date = '{DAY}'",
+            )["prompt_id"].to_list()
+        )
+
     with pytest.MonkeyPatch.context() as patch:
         patch.setenv("INSIGHT_HOME", str(home))
         patch.setenv("INSIGHT_DEMO_MODE", "true")
@@ -106,6 +140,21 @@ def bad_nights(prefect_api: None, tmp_path_factory: pytest.TempPathFactory) -> B
             nightly(run_date=DAY + timedelta(days=1), source=str(night2)),
             nightly(run_date=DAY + timedelta(days=2), source=str(night3)),
         ]
+        loaded_after = [loaded()]
+        # Night 1 again from the same paths, its text files re-encoded with byte order marks
+        # (the Latin-1 byte becomes U+FFFD first, as the first run read it).
+        demo_text = (folder / "a-demo.jsonl").read_bytes().decode("utf-8", errors="replace")
+        (folder / "a-demo.jsonl").write_bytes(codecs.BOM_UTF16_LE + demo_text.encode("utf-16-le"))
+        csv_text = (folder / "c-extra.csv").read_text()
+        (folder / "c-extra.csv").write_bytes(codecs.BOM_UTF32_BE + csv_text.encode("utf-32-be"))
+        reencoded = nightly(run_date=DAY, source=str(folder))
+        loaded_after.append(loaded())
+        with pytest.raises(FewerRowsError) as partial_error:
+            nightly(run_date=DAY, source=str(partial))
+        loaded_after.append(loaded())
+        with pytest.raises(SourceError) as unreadable_error:
+            nightly(run_date=DAY, source=str(unreadable))
+        loaded_after.append(loaded())
     return BadNights(
         home,
         folder,
@@ -113,6 +162,11 @@ def bad_nights(prefect_api: None, tmp_path_factory: pytest.TempPathFactory) -> B
         {r["prompt_id"] for r in valid},
         conflicting_id,
         summaries,
+        reencoded,
+        partial_error.value,
+        unreadable_error.value,
+        unreadable,
+        loaded_after,
     )
 
 
@@ -123,8 +177,8 @@ def _query(nights: BadNights, sql: str) -> pl.DataFrame:
 def test_good_rows_load_and_every_row_is_accounted_for(bad_nights: BadNights) -> None:
     first = bad_nights.summaries[0]
     assert first.status == "succeeded"
-    # demo lines + the broken line + the unreadable file (one record) + 6 CSV records
-    assert first.rows_read == len(bad_nights.demo_ids) + 1 + 1 + len(CSV_ROWS) + 2
+    # demo lines + the broken line + the unreadable file (one record) + 7 CSV records
+    assert first.rows_read == len(bad_nights.demo_ids) + 1 + 1 + len(CSV_ROWS) + 3
     assert first.rows_read == first.rows_loaded + first.rows_quarantined + first.rows_duplicate
     loaded = set(
         _query(bad_nights, f"SELECT prompt_id FROM core.classifications WHERE run_date = '{DAY}'")[
@@ -136,7 +190,7 @@ def test_good_rows_load_and_every_row_is_accounted_for(bad_nights: BadNights) ->
     assert first.lines_bytes_replaced == 1
     assert any("U+FFFD" in w for w in first.warnings)
     runs = _query(bad_nights, "SELECT * FROM ops.runs WHERE status = 'succeeded'")
-    assert runs.height == 3
+    assert runs.height == 4  # the three nights and the rerun from re-encoded files
     assert (
         runs["rows_read"] == runs["rows_loaded"] + runs["rows_quarantined"] + runs["rows_duplicate"]
     ).all()
@@ -163,6 +217,7 @@ def test_bad_line_and_file_are_quarantined_with_file_and_line(bad_nights: BadNig
         zip(quarantine["prompt_id"].to_list(), quarantine["failed_checks"].to_list(), strict=True)
     )
     assert checks["csv-nul"] == ["text:not_blank"]
+    assert checks["csv-numeric-ts"] == ["timestamp:numeric_without_format"]
     assert checks["csv-zero-width"] == ["text:not_blank"]
     conflict = quarantine.filter(pl.col("prompt_id") == bad_nights.conflicting_id)
     assert conflict["failed_checks"].to_list() == [["prompt_id:conflicting_duplicate_id"]]
@@ -204,3 +259,35 @@ def test_classify_csv_output_neutralises_formulas(bad_nights: BadNights, tmp_pat
     rows = list(csv.DictReader(output.open()))
     assert rows[0]["text"] == "'" + FORMULA and rows[1]["text"] == "reset my vpn password"
     assert rows[0]["n"] == "-1"  # numbers stay numbers
+
+
+def test_rerun_from_utf16_and_utf32_files_loads_the_same_rows(bad_nights: BadNights) -> None:
+    first, rerun = bad_nights.summaries[0], bad_nights.reencoded
+    assert rerun.status == "succeeded"  # type: ignore[attr-defined]
+    assert rerun.rows_loaded == first.rows_loaded  # type: ignore[attr-defined]
+    assert rerun.rows_quarantined == first.rows_quarantined  # type: ignore[attr-defined]
+    assert bad_nights.loaded_after[1] == bad_nights.loaded_after[0]
+    assert bad_nights.loaded_after[0] >= bad_nights.expected_loaded_demo
+
+
+def test_partial_rerun_is_refused_and_the_date_keeps_its_rows(bad_nights: BadNights) -> None:
+    error = bad_nights.partial_error
+    assert isinstance(error, FewerRowsError) and error.incoming == 5
+    assert error.loaded == len(bad_nights.loaded_after[0])
+    assert "--replace" in str(error) and "unchanged" in str(error)
+    assert bad_nights.loaded_after[2] == bad_nights.loaded_after[0]
+    failed = _query(
+        bad_nights, f"SELECT error FROM ops.runs WHERE status = 'failed' AND run_date = '{DAY}'"
+    )["error"].to_list()
+    assert any(e.startswith("FewerRowsError: refusing to replace") for e in failed)
+
+
+def test_unreadable_encoding_fails_the_night_naming_the_file(bad_nights: BadNights) -> None:
+    message = str(bad_nights.unreadable_error)
+    assert f"no readable record in {bad_nights.unreadable_file}" in message
+    assert "UTF-8 (no byte order mark)" in message and "NUL characters" in message
+    assert bad_nights.loaded_after[3] == bad_nights.loaded_after[0]
+    failed = _query(
+        bad_nights, f"SELECT error FROM ops.runs WHERE status = 'failed' AND run_date = '{DAY}'"
+    )["error"].to_list()
+    assert any("no readable record" in e for e in failed)

@@ -186,6 +186,8 @@ class Nightly:
                 thresholds=self.thresholds,
                 categories=CATEGORIES,
                 taxonomy_version="1",
+                # Reruns here replace dates with fewer rows on purpose (insight run --replace).
+                replace=True,
             ),
         )
 
