@@ -15,8 +15,90 @@ from insight_core.nlp.embed import Embedder, EmbeddingCache, embed_with_cache
 from insight_core.nlp.head import CategoryHead, train_category_head
 from insight_core.nlp.lexical import combine_probabilities, train_lexical_head
 from insight_core.nlp.rules import RuleSet
-from insight_core.nlp.taxonomy import Taxonomy, load_examples
-from insight_core.settings import InsightSettings
+from insight_core.nlp.taxonomy import Taxonomy, load_examples, load_training_corpus
+from insight_core.settings import InsightSettings, resource_path
+
+TRAINING_CORPUS = ("training", "corpus.csv")
+# Families of the training set that are not in the corpus file.
+EXAMPLES_FAMILY = "examples"
+DESCRIPTIONS_FAMILY = "descriptions"
+
+
+def source_weights(families: Sequence[str], categories: Sequence[str]) -> np.ndarray:
+    """Per-row weights so that no category is learned from one source or one register.
+
+    Within a category each source (family) weighs as the square root of its row count: a large
+    source still counts more than a small one, but not in proportion, so the 150 voice commands
+    of one bot corpus do not drown the 20 real prompts of another. The heads then balance the
+    categories themselves (``nlp.head.balanced_weights``).
+    """
+    keys = [
+        f"{family}\x00{category}" for family, category in zip(families, categories, strict=True)
+    ]
+    _, inverse, counts = np.unique(np.asarray(keys), return_inverse=True, return_counts=True)
+    return np.asarray(1.0 / np.sqrt(counts[inverse]))
+
+
+def training_set(settings: InsightSettings, taxonomy: Taxonomy) -> pl.DataFrame:
+    """What the category heads learn from (``text``, ``category``, ``family``, ``weight``): the
+    team's example set (and the user's extra examples), the shipped corpus of real labelled
+    text, and the category descriptions, weighted by :func:`source_weights`."""
+    examples = load_examples(settings.examples_file, taxonomy, settings.extra_examples_paths)
+    corpus = load_training_corpus(resource_path(*TRAINING_CORPUS), taxonomy)
+    descriptions = pl.DataFrame(
+        {
+            "text": list(taxonomy.descriptions.values()),
+            "category": list(taxonomy.descriptions),
+            "family": [DESCRIPTIONS_FAMILY] * len(taxonomy.descriptions),
+        }
+    )
+    frame = pl.concat(
+        [
+            examples.select("text", "category").with_columns(
+                pl.lit(EXAMPLES_FAMILY).alias("family")
+            ),
+            corpus,
+            descriptions,
+        ]
+    ).unique(subset=["text"], keep="first", maintain_order=True)
+    weights = source_weights(frame.get_column("family"), frame.get_column("category"))
+    return frame.with_columns(pl.Series("weight", weights))
+
+
+# The category heads blend two linear heads (docs/classification.md, "Training data"): one
+# learned from the team's examples and the descriptions, one from the whole training set. Both
+# were chosen by leave-one-source-out (benchmarks/leave_source_out.py): the real-text head alone
+# gains on unseen sources but loses on the registers the examples cover; the blend keeps most
+# of both. The fallback's logit gets a small prior: real assistant prompts are mostly "other".
+EXAMPLES_HEAD_SHARE = 0.5
+FALLBACK_LOG_PRIOR = 0.5
+
+
+def blend_heads(
+    team: CategoryHead, corpus: CategoryHead, team_share: float, fallback: str, prior: float
+) -> CategoryHead:
+    """One linear head whose logits are the weighted mean of both heads' logits (the geometric
+    mean of their probabilities) plus ``prior`` on ``fallback``."""
+    order = [corpus.classes.index(c) for c in team.classes]
+    weights = team_share * team.weights + (1 - team_share) * corpus.weights[order]
+    bias = team_share * team.bias + (1 - team_share) * corpus.bias[order]
+    if fallback in team.classes:
+        bias = bias.copy()
+        bias[team.classes.index(fallback)] += prior
+    return CategoryHead(team.classes, weights.astype(np.float32), bias.astype(np.float32))
+
+
+def train_blended_head(vectors: np.ndarray, training: pl.DataFrame, fallback: str) -> CategoryHead:
+    """The category head on a :func:`training_set` frame and its vectors (row for row)."""
+    labels = training.get_column("category").to_list()
+    team = np.flatnonzero(
+        training.get_column("family").is_in([EXAMPLES_FAMILY, DESCRIPTIONS_FAMILY]).to_numpy()
+    )
+    team_head = train_category_head(vectors[team], [labels[i] for i in team], calibration_folds=0)
+    corpus_head = train_category_head(
+        vectors, labels, weights=training["weight"].to_numpy(), calibration_folds=0
+    )
+    return blend_heads(team_head, corpus_head, EXAMPLES_HEAD_SHARE, fallback, FALLBACK_LOG_PRIOR)
 
 
 def train_head(
@@ -25,12 +107,12 @@ def train_head(
     embedder: Embedder,
     cache: EmbeddingCache | None,
 ) -> tuple[CategoryHead, pl.DataFrame]:
-    """Train the category head on the labeled example set plus the category descriptions."""
-    examples = load_examples(settings.examples_file, taxonomy, settings.extra_examples_paths)
-    texts = examples.get_column("text").to_list() + list(taxonomy.descriptions.values())
-    labels = examples.get_column("category").to_list() + list(taxonomy.descriptions)
-    vectors, _ = embed_with_cache(texts, embedder, cache)
-    return train_category_head(vectors, labels), examples
+    """Train the category head on :func:`training_set`; returns it with the example set."""
+    training = training_set(settings, taxonomy)
+    vectors, _ = embed_with_cache(training.get_column("text").to_list(), embedder, cache)
+    head = train_blended_head(vectors, training, taxonomy.fallback)
+    examples = training.filter(pl.col("family") == EXAMPLES_FAMILY).select("text", "category")
+    return head, examples
 
 
 def examples_cross_validation(
@@ -137,9 +219,9 @@ def train_cascade(
     """The static and lexical heads and the cascade threshold, chosen out of fold on the shipped
     examples.
 
-    Both cheap heads learn from the examples plus the category descriptions, as the
-    transformer's head does; the static side's probabilities are their combination
-    (``nlp.lexical.combine_probabilities``). The threshold is the lowest of
+    The static head learns as the transformer's head does (:func:`train_head`), the lexical head
+    from the examples plus the category descriptions; the static side's probabilities are their
+    combination (``nlp.lexical.combine_probabilities``). The threshold is the lowest of
     ``CASCADE_THRESHOLDS`` whose out-of-fold macro-F1 stays within
     ``CASCADE_MACRO_F1_TOLERANCE`` of the transformer alone (1.0, everything to the
     transformer, if none does), unless ``INSIGHT_EMBEDDING_CASCADE_THRESHOLD`` fixes it.

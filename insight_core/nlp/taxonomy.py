@@ -1,4 +1,5 @@
-"""The category taxonomy and the labeled example set that ships with it."""
+"""The category taxonomy, the labeled example set that ships with it and the labelled corpus of
+real text the decision also learns from."""
 
 from __future__ import annotations
 
@@ -91,3 +92,18 @@ def examples_fingerprint(examples: pl.DataFrame) -> str:
     for text, category in examples.sort(["category", "text"]).iter_rows():
         digest.update(f"{category}\x00{text}\x01".encode())
     return digest.hexdigest()
+
+
+CORPUS_SCHEMA = {"text": pl.String, "category": pl.String, "family": pl.String}
+
+
+def load_training_corpus(path: Path, taxonomy: Taxonomy) -> pl.DataFrame:
+    """The shipped corpus of real labelled text (``text``, ``category``, ``family``): public
+    requests and questions labelled by their source, and real assistant prompts labelled in two
+    reading passes (``resources/training/``, built by ``benchmarks/build_training_corpus.py``).
+    Rows of categories the taxonomy does not have are left out (a custom taxonomy)."""
+    try:
+        frame = pl.read_csv(path, infer_schema=False, columns=list(CORPUS_SCHEMA))
+    except (OSError, pl.exceptions.PolarsError) as exc:
+        raise ConfigError(f"cannot read the training corpus {path}: {exc}".splitlines()[0]) from exc
+    return frame.filter(pl.col("category").is_in(list(taxonomy.categories))).cast(CORPUS_SCHEMA)
