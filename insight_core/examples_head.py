@@ -27,20 +27,20 @@ import polars as pl
 from filelock import FileLock
 
 from insight_core.modelling.bundle import ModelBundle, write_manifest
-from insight_core.modelling.examples import train_head
+from insight_core.modelling.examples import TRAINING_CORPUS, train_head
 from insight_core.nlp.embed import Embedder, resolve_model
 from insight_core.nlp.head import CategoryHead
 from insight_core.nlp.rules import RuleSet
 from insight_core.nlp.taxonomy import Taxonomy, examples_fingerprint, load_examples
 from insight_core.nlp.topics import TopicIndex
 from insight_core.runtime import open_embedding_cache
-from insight_core.settings import InsightSettings
+from insight_core.settings import InsightSettings, resource_path
 
 log = logging.getLogger(__name__)
 
 EXAMPLES_HEAD_KIND = "examples-head"
 # Bump when train_head or the saved layout changes, so that old cached heads are not reused.
-HEAD_FORMAT = 1
+HEAD_FORMAT = 2
 # How long a process waits for another one that is training the same head.
 LOCK_TIMEOUT_SECONDS = 900.0
 TOPICS_UNAVAILABLE = (
@@ -63,6 +63,7 @@ def examples_head_key(settings: InsightSettings, taxonomy: Taxonomy, rules: Rule
     parts = {
         "format": HEAD_FORMAT,
         "examples": examples_fingerprint(examples),
+        "corpus": hashlib.sha256(resource_path(*TRAINING_CORPUS).read_bytes()).hexdigest(),
         "embedding_model": resolve_model(settings.embedding_model)[2],
         "taxonomy": hashlib.sha256(settings.taxonomy_file.read_bytes()).hexdigest(),
         "rules": rules.file_hash,
