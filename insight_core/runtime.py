@@ -56,17 +56,21 @@ def get_embedder(settings: InsightSettings) -> Embedder:
     from the CPUs it may use unless set); ``shared_embedder`` gives each concurrent pass its
     share instead.
     """
+    embedder = _configured_embedder(settings)
+    if isinstance(embedder, SentenceTransformerEmbedder):
+        _use_torch_threads(parallelism(settings).torch_threads)
+    return embedder
+
+
+def _configured_embedder(settings: InsightSettings) -> Embedder:
     with _LOADING:
-        embedder = load_embedder(
+        return load_embedder(
             settings.embedding_model,
             settings.embedding_batch_size,
             settings.embedding_max_tokens,
             settings.embedding_quantize,
             settings.embedding_precision,
         )
-    if isinstance(embedder, SentenceTransformerEmbedder):
-        _use_torch_threads(parallelism(settings).torch_threads)
-    return embedder
 
 
 def _use_torch_threads(threads: int) -> None:
@@ -91,7 +95,8 @@ def shared_embedder(settings: InsightSettings) -> Embedder:
     unless set (``insight_core.environment.parallelism``). torch's own default would count the
     machine's cores, not those a container or ``taskset`` leaves this process.
     """
-    embedder = get_embedder(settings)
+    # Not get_embedder: each pass sets its own share of the threads, in the thread that runs it.
+    embedder = _configured_embedder(settings)
     plan = parallelism(settings)
     threads = None
     if isinstance(embedder, SentenceTransformerEmbedder):
