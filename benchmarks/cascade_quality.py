@@ -51,7 +51,7 @@ def main() -> None:
     args = parser.parse_args()
 
     settings = InsightSettings(home=args.home, embedding_cascade=True)
-    reference_settings = InsightSettings(home=args.home)
+    reference_settings = InsightSettings(home=args.home, embedding_cascade=False)
     taxonomy, rules = load_decision_config(settings)
     cache = open_embedding_cache(settings)
     reference_embedder = load_embedder(reference_settings.embedding_model)

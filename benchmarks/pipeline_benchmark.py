@@ -142,15 +142,26 @@ def _nightly_in_subprocess(
 
 
 def _one_night(day: str, source: str, mode: str, summary_file: str) -> None:
+    from dataclasses import asdict
+
     from flows.nightly import nightly
     from flows.runners import configured
+    from insight_core.environment import parallelism
     from insight_core.settings import InsightSettings
 
     # The task runner the settings ask for (INSIGHT_TASK_RUNNER=dask), as `insight run` does.
-    flow = configured(nightly, InsightSettings())
+    settings = InsightSettings()
+    flow = configured(nightly, settings)
     started = time.perf_counter()
     summary = flow(run_date=date.fromisoformat(day), source=source, mode=mode)
-    result = {**summary.as_dict(), "flow_seconds": time.perf_counter() - started}
+    result = {
+        **summary.as_dict(),
+        "flow_seconds": time.perf_counter() - started,
+        # what the machine allowed this process (derived unless set)
+        "parallelism": {
+            k: v for k, v in asdict(parallelism(settings)).items() if k != "available_bytes"
+        },
+    }
     Path(summary_file).write_text(json.dumps(result))
 
 
@@ -180,6 +191,7 @@ def run_size(
     return {
         "corpus": corpus,
         "prompts": n,
+        "parallelism": summary.get("parallelism"),
         "loaded": summary["rows_loaded"],
         "embedded_new": summary["rows_embedded_new"],
         "escalated_to_transformer": summary.get("rows_escalated"),

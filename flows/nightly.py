@@ -23,8 +23,9 @@ def _nightly_run_name() -> str:
     return f"nightly-{day}"
 
 
-# Two chunks at a time, the INSIGHT_CHUNK_THREADS default that flows.runners.configured applies:
-# on two cores more threads only hold more chunks in memory (docs/benchmarks.md).
+# Two chunks at a time when the flow is called as decorated (tests, a direct call). Every entry
+# point goes through flows.runners.configured, which sizes the runner to the machine (one chunk
+# per usable CPU as memory allows) without probing it at import.
 @flow(
     name="insight-nightly",
     flow_run_name=_nightly_run_name,

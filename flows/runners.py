@@ -7,25 +7,26 @@ from typing import Any
 from prefect import Flow
 from prefect.task_runners import ThreadPoolTaskRunner
 
+from insight_core.environment import parallelism
 from insight_core.settings import InsightSettings
 
 
 def configured(flow: Flow[..., Any], settings: InsightSettings) -> Flow[..., Any]:
     """``flow`` with the task runner the settings ask for.
 
-    Threads by default, ``INSIGHT_CHUNK_THREADS`` of them: the chunks of a stage in flight at
-    once in this process.
+    Threads by default: the chunks of a stage in flight at once in this process, one per CPU
+    the process may use as memory allows (``insight_core.environment.parallelism``), or
+    ``INSIGHT_CHUNK_THREADS``.
 
     With ``INSIGHT_TASK_RUNNER=dask`` the chunks of each stage fan out over a Dask cluster:
-    the one at ``INSIGHT_DASK_ADDRESS`` or, without it, a local cluster of
-    ``INSIGHT_DASK_WORKERS`` single-threaded worker processes started for the run. Workers
-    read and write the run's chunk files, so they need the same INSIGHT_HOME (a shared volume
-    on a real cluster).
+    the one at ``INSIGHT_DASK_ADDRESS`` or, without it, a local cluster of single-threaded
+    worker processes started for the run (one per CPU as memory allows, or
+    ``INSIGHT_DASK_WORKERS``). Workers read and write the run's chunk files, so they need the
+    same INSIGHT_HOME (a shared volume on a real cluster).
     """
+    plan = parallelism(settings)
     if settings.task_runner != "dask":
-        return flow.with_options(
-            task_runner=ThreadPoolTaskRunner(max_workers=settings.chunk_threads)
-        )
+        return flow.with_options(task_runner=ThreadPoolTaskRunner(max_workers=plan.chunk_threads))
     from prefect_dask import DaskTaskRunner
 
     if settings.dask_address:
@@ -33,7 +34,7 @@ def configured(flow: Flow[..., Any], settings: InsightSettings) -> Flow[..., Any
     else:
         runner = DaskTaskRunner(
             cluster_kwargs={
-                "n_workers": settings.dask_workers,
+                "n_workers": plan.dask_workers,
                 "threads_per_worker": 1,
                 "processes": True,
                 "dashboard_address": None,

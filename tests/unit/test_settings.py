@@ -31,15 +31,6 @@ def test_environment_overrides_with_prefix_and_nesting(monkeypatch: pytest.Monke
     assert settings.column_mapping == {"prompt": "text"}
 
 
-def test_every_setting_is_documented() -> None:
-    from insight_core.settings import TopicSettings
-
-    docs = (Path(__file__).resolve().parents[2] / "docs" / "configuration.md").read_text()
-    names = [f"INSIGHT_{name.upper()}" for name in InsightSettings.model_fields if name != "topics"]
-    names += [f"INSIGHT_TOPICS__{name.upper()}" for name in TopicSettings.model_fields]
-    assert [name for name in names if f"`{name}`" not in docs] == []
-
-
 def test_warehouse_memory_limit_takes_duckdb_sizes_only(monkeypatch: pytest.MonkeyPatch) -> None:
     assert InsightSettings().warehouse_memory_limit == "256MB"
     monkeypatch.setenv("INSIGHT_WAREHOUSE_MEMORY_LIMIT", "2GiB")
@@ -47,3 +38,59 @@ def test_warehouse_memory_limit_takes_duckdb_sizes_only(monkeypatch: pytest.Monk
     monkeypatch.setenv("INSIGHT_WAREHOUSE_MEMORY_LIMIT", "lots")
     with pytest.raises(ValueError, match="warehouse_memory_limit"):
         InsightSettings()
+
+
+DOCUMENTED_AT_MOST = 35
+
+
+def _documented_and_advanced() -> tuple[list[str], list[str]]:
+    from insight_core.settings import TopicSettings, is_advanced
+
+    documented: list[str] = []
+    advanced: list[str] = []
+    fields = [
+        (f"INSIGHT_{name.upper()}", field)
+        for name, field in InsightSettings.model_fields.items()
+        if name != "topics"
+    ]
+    fields += [
+        (f"INSIGHT_TOPICS__{name.upper()}", field)
+        for name, field in TopicSettings.model_fields.items()
+    ]
+    for name, field in fields:
+        (advanced if is_advanced(field) else documented).append(name)
+    return documented, advanced
+
+
+def test_configuration_lists_what_a_user_chooses_and_no_tuning_knobs() -> None:
+    docs = (Path(__file__).resolve().parents[2] / "docs" / "configuration.md").read_text()
+    rows = [line for line in docs.splitlines() if line.startswith("| `INSIGHT_")]
+    documented, advanced = _documented_and_advanced()
+    assert [name for name in documented if f"| `{name}` |" not in docs] == []
+    # at most 35 rows, and only settings that exist and are not advanced overrides
+    assert len(rows) == len(documented) <= DOCUMENTED_AT_MOST
+    assert [name for name in advanced if f"`{name}`" in docs] == []
+
+
+def test_the_fast_path_is_the_default_and_one_setting_returns_to_the_transformer(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    settings = InsightSettings()
+    assert settings.embedding_cascade is True
+    assert settings.embedding_precision == "auto"
+    assert settings.embedding_max_tokens == 128
+    # parallelism is left to the machine (insight_core.environment.parallelism)
+    assert settings.chunk_threads is None and settings.embedding_concurrent_passes is None
+    assert settings.redaction_processes is None and settings.torch_threads is None
+    monkeypatch.setenv("INSIGHT_EMBEDDING_CASCADE", "false")
+    transformer_only = InsightSettings()
+    assert transformer_only.embedding_cascade is False
+    assert transformer_only.embedding_max_tokens is None
+    assert transformer_only.embedding_precision == "float32"
+    # an explicit value is kept either way
+    monkeypatch.setenv("INSIGHT_EMBEDDING_MAX_TOKENS", "64")
+    monkeypatch.setenv("INSIGHT_EMBEDDING_PRECISION", "bfloat16")
+    assert InsightSettings().embedding_max_tokens == 64
+    assert InsightSettings().embedding_precision == "bfloat16"
+    monkeypatch.setenv("INSIGHT_EMBEDDING_CASCADE", "true")
+    assert InsightSettings().embedding_max_tokens == 64
