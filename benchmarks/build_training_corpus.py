@@ -92,7 +92,11 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--shared", type=Path, default=SHARED)
     parser.add_argument(
-        "--labels", nargs=2, type=Path, required=True, metavar=("PASS_A", "PASS_B"),
+        "--labels",
+        nargs=2,
+        type=Path,
+        required=True,
+        metavar=("PASS_A", "PASS_B"),
         help="the two passes' id,category files",
     )
     args = parser.parse_args()
@@ -112,9 +116,10 @@ def main() -> int:
             rows.append({**row, "origin": "pool", "licence": licence})
     labels_path = TARGET / "assistant_labels.csv"
     assistant = args.shared / "assistant" / "assistant_unlabeled.csv"
-    with assistant.open(newline="", encoding="utf-8") as handle, labels_path.open(
-        "w", newline="", encoding="utf-8"
-    ) as labels:
+    with (
+        assistant.open(newline="", encoding="utf-8") as handle,
+        labels_path.open("w", newline="", encoding="utf-8") as labels,
+    ):
         writer = csv.writer(labels)
         writer.writerow(["id", "source", "pass_a", "pass_b"])
         for row in csv.DictReader(handle):
@@ -134,7 +139,9 @@ def main() -> int:
             )
     with (TARGET / "corpus.csv").open("w", newline="", encoding="utf-8") as out:
         writer = csv.DictWriter(
-            out, ["text", "category", "family", "origin", "source", "licence"], extrasaction="ignore"
+            out,
+            ["text", "category", "family", "origin", "source", "licence"],
+            extrasaction="ignore",
         )
         writer.writeheader()
         writer.writerows(rows)
