@@ -61,7 +61,9 @@ def training_set(settings: InsightSettings, taxonomy: Taxonomy) -> pl.DataFrame:
             descriptions,
         ]
     ).unique(subset=["text"], keep="first", maintain_order=True)
-    weights = source_weights(frame.get_column("family"), frame.get_column("category"))
+    weights = source_weights(
+        frame.get_column("family").to_list(), frame.get_column("category").to_list()
+    )
     return frame.with_columns(pl.Series("weight", weights))
 
 

@@ -94,7 +94,7 @@ def examples_fingerprint(examples: pl.DataFrame) -> str:
     return digest.hexdigest()
 
 
-CORPUS_SCHEMA = {"text": pl.String, "category": pl.String, "family": pl.String}
+CORPUS_SCHEMA = pl.Schema({"text": pl.String(), "category": pl.String(), "family": pl.String()})
 
 
 def load_training_corpus(path: Path, taxonomy: Taxonomy) -> pl.DataFrame:
@@ -103,7 +103,7 @@ def load_training_corpus(path: Path, taxonomy: Taxonomy) -> pl.DataFrame:
     reading passes (``resources/training/``, built by ``benchmarks/build_training_corpus.py``).
     Rows of categories the taxonomy does not have are left out (a custom taxonomy)."""
     try:
-        frame = pl.read_csv(path, infer_schema=False, columns=list(CORPUS_SCHEMA))
+        frame = pl.read_csv(path, infer_schema=False, columns=list(CORPUS_SCHEMA.names()))
     except (OSError, pl.exceptions.PolarsError) as exc:
         raise ConfigError(f"cannot read the training corpus {path}: {exc}".splitlines()[0]) from exc
     return frame.filter(pl.col("category").is_in(list(taxonomy.categories))).cast(CORPUS_SCHEMA)
