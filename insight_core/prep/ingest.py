@@ -40,6 +40,7 @@ import polars as pl
 
 from insight_core.errors import SourceError
 from insight_core.prep import gateway_formats
+from insight_core.prep.quarantine import QUARANTINE_SCHEMA
 
 log = logging.getLogger(__name__)
 
@@ -861,8 +862,7 @@ def _empty_contract() -> pl.DataFrame:
 
 
 def rejected_frame(rejected: list[RejectedInput]) -> pl.DataFrame:
-    """Quarantine rows (validate.QUARANTINE_SCHEMA) for lines and files that were unreadable."""
-    from insight_core.prep.validate import QUARANTINE_SCHEMA
+    """Quarantine rows (``QUARANTINE_SCHEMA``) for lines and files that were unreadable."""
 
     return pl.DataFrame(
         {

@@ -20,19 +20,12 @@ import pandera.polars as pa
 import polars as pl
 
 from insight_core.prep.ingest import is_numeric_timestamp
+from insight_core.prep.quarantine import QUARANTINE_SCHEMA
 from schemas.raw import raw_prompt_schema
 
 # Any fixed seed: keys are compared only within one run, never stored.
 ID_KEY_SEED = 20261128
 RECORD_COLUMNS = ("prompt_id", "timestamp", "user_id", "department", "text", "tool")
-QUARANTINE_SCHEMA: dict[str, pl.DataType] = {
-    "source_row": pl.Int64(),
-    "prompt_id": pl.String(),
-    "record": pl.String(),
-    "failed_checks": pl.List(pl.String),
-    "source_file": pl.String(),
-    "source_line": pl.Int64(),
-}
 CONFLICTING_DUPLICATE = "prompt_id:conflicting_duplicate_id"
 # A number where a timestamp belongs, with no INSIGHT_TIMESTAMP_FORMAT saying how to read it.
 NUMERIC_TIMESTAMP = "timestamp:numeric_without_format"
