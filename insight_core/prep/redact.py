@@ -76,6 +76,45 @@ class PiiPattern:
         return f"<{self.kind}>"
 
 
+def _password_like(value: str) -> bool:
+    """Letters with digits or symbols, not a number, version, date or path: "Marigold2024",
+    "Blu3Ocean$" (not "true", "v2.3.1", "2024-05-01", "/etc/hosts")."""
+    value = value.rstrip(".,;:!?")
+    if len(value) < 4 or len(value) > 64 or "/" in value[:1] or "://" in value:
+        return False
+    has_letter = any(ch.isalpha() for ch in value)
+    has_digit = any(ch.isdigit() for ch in value)
+    has_symbol = any(ch in "!@#$%^&*+=?~*§€£" for ch in value)
+    if not has_letter or not (has_digit or has_symbol):
+        return False
+    return not re.fullmatch(r"v?\d+(?:\.\d+)+\w*|\d+[a-z]{1,3}|[a-z]+\d|[A-Z]+-?\d+", value)
+
+
+_PASSWORD_WORD = re.compile(r"\b(?:pass(?:word|phrase|code)?|pw|pwd)s?\b", re.IGNORECASE)
+
+
+def _password_word_near(text: str, start: int, end: int) -> bool:
+    return bool(
+        _PASSWORD_WORD.search(text, max(0, start - 60), start)
+        or _PASSWORD_WORD.search(text, end, end + 60)
+    )
+
+
+_PASSWORD_WORD_NEAR = _password_word_near
+
+
+def _random_looking(value: str) -> bool:
+    """A credential rather than a word or an identifier: 20+ characters of hex with digits
+    and letters, or base64-like with lower and upper case and digits."""
+    if re.fullmatch(r"[0-9a-fA-F]{20,}", value):
+        return any(ch.isdigit() for ch in value) and any(ch.isalpha() for ch in value)
+    kinds = sum(
+        (any(ch.islower() for ch in value), any(ch.isupper() for ch in value),
+         any(ch.isdigit() for ch in value))
+    )
+    return kinds == 3 and "_" not in value.strip("_")[:1]
+
+
 def _luhn_ok(candidate: str) -> bool:
     digits = [int(c) for c in candidate if c.isdigit()]
     if not 13 <= len(digits) <= 19:
@@ -165,6 +204,14 @@ def _validates(module: Any) -> Callable[[str], bool]:
     return lambda candidate: bool(module.is_valid(candidate))
 
 
+# Words of a prompt about work matters, where "my id: X" is an employee id.
+_HR_CONTEXT = re.compile(
+    r"\b(?:hr|payroll|leave|badge|employee|staff|timesheet|manager|onboarding|salary|payslip|"
+    r"benefits|hire|hired|pto|vacation|overtime|shift|contract|personnel|workday)\b",
+    re.IGNORECASE,
+)
+
+
 def _not_a_year(candidate: str) -> bool:
     return not re.fullmatch(r"(?:19|20)\d\d", candidate)
 
@@ -203,15 +250,31 @@ _MONTH = (
     r"febbraio|marzo|aprile|mayo|junio|julio|septiembre|octubre|noviembre)(?![^\W\d_])\.?"
 )
 _DAY = r"(?:[12]\d|3[01]|0?[1-9])(?:st|nd|rd|th|er|\.)?"
+# Days and years written in words: "the twelfth of March nineteen eighty-two".
+_UNITS = r"(?:one|two|three|four|five|six|seven|eight|nine)"
+_DAY_WORD = (
+    r"(?:(?:twenty|thirty)[ -])?(?:first|second|third|fourth|fifth|sixth|seventh|eighth|ninth)"
+    r"|tenth|eleventh|twelfth|thirteenth|fourteenth|fifteenth|sixteenth|seventeenth|"
+    r"eighteenth|nineteenth|twentieth|thirtieth"
+)
+_YEAR_WORDS = (
+    r"(?:nineteen|twenty)[ -](?:hundred(?:[ -]and)?[ -])?(?:(?:twenty|thirty|forty|fifty|sixty|"
+    rf"seventy|eighty|ninety)(?:[ -]{_UNITS})?|ten|eleven|twelve|thirteen|fourteen|fifteen|"
+    rf"sixteen|seventeen|eighteen|nineteen|oh[ -]{_UNITS}|{_UNITS})"
+    rf"|two thousand(?:[ -](?:and[ -])?(?:{_UNITS}|ten|eleven|twelve))?"
+)
 _YEAR = r"(?:1[89]\d\d|20\d\d|'?\d\d)"
 _DATE = (
-    r"(?:\d{4}[-/.]\d{1,2}[-/.]\d{1,2}"  # 1992-07-15
+    r"(?:(?:19|20)\d\d(?:0[1-9]|1[0-2])(?:0[1-9]|[12]\d|3[01])(?!\d)"  # 19850317
+    r"|\d{4}[-/.]\d{1,2}[-/.]\d{1,2}"  # 1992-07-15
     r"|\d{1,2}[-/.]\d{1,2}[-/.]\d{2,4}"  # 04/11/1987, 12.09.85
     rf"|{_DAY}(?:\s+of)?\s+{_MONTH},?\s+{_YEAR}"  # 3 March 1979, 3rd of march 1979
     rf"|{_MONTH}\s+{_DAY},?\s+{_YEAR}"  # march 3rd 1990, March 3, 1990
     rf"|{_DAY}(?:\s+of)?\s+{_MONTH}"  # birthday: 3 March
     rf"|{_MONTH}\s+{_DAY}(?!\d)"  # birthday is march 3rd
-    rf"|{_MONTH},?\s+(?:1[89]|20)\d\d"  # born in March 1979
+    rf"|{_MONTH}(?:,?\s+|[-/])(?:1[89]|20)\d\d"  # born in March 1979, Jun-1985
+    rf"|(?:the\s+)?(?:{_DAY_WORD})(?:\s+of)?\s+{_MONTH}(?:,?\s+(?:{_YEAR_WORDS}|{_YEAR}))?"
+    rf"|{_MONTH}\s+(?:the\s+)?(?:{_DAY_WORD})(?:,?\s+(?:{_YEAR_WORDS}|{_YEAR}))?"
     r"|\d{1,2}[/.]\d{1,2}(?![/.]?\d)"  # birthday 12/05
     r"|(?:1[89]|20)\d\d)"  # born in 1979
 )
@@ -220,12 +283,13 @@ _DATE = (
 # addresses).
 _STREET_TYPE_ANY_CASE = (
     r"street|st|road|rd|avenue|ave|boulevard|blvd|lane|ln|drive|dr|crescent|cres|terrace|"
-    r"parkway|pkwy|highway|hwy|grove|gardens|gdns|mews|close|ct|place|pl"
+    r"parkway|pkwy|highway|hwy|grove|gardens|gdns|mews|close|ct|place|pl|concourse|esplanade|"
+    r"promenade|parade"
 )
 # German, Dutch and Nordic street names end in their type, the number after: "Hauptstraße 12".
 _STREET_SUFFIX = (
     r"straße|strasse|str\.|gasse|allee|weg|platz|damm|ufer|straat|laan|gracht|plein|vej|gatan|"
-    r"vägen|veien"
+    r"vägen|veien|gade|stræde|torv|gata|katu|tie"
 )
 # Words that never name a street in "<number> <words> <type>": function words, units and the
 # words before "drive"/"lane" that make them things, not streets ("3 hard drive failures").
@@ -307,8 +371,24 @@ PII_PATTERNS: tuple[PiiPattern, ...] = (
             r"|xox[abposr]-[A-Za-z0-9-]{10,}"
             r"|AIza[0-9A-Za-z_\-]{35}"
             r"|eyJ[A-Za-z0-9_\-]{10,}\.[A-Za-z0-9_\-]{10,}\.[A-Za-z0-9_\-]{10,}"
-            r")"
+            r"|SK[0-9a-fA-F]{32}"  # Twilio API key
+            r"|SG\.[\w-]{16,32}\.[\w-]{16,64}"  # SendGrid
+            r"|npm_[A-Za-z0-9]{30,}"
+            r"|hf_[A-Za-z0-9]{30,}"  # Hugging Face
+            r"|glpat-[\w-]{20,}"  # GitLab
+            r")(?![\w-])"
         ),
+    ),
+    # Azure storage and Service Bus connection strings, SAS tokens: the key's value.
+    PiiPattern(
+        "SECRET",
+        re.compile(
+            r"\b(?:AccountKey|SharedAccessKey|SharedAccessSignature|sig|client_secret)"
+            r"=(?P<value>[A-Za-z0-9+/%_\-]{16,}={0,2})",
+            re.IGNORECASE,
+        ),
+        secret_group="value",
+        cues=("accountkey", "sharedaccess", "sig=", "client_secret="),
     ),
     # Passwords assigned to a key ("pw: tulip", "DB_PASSWORD=x", "Password=abc;" in an ADO.NET
     # connection string): keep the key, hide the value, however short or ordinary it is.
@@ -335,6 +415,103 @@ PII_PATTERNS: tuple[PiiPattern, ...] = (
         ),
         secret_group="value",
         cues=("key", "secret", "token"),
+    ),
+    # A long random-looking value shortly after "key", "token" or "secret" ("our key is
+    # Xq7Lp2Vz9Rt4Kw8Ns3Md6Hj1", "the secret 9f8e7d6c..."): hex or base64 of 20+ characters.
+    PiiPattern(
+        "SECRET",
+        re.compile(
+            r"\b(?:key|token|secret|apikey|credential)s?\b(?:[ \t:=]+(?:is|was|=|of|for|"
+            r"the|my|our|\w+\s+(?:is|was))\b)*[ \t:=\"'`]+(?P<value>[A-Za-z0-9+/_\-]{20,}={0,2})"
+            r"(?![\w+/=-])",
+            re.IGNORECASE,
+        ),
+        secret_group="value",
+        accept=lambda match: _random_looking(match.group("value")),
+        cues=("key", "token", "secret", "credential"),
+    ),
+    # Passwords after cues in other languages: "mein Passwort ist X", "mot de passe : X",
+    # "contraseña es X", "hasło to X", "senha é X", "wachtwoord is X".
+    PiiPattern(
+        "SECRET",
+        re.compile(
+            r"\b(?:passwort|kennwort|mot de passe|mdp|contrase[ñn]a|clave|has[łl]o|senha|"
+            r"wachtwoord|l[öo]senord|adgangskode|passord|salasana|parola)"
+            r"(?:[ \t]+(?:ist|lautet|war|est|[ée]tait|es|era|to|jest|brzmi|[ée]|is|er|är|on))?"
+            r"[ \t]*[:=]?[ \t]*[\"'`«]?[ \t]*"
+            r"(?P<value>(?!(?:oubli|vergessen|olvid|esqueci|zapomn|vergeten|incorrect|falsch|"
+            r"faux|ung[üu]ltig|inv[áa]lid|requis|erforderlich)\w*)[^\s\"'`<>»]{3,}?)"
+            r"(?=[\"'`»]?[.,;:!?)\]]*(?:\s|$))",
+            re.IGNORECASE,
+        ),
+        secret_group="value",
+        cues=(
+            "passwort", "kennwort", "mot de passe", "mdp", "contrase", "clave", "hasło",
+            "haslo", "senha", "wachtwoord", "senord", "adgangskode", "passord", "salasana",
+            "parola",
+        ),
+    ),
+    # "set it to X", "protected with X", "password for the mailbox: X", "login admin:X",
+    # "user / password: svc / X": a password-shaped value (letters with digits or symbols).
+    PiiPattern(
+        "SECRET",
+        re.compile(
+            r"\b(?:(?:set|changed|reset|updated)[ \t]+(?:it|the[ \t]+pass(?:word)?|my[ \t]+"
+            r"pass(?:word)?|the[ \t]+pin|the[ \t]+code|them)[ \t]+to"
+            r"|(?:protected|locked|encrypted|secured)[ \t]+(?:with|by|using)"
+            r"|(?:password|passwd|pwd|passcode|pw)[ \t]+(?:for|of|to|on)[ \t][^:=\n]{1,40}?[:=]"
+            r"|(?:login|log-?in|creds|credentials|user(?:name)?|account|acct|ssh)\b[ \t:=]+"
+            r"[\w.@+-]{2,40}[ \t]*(?::|/[ \t]*))"
+            r"[ \t]*[\"'`]?(?P<value>[^\s\"'`<>]{3,}?)(?=[\"'`]?[.,;!?)\]]*(?:\s|$))",
+            re.IGNORECASE,
+        ),
+        secret_group="value",
+        accept=lambda match: _password_like(match.group("value"))
+        or match.group(0).lower().startswith(("pass", "pw", "pwd")),
+        cues=(
+            "set ", "changed ", "reset ", "updated ", "protected", "locked", "encrypted",
+            "secured", "pass", "pw", "login", "log-in", "log in", "creds", "credential",
+            "user", "account", "acct", "ssh",
+        ),
+    ),
+    # "key: Blu3Ocean$", "code=Xy7!pq": a short key word and a password-shaped value.
+    PiiPattern(
+        "SECRET",
+        re.compile(
+            r"\b(?:key|code|pass|passphrase|secret|pin|combo|combination)[ \t]*[:=][ \t]*"
+            r"[\"'`]?(?P<value>[^\s\"'`<>]{4,}?)(?=[\"'`]?[.,;!?)\]]*(?:\s|$))",
+            re.IGNORECASE,
+        ),
+        secret_group="value",
+        accept=lambda match: _password_like(match.group("value")),
+        cues=("key", "code", "pass", "secret", "pin", "combo", "combination"),
+    ),
+    # Quoted candidates next to "password": "should I use 'Tangerine!9' or 'Velvet#22'".
+    PiiPattern(
+        "SECRET",
+        re.compile(r"[\"'‘“`](?P<value>[^\s\"'’”`]{4,40})[\"'’”`]"),
+        secret_group="value",
+        accept=lambda match: _password_like(match.group("value"))
+        and _PASSWORD_WORD_NEAR(match.string, match.start(), match.end()),
+        cues=("pass", "pw"),
+    ),
+    # One-time, verification and lock codes: "verification code 00481", "the safe opens with
+    # 17-42-08", "code 0481" (a leading zero: a code, not a quantity).
+    PiiPattern(
+        "SECRET",
+        re.compile(
+            r"\b(?:(?:verification|security|one-time|one time|otp|2fa|mfa|authentication|auth|"
+            r"confirmation|login|sms|backup|recovery|reset|unlock|keypad|lockbox|garage|"
+            r"building|locker)[ \t]+code|code)"
+            r"(?:[ \t]+(?:is|was))?[ \t:#=]*(?P<value>\d{4,8})(?![\d.,-])"
+            r"|\b(?:opens|unlocks|open|unlock|opened|unlocked)[ \t]+(?:with|using|on)[ \t]+"
+            r"(?P<combo>\d{1,3}(?:[-–][ \t]?\d{1,3}){1,4}|\d{4,8})(?![\d.,-])",
+            re.IGNORECASE,
+        ),
+        accept=lambda match: match.group("combo") is not None
+        or match.group(0)[:4].lower() != "code"
+        or match.group("value").startswith("0"),
+        cues=("code", "open", "unlock"),
     ),
     # "my password is tulip", "the wifi key is bluefrog", "door code was 4711": the word after
     # the cue, unless it describes the password rather than being it ("is incorrect").
@@ -390,10 +567,12 @@ PII_PATTERNS: tuple[PiiPattern, ...] = (
     PiiPattern(
         "DOB",
         re.compile(
-            r"\b(?:d\.?o\.?b\b\.?|date\s+of\s+birth|birth\s*date|birthday|born(?:\s+on|\s+in)?|"
+            r"\b(?:d\.?o\.?b\b\.?|date\s+of\s+birth|birth\s*date|birthday|b'?day|b-day|"
+            r"born(?:\s+on|\s+in)?|"
             r"geburtsdatum|geboren(?:\s+am)?|date\s+de\s+naissance|n[ée]e?\s+le|"
             r"fecha\s+de\s+nacimiento|nacid[oa]\s+el|data\s+di\s+nascita|nat[oa]\s+il)"
-            r"(?:[\s:=(\-–]|\b(?:is|was|of|on|in|am|le|el|il)\b){1,12}"
+            r"(?:[\s:=(\-–]|\b(?:is|was|of|on|in|am|le|el|il|the)\b"
+            r"|\((?:mm|dd|yyyy|yy|[/.\- ]){3,9}\)){1,12}"
             rf"(?P<value>{_DATE})(?![\w/])",
             re.IGNORECASE,
         ),
@@ -403,6 +582,9 @@ PII_PATTERNS: tuple[PiiPattern, ...] = (
             "d.o.b",
             "birth",
             "born",
+            "bday",
+            "b'day",
+            "b-day",
             "geb",
             "naissance",
             "né",
@@ -413,25 +595,75 @@ PII_PATTERNS: tuple[PiiPattern, ...] = (
             "nata",
         ),
     ),
+    # "b. 11 Sept 1964" (born): a full date with its year after "b.".
+    PiiPattern(
+        "DOB",
+        re.compile(
+            rf"\bb\.[ \t]*(?P<value>{_DAY}\s+{_MONTH},?\s+(?:1[89]|20)\d\d"
+            rf"|{_MONTH}\s+{_DAY},?\s+(?:1[89]|20)\d\d|\d{{1,2}}[-/.]\d{{1,2}}[-/.](?:1[89]|20)\d\d)",
+            re.IGNORECASE,
+        ),
+        secret_group="value",
+        cues=("b.",),
+    ),
+    # Chinese, Japanese and Korean dates after their birth cues: "生年月日: 1990年5月14日".
+    PiiPattern(
+        "DOB",
+        re.compile(
+            r"(?:生年月日|出生日期|出生年月日|出生年月|生日|誕生日|생년월일|생일)[ \t]*[:：]?[ \t]*"
+            r"(?P<value>(?:19|20)\d\d[ \t]*[年년./-][ \t]*\d{1,2}[ \t]*[月월./-][ \t]*\d{1,2}"
+            r"[ \t]*[日일]?)"
+        ),
+        secret_group="value",
+        cues=("生", "出生", "誕生", "생"),
+    ),
     # Passport numbers: an id-shaped token (6-12 letters and digits, one digit at least) shortly
     # after "passport" ("passport photo requirements" has none).
     PiiPattern(
         "PASSPORT",
         re.compile(
-            r"\b(?:passport|passeport|pasaporte|reisepass|passaporto|paspoort)"
-            r"(?:\W{1,3}(?:number|no|nr|num|id|is|was|details)\b\.?){0,3}\W{1,3}"
+            r"(?:\b(?:passport|passeport|pasaporte|reisepass|passaporte|passaporto|paspoort|"
+            r"paszport|passnummer|passinummer|passnr)(?:nummer|nr|number|no)?|护照(?:号码|号)?|"
+            r"パスポート(?:番号)?|여권(?:[ \t]?번호)?|паспорт(?:а)?)"
+            r"(?:\W{1,4}(?:number|no|nr|num|id|is|was|details|n[º°o]|num[ée]ro|número|nummer|"
+            r"ist|est|es|é|do|de|du|n\.[º°o])\b\.?º?){0,3}\W{1,4}"
             r"(?P<value>(?=[A-Z]{0,4}\d)[A-Z0-9]{6,12})(?![\w-])",
             re.IGNORECASE,
         ),
         secret_group="value",
-        cues=("passport", "passeport", "pasaporte", "reisepass", "passaporto", "paspoort"),
+        cues=(
+            "passport", "passeport", "pasaporte", "reisepass", "passaporte", "passaporto",
+            "paspoort", "paszport", "passnummer", "passinummer", "passnr", "护照", "パスポート",
+            "여권", "паспорт",
+        ),
+    ),
+    # A passport's machine-readable zone: the name on line 1, the document number on line 2.
+    PiiPattern(
+        "PASSPORT",
+        re.compile(
+            r"(?<![A-Z0-9<])(?P<value>[A-Z0-9<]{9}\d)[A-Z<]{3}\d{6}\d[MFX<]\d{6}\d"
+        ),
+        secret_group="value",
+        gate=re.compile(r"\d{6}\d[mfx<]\d{7}"),
+    ),
+    PiiPattern(
+        "PERSON",
+        re.compile(r"\bP[<A-Z][A-Z<]{3}(?P<value>[A-Z]+<<[A-Z<]*[A-Z])<"),
+        secret_group="value",
+        gate=re.compile(r"p[<a-z][a-z<]{3}[a-z]+<<"),
     ),
     # Employee, staff and badge numbers after their cue.
     PiiPattern(
         "EMPLOYEE_ID",
         re.compile(
-            r"\b(?:(?:employee|staff|emp|personnel|payroll|worker)[\s_-]*"
-            r"(?:(?:id|number|no|num|nr|code|ref)\b\.?|#)|badge(?:[\s_-]*(?:(?:id|number|no|num)\b\.?|#))?)"
+            r"\b(?:(?:employee|staff|emp|personnel|payroll|worker|associate|clock|workday|"
+            r"contractor|team[\s_-]*member|hris|hr|sap|personal|agent)[\s_-]*"
+            r"(?:(?:id|number|no|num|nr|code|ref)\b\.?|#)|badge(?:[\s_-]*(?:(?:id|number|no|num)\b\.?|#))?"
+            r"|mitarbeiter(?:nummer|[\s-]?nr\b\.?|[\s-]?id\b)|personalnummer|personalnr\b\.?|"
+            r"(?:num[ée]ro[\s]+de[\s]+)?matricule|matricola|"
+            r"n[úu]mero[\s]+de[\s]+(?:empleado|funcion[áa]rio|colaborador)|"
+            r"id[\s]+de[\s]+empleado|numero[\s]+dipendente|numer[\s]+pracownika|"
+            r"personeelsnummer|medewerkersnummer|anst[äa]llningsnummer)"
             r"(?:\W{1,3}(?:is|was)\b)?[\s:#=.\-]*"
             r"(?P<value>(?=[A-Z_/-]{0,6}\d)[A-Z0-9][A-Z0-9_/-]{2,15})(?![\w-])",
             re.IGNORECASE,
@@ -450,7 +682,40 @@ PII_PATTERNS: tuple[PiiPattern, ...] = (
             "payroll",
             "worker",
             "badge",
+            "associate",
+            "clock",
+            "workday",
+            "contractor",
+            "member",
+            "hr",
+            "sap",
+            "personal",
+            "agent",
+            "mitarbeiter",
+            "matricul",
+            "matricola",
+            "empleado",
+            "funcion",
+            "colaborador",
+            "dipendente",
+            "pracownika",
+            "personeel",
+            "medewerker",
+            "anställning",
         ),
+    ),
+    # "my id: EMP00451" in a prompt about HR matters: an id-shaped token after "my id".
+    PiiPattern(
+        "EMPLOYEE_ID",
+        re.compile(
+            r"\b(?:my|his|her|their|the|your)[ \t]+id(?:[ \t]+(?:is|was)|[ \t]*[:#])[ \t:#]*"
+            r"(?P<value>(?=[A-Z_/-]{0,6}\d)[A-Z0-9][A-Z0-9_/-]{3,15})(?![\w-])",
+            re.IGNORECASE,
+        ),
+        secret_group="value",
+        accept=lambda match: bool(_HR_CONTEXT.search(match.string))
+        and sum(ch.isdigit() for ch in match.group("value")) >= 3,
+        cues=("id",),
     ),
     # US social security numbers: dashed (the SSA's shape rules), or bare digits near "SSN".
     PiiPattern(
@@ -463,6 +728,17 @@ PII_PATTERNS: tuple[PiiPattern, ...] = (
         re.compile(
             r"\b(?:ssn|ss#|social[ -]security(?:[ -]?(?:number|no\.?|num|#))?)\W{0,3}"
             r"(?:\w+\W{1,3}){0,3}?(?P<value>\d{3}[ .]?\d{2}[ .]?\d{4})(?!\d)",
+            re.IGNORECASE,
+        ),
+        secret_group="value",
+        cues=("ssn", "ss#", "social"),
+    ),
+    # Nine digits with "SSN" later in the sentence: "321549876, that is my ssn".
+    PiiPattern(
+        "SSN",
+        re.compile(
+            r"(?<![\w.-])(?P<value>\d{3}[ .-]?\d{2}[ .-]?\d{4})(?![\w-])"
+            r"(?=[^.\n]{0,48}\b(?:ssn|ss#|social[ -]security)\b)",
             re.IGNORECASE,
         ),
         secret_group="value",
@@ -644,6 +920,8 @@ PII_PATTERNS: tuple[PiiPattern, ...] = (
         "ADDRESS",
         re.compile(
             rf"\b[^\W\d_]+(?:{_STREET_SUFFIX})\s+\d{{1,4}}[a-z]?\b"
+            # Danish floors: "Nørrebrogade 12, 3. tv"
+            r"(?:,?\s+\d{1,2}\.?\s*(?:tv|th|mf|sal)\b\.?)?"
             r"(?:,?\s+\d{4,5}\s+[^\W\d_][\w-]+)?",
             re.IGNORECASE,
         ),
@@ -654,7 +932,7 @@ PII_PATTERNS: tuple[PiiPattern, ...] = (
     PiiPattern(
         "ADDRESS",
         re.compile(
-            r"\b(?:calle|c/|avenida|avda\.|paseo|plaza|carrer|rua|viale|corso|piazza|largo|"
+            r"\b(?:calle|c/|avenida|avda\.|av\.|paseo|plaza|carrer|rua|viale|corso|piazza|largo|"
             r"(?-i:Via))\s+(?:(?:de|del|de la|dos|da|do|di|della|dei)\s+)*"
             r"(?P<words>[^\W\d_][\w'’-]*(?:\s+[^\W\d_][\w'’-]*)?),?"
             r"\s+\d{1,4}[a-z]?\b(?:,?\s+\d{4,5}\s+[^\W\d_][\w-]+)?",
@@ -664,6 +942,7 @@ PII_PATTERNS: tuple[PiiPattern, ...] = (
         cues=(
             "calle",
             "c/",
+            "av.",
             "avenida",
             "avda",
             "paseo",
@@ -676,6 +955,62 @@ PII_PATTERNS: tuple[PiiPattern, ...] = (
             "largo",
             "via ",
         ),
+    ),
+    # Polish "ul. Marszałkowska 84/92" (also al., os., pl.).
+    PiiPattern(
+        "ADDRESS",
+        re.compile(
+            r"\b(?:ul|al|os|pl)\.[ \t]*(?P<words>[^\W\d_][\w'’.-]*(?:[ \t]+[^\W\d_][\w'’.-]*){0,3})"
+            r"[ \t]+\d{1,4}[a-z]?(?:/\d{1,4}[a-z]?)?(?:,?[ \t]+\d\d-\d{3}[ \t]+[^\W\d_][\w-]+)?",
+            re.IGNORECASE,
+        ),
+        accept=_street_words_ok,
+        cues=("ul.", "al.", "os.", "pl."),
+    ),
+    # Malaysian and Indonesian "Jalan Ampang" after a house number, or capitalised.
+    PiiPattern(
+        "ADDRESS",
+        re.compile(
+            r"(?:\b(?:no\.?[ \t]*)?\d{1,4}[a-z]?,?[ \t]+)?"
+            r"\b(?:jalan|jln\.?|lorong|persiaran|lebuh)[ \t]+"
+            r"(?P<words>[^\W\d_][\w'’-]*(?:[ \t]+[^\W\d_][\w'’-]*){0,2})",
+            re.IGNORECASE,
+        ),
+        accept=lambda match: match.group(0)[:1].isdigit()
+        or match.group(0)[:2].lower() == "no"
+        or match.group(0)[:1].isupper(),
+        cues=("jalan", "jln", "lorong", "persiaran", "lebuh"),
+    ),
+    # Turkish "Atatürk Caddesi No: 45", "Gül Sokak No 3".
+    PiiPattern(
+        "ADDRESS",
+        re.compile(
+            r"\b[^\W\d_][\w'’-]*[ \t]+(?:caddesi|cad\.|sokak|sokağı|sk\.|bulvarı|mahallesi|mah\.)"
+            r"(?:[ \t,]*no[ \t]*[:.]?[ \t]*\d{1,4}[a-z]?(?:/\d{1,4})?)?",
+            re.IGNORECASE,
+        ),
+        cues=("cad", "sokak", "sokağı", "sk.", "bulvarı", "mahalle", "mah."),
+    ),
+    # Indian "house no. 221, sector 15": the house number and the locality words after it.
+    PiiPattern(
+        "ADDRESS",
+        re.compile(
+            r"\b(?:house|h|flat|plot|door|khasra)[ \t]*(?:no\.?|number|#)[ \t]*[\w/-]{1,8},?"
+            r"[ \t]+(?:[\w.'-]+[ \t]+){0,3}?(?:sector|block|phase|nagar|colony|layout|cross|main|"
+            r"road|street|marg|enclave|vihar|gali|mohalla)\b(?:[ \t-]*\d{1,3}[a-z]?)?",
+            re.IGNORECASE,
+        ),
+        cues=("house", "h no", "h.no", "flat", "plot", "door", "khasra"),
+    ),
+    # Japanese block numbers: "3-8-12 kitazawa" (chome-ban-go, then the district).
+    PiiPattern(
+        "ADDRESS",
+        re.compile(
+            r"(?<![\w./-])\d{1,2}-\d{1,2}-\d{1,3}(?![\w./-])[ \t]+(?P<words>[^\W\d_][\w-]+)"
+        ),
+        accept=lambda match: match.group("words").lower() not in common_words()
+        and not re.fullmatch(_MONTH, match.group("words"), re.IGNORECASE),
+        gate=re.compile(r"\d-\d{1,2}-\d{1,3}\s+[a-z]"),
     ),
     # A flat or unit before a found address joins it: "flat 3, <ADDRESS>".
     PiiPattern(
@@ -1295,8 +1630,8 @@ def _unlisted_name_spans(text: str) -> list[tuple[int, int]]:
 
     for i in candidates:
         start, end = offsets[2 * i + 1], offsets[2 * i + 2]
-        if start and text[start - 1] in "<_/\\.@#$=":
-            continue  # a placeholder, an identifier, a path or a handle
+        if (start and text[start - 1] in "<_/\\.@#$=0123456789") or text[end : end + 1].isdigit():
+            continue  # a placeholder, an identifier, a path, a handle or a code ("Kot2023")
         lowered = words[i]
         word = text[start:end]
         token = _Token(start, end, word, lowered, i)
