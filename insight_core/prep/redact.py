@@ -283,13 +283,12 @@ _DATE = (
 # addresses).
 _STREET_TYPE_ANY_CASE = (
     r"street|st|road|rd|avenue|ave|boulevard|blvd|lane|ln|drive|dr|crescent|cres|terrace|"
-    r"parkway|pkwy|highway|hwy|grove|gardens|gdns|mews|close|ct|place|pl|concourse|esplanade|"
-    r"promenade|parade"
+    r"parkway|pkwy|highway|hwy|grove|gardens|gdns|mews|close|ct|place|pl|concourse"
 )
 # German, Dutch and Nordic street names end in their type, the number after: "Hauptstraße 12".
 _STREET_SUFFIX = (
     r"straße|strasse|str\.|gasse|allee|weg|platz|damm|ufer|straat|laan|gracht|plein|vej|gatan|"
-    r"vägen|veien|gade|stræde|torv|gata|katu|tie"
+    r"vägen|veien|gade"
 )
 # Words that never name a street in "<number> <words> <type>": function words, units and the
 # words before "drive"/"lane" that make them things, not streets ("3 hard drive failures").
@@ -363,7 +362,8 @@ PII_PATTERNS: tuple[PiiPattern, ...] = (
     PiiPattern(
         "SECRET",
         re.compile(
-            r"\b(?:"
+            # The lookahead on the first letters lets the scan skip most positions quickly.
+            r"\b(?=[AsprgxeSnh])(?:"
             r"AKIA[0-9A-Z]{16}"
             r"|(?:sk|pk|rk)[-_](?:live|test|proj)?[-_]?[A-Za-z0-9]{16,}"
             r"|gh[pousr]_[A-Za-z0-9]{30,}"
@@ -429,6 +429,8 @@ PII_PATTERNS: tuple[PiiPattern, ...] = (
         secret_group="value",
         accept=lambda match: _random_looking(match.group("value")),
         cues=("key", "token", "secret", "credential"),
+        # "key" and "token" are everywhere in prompts about AI; a 20-character run is not.
+        gate=re.compile(r"[0-9a-z+/_\-]{20}"),
     ),
     # Passwords after cues in other languages: "mein Passwort ist X", "mot de passe : X",
     # "contraseña es X", "hasło to X", "senha é X", "wachtwoord is X".
@@ -456,7 +458,8 @@ PII_PATTERNS: tuple[PiiPattern, ...] = (
     PiiPattern(
         "SECRET",
         re.compile(
-            r"\b(?:(?:set|changed|reset|updated)[ \t]+(?:it|the[ \t]+pass(?:word)?|my[ \t]+"
+            # The lookahead on the first letters lets the scan skip most positions quickly.
+            r"\b(?=[scruplea])(?:(?:set|changed|reset|updated)[ \t]+(?:it|the[ \t]+pass(?:word)?|my[ \t]+"
             r"pass(?:word)?|the[ \t]+pin|the[ \t]+code|them)[ \t]+to"
             r"|(?:protected|locked|encrypted|secured)[ \t]+(?:with|by|using)"
             r"|(?:password|passwd|pwd|passcode|pw)[ \t]+(?:for|of|to|on)[ \t][^:=\n]{1,40}?[:=]"
@@ -469,22 +472,24 @@ PII_PATTERNS: tuple[PiiPattern, ...] = (
         accept=lambda match: _password_like(match.group("value"))
         or match.group(0).lower().startswith(("pass", "pw", "pwd")),
         cues=(
-            "set ", "changed ", "reset ", "updated ", "protected", "locked", "encrypted",
-            "secured", "pass", "pw", "login", "log-in", "log in", "creds", "credential",
-            "user", "account", "acct", "ssh",
+            "set it", "set the", "set my", "set them", "changed it", "changed the", "changed my",
+            "reset it", "reset the", "reset my", "updated it", "updated the", "updated my",
+            "protected", "locked", "encrypted", "secured", "password ", "passwd ", "pwd ",
+            "passcode ", "pw ", "login", "log-in", "log in", "creds", "credential", "user:",
+            "user=", "username", "account:", "acct", "ssh",
         ),
     ),
     # "key: Blu3Ocean$", "code=Xy7!pq": a short key word and a password-shaped value.
     PiiPattern(
         "SECRET",
         re.compile(
-            r"\b(?:key|code|pass|passphrase|secret|pin|combo|combination)[ \t]*[:=][ \t]*"
+            r"\b(?=[kcps])(?:key|code|pass|passphrase|secret|pin|combo|combination)[ \t]*[:=][ \t]*"
             r"[\"'`]?(?P<value>[^\s\"'`<>]{4,}?)(?=[\"'`]?[.,;!?)\]]*(?:\s|$))",
             re.IGNORECASE,
         ),
         secret_group="value",
         accept=lambda match: _password_like(match.group("value")),
-        cues=("key", "code", "pass", "secret", "pin", "combo", "combination"),
+        gate=re.compile(r"(?:key|code|pass|phrase|secret|pin|combo|combination)[ \t]*[:=]"),
     ),
     # Quoted candidates next to "password": "should I use 'Tangerine!9' or 'Velvet#22'".
     PiiPattern(
@@ -500,18 +505,27 @@ PII_PATTERNS: tuple[PiiPattern, ...] = (
     PiiPattern(
         "SECRET",
         re.compile(
-            r"\b(?:(?:verification|security|one-time|one time|otp|2fa|mfa|authentication|auth|"
-            r"confirmation|login|sms|backup|recovery|reset|unlock|keypad|lockbox|garage|"
-            r"building|locker)[ \t]+code|code)"
-            r"(?:[ \t]+(?:is|was))?[ \t:#=]*(?P<value>\d{4,8})(?![\d.,-])"
-            r"|\b(?:opens|unlocks|open|unlock|opened|unlocked)[ \t]+(?:with|using|on)[ \t]+"
-            r"(?P<combo>\d{1,3}(?:[-–][ \t]?\d{1,3}){1,4}|\d{4,8})(?![\d.,-])",
+            r"\b(?=[vsoam2clbrukg])(?:(?:verification|security|one-time|one time|otp|2fa|mfa|"
+            r"authentication|auth|confirmation|login|sms|backup|recovery|reset|unlock|keypad|"
+            r"lockbox|garage|building|locker)[ \t]+code|code)"
+            r"(?:[ \t]+(?:is|was))?[ \t:#=]*(?P<value>\d{4,8})(?![\d.,-])",
             re.IGNORECASE,
         ),
-        accept=lambda match: match.group("combo") is not None
-        or match.group(0)[:4].lower() != "code"
+        secret_group="value",
+        accept=lambda match: match.group(0)[:4].lower() != "code"
         or match.group("value").startswith("0"),
-        cues=("code", "open", "unlock"),
+        # Codes are common words in prompts about software: the digits must follow.
+        gate=re.compile(r"code(?:\s+(?:is|was))?[\s:#=]*\d{4}"),
+    ),
+    PiiPattern(
+        "SECRET",
+        re.compile(
+            r"\b(?:opens|unlocks|open|unlock|opened|unlocked)[ \t]+(?:with|using|on)[ \t]+"
+            r"(?P<value>\d{1,3}(?:[-–][ \t]?\d{1,3}){1,4}|\d{4,8})(?![\d.,-])",
+            re.IGNORECASE,
+        ),
+        secret_group="value",
+        cues=("opens ", "open ", "unlock", "opened "),
     ),
     # "my password is tulip", "the wifi key is bluefrog", "door code was 4711": the word after
     # the cue, unless it describes the password rather than being it ("is incorrect").
@@ -567,7 +581,7 @@ PII_PATTERNS: tuple[PiiPattern, ...] = (
     PiiPattern(
         "DOB",
         re.compile(
-            r"\b(?:d\.?o\.?b\b\.?|date\s+of\s+birth|birth\s*date|birthday|b'?day|b-day|"
+            r"\b(?=[dbgnf])(?:d\.?o\.?b\b\.?|date\s+of\s+birth|birth\s*date|birthday|b'?day|b-day|"
             r"born(?:\s+on|\s+in)?|"
             r"geburtsdatum|geboren(?:\s+am)?|date\s+de\s+naissance|n[ée]e?\s+le|"
             r"fecha\s+de\s+nacimiento|nacid[oa]\s+el|data\s+di\s+nascita|nat[oa]\s+il)"
@@ -644,20 +658,20 @@ PII_PATTERNS: tuple[PiiPattern, ...] = (
             r"(?<![A-Z0-9<])(?P<value>[A-Z0-9<]{9}\d)[A-Z<]{3}\d{6}\d[MFX<]\d{6}\d"
         ),
         secret_group="value",
-        gate=re.compile(r"\d{6}\d[mfx<]\d{7}"),
+        cues=("<<",),
     ),
     PiiPattern(
         "PERSON",
         re.compile(r"\bP[<A-Z][A-Z<]{3}(?P<value>[A-Z]+<<[A-Z<]*[A-Z])<"),
         secret_group="value",
-        gate=re.compile(r"p[<a-z][a-z<]{3}[a-z]+<<"),
+        cues=("<<",),
     ),
     # Employee, staff and badge numbers after their cue.
     PiiPattern(
         "EMPLOYEE_ID",
         re.compile(
-            r"\b(?:(?:employee|staff|emp|personnel|payroll|worker|associate|clock|workday|"
-            r"contractor|team[\s_-]*member|hris|hr|sap|personal|agent)[\s_-]*"
+            r"\b(?=[espwacthbmnid])(?:(?:employee|staff|emp|personnel|payroll|worker|associate|clock|workday|"
+            r"contractor|team[\s_-]*member|hris|hr|sap)[\s_-]*"
             r"(?:(?:id|number|no|num|nr|code|ref)\b\.?|#)|badge(?:[\s_-]*(?:(?:id|number|no|num)\b\.?|#))?"
             r"|mitarbeiter(?:nummer|[\s-]?nr\b\.?|[\s-]?id\b)|personalnummer|personalnr\b\.?|"
             r"(?:num[ée]ro[\s]+de[\s]+)?matricule|matricola|"
@@ -686,11 +700,15 @@ PII_PATTERNS: tuple[PiiPattern, ...] = (
             "clock",
             "workday",
             "contractor",
-            "member",
-            "hr",
-            "sap",
-            "personal",
-            "agent",
+            "team member",
+            "hr ",
+            "hr-",
+            "hr_",
+            "hr#",
+            "hris",
+            "sap ",
+            "personalnummer",
+            "personalnr",
             "mitarbeiter",
             "matricul",
             "matricola",
@@ -715,7 +733,7 @@ PII_PATTERNS: tuple[PiiPattern, ...] = (
         secret_group="value",
         accept=lambda match: bool(_HR_CONTEXT.search(match.string))
         and sum(ch.isdigit() for ch in match.group("value")) >= 3,
-        cues=("id",),
+        cues=("my id", "his id", "her id", "their id", "the id", "your id"),
     ),
     # US social security numbers: dashed (the SSA's shape rules), or bare digits near "SSN".
     PiiPattern(
@@ -932,7 +950,7 @@ PII_PATTERNS: tuple[PiiPattern, ...] = (
     PiiPattern(
         "ADDRESS",
         re.compile(
-            r"\b(?:calle|c/|avenida|avda\.|av\.|paseo|plaza|carrer|rua|viale|corso|piazza|largo|"
+            r"\b(?=[cparvl])(?:calle|c/|avenida|avda\.|av\.|paseo|plaza|carrer|rua|viale|corso|piazza|largo|"
             r"(?-i:Via))\s+(?:(?:de|del|de la|dos|da|do|di|della|dei)\s+)*"
             r"(?P<words>[^\W\d_][\w'’-]*(?:\s+[^\W\d_][\w'’-]*)?),?"
             r"\s+\d{1,4}[a-z]?\b(?:,?\s+\d{4,5}\s+[^\W\d_][\w-]+)?",
@@ -995,7 +1013,7 @@ PII_PATTERNS: tuple[PiiPattern, ...] = (
     PiiPattern(
         "ADDRESS",
         re.compile(
-            r"\b(?:house|h|flat|plot|door|khasra)[ \t]*(?:no\.?|number|#)[ \t]*[\w/-]{1,8},?"
+            r"\b(?=[hfpdk])(?:house|h|flat|plot|door|khasra)[ \t]*(?:no\.?|number|#)[ \t]*[\w/-]{1,8},?"
             r"[ \t]+(?:[\w.'-]+[ \t]+){0,3}?(?:sector|block|phase|nagar|colony|layout|cross|main|"
             r"road|street|marg|enclave|vihar|gali|mohalla)\b(?:[ \t-]*\d{1,3}[a-z]?)?",
             re.IGNORECASE,
@@ -1426,14 +1444,17 @@ _INFLECTIONS = (
 )
 
 
-def _is_word(lowered: str, common: frozenset[str]) -> bool:
+@lru_cache(maxsize=1 << 16)
+def _is_word(lowered: str) -> bool:
     """Whether a lower-cased token is an English word: listed, or a listed word inflected,
-    possessive ("apple's") or hyphen-joined ("goal-directed", "street-smart")."""
+    possessive ("apple's") or hyphen-joined ("goal-directed", "street-smart"). Cached: the same
+    words recur across prompts."""
+    common = _lexicon().common
     if lowered in common or lowered in _SHORT_ENGLISH:
         return True
     if "-" in lowered:
         parts = [part for part in lowered.split("-") if part]
-        return bool(parts) and all(_is_word(part, common) for part in parts)
+        return bool(parts) and all(_is_word(part) for part in parts)
     for suffix, replacements in _INFLECTIONS:
         if lowered.endswith(suffix) and len(lowered) > len(suffix) + 2:
             stem = lowered[: -len(suffix)]
@@ -1519,7 +1540,7 @@ def _run_is_name(
         return False
     if _contains_place([t.lower for t in run], lex.places):
         return False
-    unlisted = [t for t in core if not _is_word(t.lower, lex.common)]
+    unlisted = [t for t in core if not _is_word(t.lower)]
     if not unlisted:
         return False  # "Olive Green", "grace period": names only with a cue (see above)
     entries = {t: _lookup(t.word, lex.names) for t in unlisted}
@@ -1528,7 +1549,7 @@ def _run_is_name(
         # Lower-case word pairs are everywhere: ordinary words may not end the run, one part
         # must be a listed name that is rare as an English word, and the other a name too or,
         # in an English prompt, one unknown word ("oluwaseun adeyemi").
-        if _is_word(core[0].lower, lex.common) or _is_word(core[-1].lower, lex.common):
+        if _is_word(core[0].lower) or _is_word(core[-1].lower):
             return False
         rare = [t for t in known if (e := entries[t]) is not None and e.zipf < _WEAK_CUE_ZIPF]
         if not rare or len(core) > 3:
@@ -1574,7 +1595,7 @@ def _lone_name_after_verb(
     entry = _lookup(word, lex.names)
     if entry is not None and entry.first and not entry.function_word:
         return lowered not in lex.common or (strong and entry.zipf < _WEAK_CUE_ZIPF)
-    if _is_word(lowered, lex.common) or lowered in lex.places or not word[0].isupper():
+    if _is_word(lowered) or lowered in lex.places or not word[0].isupper():
         return False
     return strong or bool(_ADD_TO_GROUP.match(text, token.end))
 
@@ -1582,7 +1603,12 @@ def _lone_name_after_verb(
 def _inner_capitals(word: str) -> bool:
     """Whether a part of the word has a capital after its first letter ("TikTok"; not
     "Jan-Willem")."""
-    return any(sum(ch.isupper() for ch in part) > 1 for part in re.split(r"[-'’]", word))
+    if word[1:].islower():
+        return False  # the common case, decided without splitting
+    return any(sum(ch.isupper() for ch in part) > 1 for part in _WORD_JOINERS.split(word))
+
+
+_WORD_JOINERS = re.compile(r"[-'’]")
 
 
 def _unlisted_name_spans(text: str) -> list[tuple[int, int]]:
@@ -1590,6 +1616,7 @@ def _unlisted_name_spans(text: str) -> list[tuple[int, int]]:
     capitalised (or ALL-CAPS) words none of which is an ordinary English word, lower-case runs
     holding a listed name, and a lone name after a cue verb."""
     lex = _lexicon()
+    names = lex.names
     lowered_text = text.lower()
     if len(lowered_text) != len(text):
         lowered_text = "".join(ch.lower() if len(ch.lower()) == 1 else ch for ch in text)
@@ -1633,9 +1660,19 @@ def _unlisted_name_spans(text: str) -> list[tuple[int, int]]:
         if (start and text[start - 1] in "<_/\\.@#$=0123456789") or text[end : end + 1].isdigit():
             continue  # a placeholder, an identifier, a path, a handle or a code ("Kot2023")
         lowered = words[i]
+        if (
+            text[start].islower()
+            and lowered not in names
+            and not (i and words[i - 1] in names)
+            and not (i + 1 < len(words) and words[i + 1] in names)
+        ):
+            # A lower-case unknown word (an identifier, a typo) counts only next to a name.
+            if run:
+                close()
+            continue
         word = text[start:end]
         token = _Token(start, end, word, lowered, i)
-        if lowered not in lex.names and lowered not in _PARTICLES and _is_word(lowered, lex.common):
+        if lowered not in lex.names and lowered not in _PARTICLES and _is_word(lowered):
             close()  # an inflected or hyphen-joined ordinary word ("engulfing", "goal-directed")
             continue
         adjacent = spaced(i)
@@ -1708,7 +1745,7 @@ def _initials_spans(text: str) -> list[tuple[int, int]]:
         entry = _lookup(word, lex.names)
         if word.lower() in lex.plain or word.lower() in _SHORT_ENGLISH:
             continue  # "of S. If", "U.S. Army"
-        if not _is_word(word.lower(), lex.common) or (
+        if not _is_word(word.lower()) or (
             entry is not None and entry.last and not entry.common
         ):
             spans.append((match.start(), match.end()))
