@@ -1,4 +1,4 @@
-"""Derive the redactor's list of rarer English words (``insight_core/resources/english_words.txt.gz``).
+"""Derive the redactor's list of rarer English words (``resources/english_words.txt.gz``).
 
 Run once when the sources change, with the optional ``names`` extra installed
 (``pip install -e ".[names]"``)::

@@ -109,8 +109,11 @@ def _random_looking(value: str) -> bool:
     if re.fullmatch(r"[0-9a-fA-F]{20,}", value):
         return any(ch.isdigit() for ch in value) and any(ch.isalpha() for ch in value)
     kinds = sum(
-        (any(ch.islower() for ch in value), any(ch.isupper() for ch in value),
-         any(ch.isdigit() for ch in value))
+        (
+            any(ch.islower() for ch in value),
+            any(ch.isupper() for ch in value),
+            any(ch.isdigit() for ch in value),
+        )
     )
     return kinds == 3 and "_" not in value.strip("_")[:1]
 
@@ -210,6 +213,11 @@ _HR_CONTEXT = re.compile(
     r"benefits|hire|hired|pto|vacation|overtime|shift|contract|personnel|workday)\b",
     re.IGNORECASE,
 )
+
+
+def _district_word(word: str) -> bool:
+    """After "3-8-12": a district ("kitazawa"), not an English word or a month ("3-8-12 May")."""
+    return word.lower() not in common_words() and not re.fullmatch(_MONTH, word, re.IGNORECASE)
 
 
 def _not_a_year(candidate: str) -> bool:
@@ -448,8 +456,20 @@ PII_PATTERNS: tuple[PiiPattern, ...] = (
         ),
         secret_group="value",
         cues=(
-            "passwort", "kennwort", "mot de passe", "mdp", "contrase", "clave", "hasło",
-            "haslo", "senha", "wachtwoord", "senord", "adgangskode", "passord", "salasana",
+            "passwort",
+            "kennwort",
+            "mot de passe",
+            "mdp",
+            "contrase",
+            "clave",
+            "hasło",
+            "haslo",
+            "senha",
+            "wachtwoord",
+            "senord",
+            "adgangskode",
+            "passord",
+            "salasana",
             "parola",
         ),
     ),
@@ -459,8 +479,9 @@ PII_PATTERNS: tuple[PiiPattern, ...] = (
         "SECRET",
         re.compile(
             # The lookahead on the first letters lets the scan skip most positions quickly.
-            r"\b(?=[scruplea])(?:(?:set|changed|reset|updated)[ \t]+(?:it|the[ \t]+pass(?:word)?|my[ \t]+"
-            r"pass(?:word)?|the[ \t]+pin|the[ \t]+code|them)[ \t]+to"
+            r"\b(?=[scruplea])(?:(?:set|changed|reset|updated)[ \t]+"
+            r"(?:it|the[ \t]+pass(?:word)?|my[ \t]+pass(?:word)?|the[ \t]+pin|the[ \t]+code|them)"
+            r"[ \t]+to"
             r"|(?:protected|locked|encrypted|secured)[ \t]+(?:with|by|using)"
             r"|(?:password|passwd|pwd|passcode|pw)[ \t]+(?:for|of|to|on)[ \t][^:=\n]{1,40}?[:=]"
             r"|(?:login|log-?in|creds|credentials|user(?:name)?|account|acct|ssh)\b[ \t:=]+"
@@ -469,14 +490,44 @@ PII_PATTERNS: tuple[PiiPattern, ...] = (
             re.IGNORECASE,
         ),
         secret_group="value",
-        accept=lambda match: _password_like(match.group("value"))
-        or match.group(0).lower().startswith(("pass", "pw", "pwd")),
+        accept=lambda match: (
+            _password_like(match.group("value"))
+            or match.group(0).lower().startswith(("pass", "pw", "pwd"))
+        ),
         cues=(
-            "set it", "set the", "set my", "set them", "changed it", "changed the", "changed my",
-            "reset it", "reset the", "reset my", "updated it", "updated the", "updated my",
-            "protected", "locked", "encrypted", "secured", "password ", "passwd ", "pwd ",
-            "passcode ", "pw ", "login", "log-in", "log in", "creds", "credential", "user:",
-            "user=", "username", "account:", "acct", "ssh",
+            "set it",
+            "set the",
+            "set my",
+            "set them",
+            "changed it",
+            "changed the",
+            "changed my",
+            "reset it",
+            "reset the",
+            "reset my",
+            "updated it",
+            "updated the",
+            "updated my",
+            "protected",
+            "locked",
+            "encrypted",
+            "secured",
+            "password ",
+            "passwd ",
+            "pwd ",
+            "passcode ",
+            "pw ",
+            "login",
+            "log-in",
+            "log in",
+            "creds",
+            "credential",
+            "user:",
+            "user=",
+            "username",
+            "account:",
+            "acct",
+            "ssh",
         ),
     ),
     # "key: Blu3Ocean$", "code=Xy7!pq": a short key word and a password-shaped value.
@@ -496,8 +547,10 @@ PII_PATTERNS: tuple[PiiPattern, ...] = (
         "SECRET",
         re.compile(r"[\"'‘“`](?P<value>[^\s\"'’”`]{4,40})[\"'’”`]"),
         secret_group="value",
-        accept=lambda match: _password_like(match.group("value"))
-        and _PASSWORD_WORD_NEAR(match.string, match.start(), match.end()),
+        accept=lambda match: (
+            _password_like(match.group("value"))
+            and _PASSWORD_WORD_NEAR(match.string, match.start(), match.end())
+        ),
         cues=("pass", "pw"),
     ),
     # One-time, verification and lock codes: "verification code 00481", "the safe opens with
@@ -512,8 +565,9 @@ PII_PATTERNS: tuple[PiiPattern, ...] = (
             re.IGNORECASE,
         ),
         secret_group="value",
-        accept=lambda match: match.group(0)[:4].lower() != "code"
-        or match.group("value").startswith("0"),
+        accept=lambda match: (
+            match.group(0)[:4].lower() != "code" or match.group("value").startswith("0")
+        ),
         # Codes are common words in prompts about software: the digits must follow.
         gate=re.compile(r"code(?:\s+(?:is|was))?[\s:#=]*\d{4}"),
     ),
@@ -646,17 +700,27 @@ PII_PATTERNS: tuple[PiiPattern, ...] = (
         ),
         secret_group="value",
         cues=(
-            "passport", "passeport", "pasaporte", "reisepass", "passaporte", "passaporto",
-            "paspoort", "paszport", "passnummer", "passinummer", "passnr", "护照", "パスポート",
-            "여권", "паспорт",
+            "passport",
+            "passeport",
+            "pasaporte",
+            "reisepass",
+            "passaporte",
+            "passaporto",
+            "paspoort",
+            "paszport",
+            "passnummer",
+            "passinummer",
+            "passnr",
+            "护照",
+            "パスポート",
+            "여권",
+            "паспорт",
         ),
     ),
     # A passport's machine-readable zone: the name on line 1, the document number on line 2.
     PiiPattern(
         "PASSPORT",
-        re.compile(
-            r"(?<![A-Z0-9<])(?P<value>[A-Z0-9<]{9}\d)[A-Z<]{3}\d{6}\d[MFX<]\d{6}\d"
-        ),
+        re.compile(r"(?<![A-Z0-9<])(?P<value>[A-Z0-9<]{9}\d)[A-Z<]{3}\d{6}\d[MFX<]\d{6}\d"),
         secret_group="value",
         cues=("<<",),
     ),
@@ -731,8 +795,10 @@ PII_PATTERNS: tuple[PiiPattern, ...] = (
             re.IGNORECASE,
         ),
         secret_group="value",
-        accept=lambda match: bool(_HR_CONTEXT.search(match.string))
-        and sum(ch.isdigit() for ch in match.group("value")) >= 3,
+        accept=lambda match: (
+            bool(_HR_CONTEXT.search(match.string))
+            and sum(ch.isdigit() for ch in match.group("value")) >= 3
+        ),
         cues=("my id", "his id", "her id", "their id", "the id", "your id"),
     ),
     # US social security numbers: dashed (the SSA's shape rules), or bare digits near "SSN".
@@ -994,9 +1060,11 @@ PII_PATTERNS: tuple[PiiPattern, ...] = (
             r"(?P<words>[^\W\d_][\w'’-]*(?:[ \t]+[^\W\d_][\w'’-]*){0,2})",
             re.IGNORECASE,
         ),
-        accept=lambda match: match.group(0)[:1].isdigit()
-        or match.group(0)[:2].lower() == "no"
-        or match.group(0)[:1].isupper(),
+        accept=lambda match: (
+            match.group(0)[:1].isdigit()
+            or match.group(0)[:2].lower() == "no"
+            or match.group(0)[:1].isupper()
+        ),
         cues=("jalan", "jln", "lorong", "persiaran", "lebuh"),
     ),
     # Turkish "Atatürk Caddesi No: 45", "Gül Sokak No 3".
@@ -1013,7 +1081,8 @@ PII_PATTERNS: tuple[PiiPattern, ...] = (
     PiiPattern(
         "ADDRESS",
         re.compile(
-            r"\b(?=[hfpdk])(?:house|h|flat|plot|door|khasra)[ \t]*(?:no\.?|number|#)[ \t]*[\w/-]{1,8},?"
+            r"\b(?=[hfpdk])(?:house|h|flat|plot|door|khasra)[ \t]*(?:no\.?|number|#)"
+            r"[ \t]*[\w/-]{1,8},?"
             r"[ \t]+(?:[\w.'-]+[ \t]+){0,3}?(?:sector|block|phase|nagar|colony|layout|cross|main|"
             r"road|street|marg|enclave|vihar|gali|mohalla)\b(?:[ \t-]*\d{1,3}[a-z]?)?",
             re.IGNORECASE,
@@ -1026,8 +1095,7 @@ PII_PATTERNS: tuple[PiiPattern, ...] = (
         re.compile(
             r"(?<![\w./-])\d{1,2}-\d{1,2}-\d{1,3}(?![\w./-])[ \t]+(?P<words>[^\W\d_][\w-]+)"
         ),
-        accept=lambda match: match.group("words").lower() not in common_words()
-        and not re.fullmatch(_MONTH, match.group("words"), re.IGNORECASE),
+        accept=lambda match: _district_word(match.group("words")),
         gate=re.compile(r"\d-\d{1,2}-\d{1,3}\s+[a-z]"),
     ),
     # A flat or unit before a found address joins it: "flat 3, <ADDRESS>".
@@ -1338,8 +1406,10 @@ def _replace_names(
 # Particles inside a name ("Jan-Willem van den Berg", "Siobhán Ní Bhriain", "Abu Bakr bin
 # Salleh"): allowed between a name's words, never alone a name.
 _PARTICLES = frozenset(
-    "van von den der de del della di da das dos du le la bin binti bint ibn ben al el ter ten "
-    "zu y e ó ní nic mac mc ap ua".split()
+    """
+    van von den der de del della di da das dos du le la bin binti bint ibn ben al el ter ten
+    zu y e ó ní nic mac mc ap ua
+    """.split()  # noqa: SIM905
 )
 # A word: letters (the ʻokina of Hawaiian names is a letter too), with inner hyphens or
 # apostrophes ("Nwachukwu-Obi", "O'Neill").
@@ -1353,22 +1423,48 @@ _ENGLISH_SHARE = 0.55
 # word ("ask jonas", "from Amara") or, after the verbs only people follow ("ping", "loop in"),
 # any capitalised word that is neither a common word nor a product or place.
 _STRONG_VERBS = frozenset(
-    "ping pinged pinging cc dm dmed remind reminded notify notified thank thanked nudge nudged "
-    "message messaged mention mentioned".split()
+    """
+    ping pinged pinging cc dm dmed remind reminded notify notified thank thanked nudge nudged
+    message messaged mention mentioned
+    """.split()  # noqa: SIM905
 )
 # Two-word cues of the same strength: "loop in X", "a message from X" (a sender is a person).
 _STRONG_VERB_PAIRS = frozenset(
     [("loop", "in"), ("looped", "in"), ("looping", "in")]
     + [
         (noun, "from")
-        for noun in "message messages email emails mail note notes feedback reply text request "
-        "complaint update dm call invite letter ping response answer".split()
+        for noun in (
+            "message",
+            "messages",
+            "email",
+            "emails",
+            "mail",
+            "note",
+            "notes",
+            "feedback",
+            "reply",
+            "text",
+            "request",
+            "complaint",
+            "update",
+            "dm",
+            "call",
+            "invite",
+            "letter",
+            "ping",
+            "response",
+            "answer",
+        )
     ]
 )
 _WEAK_VERBS = frozenset(
-    "ask asked add added from tell told invite invited email emailed call called with to for "
-    "text texted meet met hire hired promote promoted".split()
+    """
+    ask asked add added from tell told invite invited email emailed call called with to for
+    text texted meet met hire hired promote promoted
+    """.split()  # noqa: SIM905
 )
+# Every word that may stand just before a lone name (the second word of the pairs included).
+_CUE_WORDS = _STRONG_VERBS | _WEAK_VERBS | {second for _, second in _STRONG_VERB_PAIRS}
 # "add X to the channel": after "add" any unlisted capitalised word is a person.
 _ADD_TO_GROUP = re.compile(
     r"[ \t]+(?:to|into|on|in)[ \t]+(?:the|our|this|my)?[ \t]*(?:channel|thread|call|meeting|"
@@ -1484,12 +1580,12 @@ class _Token(NamedTuple):
     end: int
     word: str
     lower: str
-    index: int = 0  # position among the text's words
+    position: int = 0  # index among the text's words
 
 
 # English words of one or two letters (the common-word list starts at three).
 _SHORT_ENGLISH = frozenset(
-    "a i am an as at be by do go he if in is it me my no of on or so to up us we".split()
+    """a i am an as at be by do go he if in is it me my no of on or so to up us we""".split()  # noqa: SIM905
 )
 
 
@@ -1558,10 +1654,12 @@ def _run_is_name(
         if unknown == 0:
             first, last = _lookup(core[0].word, lex.names), _lookup(core[-1].word, lex.names)
             return bool((first and first.first) or (last and last.last))
-        return unknown == 1 and len(core) == 2 and english(run[0].index, run[-1].index)
+        return unknown == 1 and len(core) == 2 and english(run[0].position, run[-1].position)
     if case == "upper":
         # ALL-CAPS headings are common in prompts: every word must be a listed name.
         return len(known) == len(core)
+    if not english(run[0].position, run[-1].position):
+        return False  # capitalised nouns of another language ("Nur den Umriss")
     if known:
         return True
     # Two or more capitalised words that are no English words and no listed name parts: a
@@ -1570,31 +1668,28 @@ def _run_is_name(
     start = run[0].start
     if start and text[max(0, start - 2) : start].endswith(("**", '"', "“", "'", "‘", "[")):
         return False
-    return (
-        len(unlisted) >= 2
-        and len(unlisted) == len(core)
-        and english(run[0].index, run[-1].index)
-    )
+    return len(unlisted) >= 2 and len(unlisted) == len(core)
 
 
 # Weak cues that are prepositions: a lower-case word after them is rarely a name.
 _PREPOSITIONS = frozenset({"from", "with", "to", "for"})
 
 
-def _lone_name_after_verb(
-    token: _Token, verb: str, strong: bool, text: str, lex: _Lexicon
-) -> bool:
+def _lone_name_after_verb(token: _Token, verb: str, strong: bool, text: str, lex: _Lexicon) -> bool:
     """Whether the word after a cue verb is a person ("ping Anneliese", "ask jonas"): a listed
     first name that is no common word (after "ping", "loop in": rare as a word), or after the
     verbs only people follow any capitalised word that is no word, product or place."""
     word, lowered = token.word, token.lower
     if lowered in _NOT_PEOPLE or lowered in lex.products or len(word) < 3 or word.isupper():
         return False
-    if not strong and (lowered in lex.places or not word[0].isupper() and verb in _PREPOSITIONS):
-        return False  # "from Madison", "with vig": places, and lower-case words after a preposition
+    if not strong and (lowered in lex.places or (not word[0].isupper() and verb in _PREPOSITIONS)):
+        # "from Madison", "with vig": places, and lower-case words after a preposition
+        return False
     entry = _lookup(word, lex.names)
+    if _inner_capitals(word):
+        return False  # "AI's", "iOS"
     if entry is not None and entry.first and not entry.function_word:
-        return lowered not in lex.common or (strong and entry.zipf < _WEAK_CUE_ZIPF)
+        return not _is_word(lowered) or (strong and entry.zipf < _WEAK_CUE_ZIPF)
     if _is_word(lowered) or lowered in lex.places or not word[0].isupper():
         return False
     return strong or bool(_ADD_TO_GROUP.match(text, token.end))
@@ -1673,10 +1768,11 @@ def _unlisted_name_spans(text: str) -> list[tuple[int, int]]:
         word = text[start:end]
         token = _Token(start, end, word, lowered, i)
         if lowered not in lex.names and lowered not in _PARTICLES and _is_word(lowered):
-            close()  # an inflected or hyphen-joined ordinary word ("engulfing", "goal-directed")
+            if run:  # an inflected or hyphen-joined ordinary word ("engulfing", "goal-directed")
+                close()
             continue
-        adjacent = spaced(i)
-        if adjacent:
+        adjacent = i > 0 and parts[2 * i] in (" ", "\t")
+        if adjacent and words[i - 1] in _CUE_WORDS:
             previous = words[i - 1]
             before = words[i - 2] if spaced(i - 1) else ""
             strong = previous in _STRONG_VERBS or (before, previous) in _STRONG_VERB_PAIRS
@@ -1697,7 +1793,8 @@ def _unlisted_name_spans(text: str) -> list[tuple[int, int]]:
             close()
             continue
         if lowered in _NOT_PEOPLE:
-            close()
+            if run:
+                close()
             continue
         if word.isupper():
             case = "upper"
@@ -1726,8 +1823,8 @@ def _surname_first_spans(text: str) -> list[tuple[int, int]]:
     spans = []
     for match in _SURNAME_FIRST.finditer(text):
         last, first = match.group("last"), match.group("first")
-        if last.lower() in common or first.lower() in common:
-            continue
+        if last.lower() in common or first.lower() in common or min(len(last), len(first)) < 3:
+            continue  # "To Do, In Progress"
         if last.lower() in places and first.lower() in places:
             continue  # a list of places: "Lagos, Abuja"
         first_entry, last_entry = _lookup(first, names), _lookup(last, names)
@@ -1745,9 +1842,7 @@ def _initials_spans(text: str) -> list[tuple[int, int]]:
         entry = _lookup(word, lex.names)
         if word.lower() in lex.plain or word.lower() in _SHORT_ENGLISH:
             continue  # "of S. If", "U.S. Army"
-        if not _is_word(word.lower()) or (
-            entry is not None and entry.last and not entry.common
-        ):
+        if not _is_word(word.lower()) or (entry is not None and entry.last and not entry.common):
             spans.append((match.start(), match.end()))
     return spans
 
