@@ -1655,6 +1655,8 @@ def _run_is_name(
         # in an English prompt, one unknown word ("oluwaseun adeyemi").
         if _is_word(core[0].lower) or _is_word(core[-1].lower):
             return False
+        if not english(run[0].position, run[-1].position):
+            return False  # "pero necesito que": words of another language
         rare = [t for t in known if (e := entries[t]) is not None and e.zipf < _WEAK_CUE_ZIPF]
         if not rare or len(core) > 3:
             return False
