@@ -90,6 +90,8 @@ def _password_like(value: str) -> bool:
     value = value.rstrip(".,;:!?")
     if len(value) < 4 or len(value) > 64 or "/" in value[:1] or "://" in value:
         return False
+    if value[0] in "&$%" or any(ch in "{}()[]<>" for ch in value):
+        return False  # template variables ("${sshKey}") and code ("&u32")
     has_letter = any(ch.isalpha() for ch in value)
     has_digit = any(ch.isdigit() for ch in value)
     has_symbol = any(ch in "!@#$%^&*+=?~*§€£" for ch in value)
@@ -454,7 +456,7 @@ PII_PATTERNS: tuple[PiiPattern, ...] = (
         "SECRET",
         re.compile(
             r"\b(?:passwort|kennwort|mot de passe|mdp|contrase[ñn]a|clave|has[łl]o|senha|"
-            r"wachtwoord|l[öo]senord|adgangskode|passord|salasana|parola)"
+            r"wachtwoord|l[öo]senord|adgangskode|passord|salasana|parola)\b"
             r"(?:[ \t]+(?:ist|lautet|war|est|[ée]tait|es|era|to|jest|brzmi|[ée]|is|er|är|on))?"
             r"[ \t]*[:=]?[ \t]*[\"'`«]?[ \t]*"
             r"(?P<value>(?!(?:oubli|vergessen|olvid|esqueci|zapomn|vergeten|incorrect|falsch|"
