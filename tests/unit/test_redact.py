@@ -376,3 +376,42 @@ def test_the_validate_stage_stores_only_protected_fields(tmp_path) -> None:
     assert max(len(t) for t in valid.get_column("tool").to_list()) <= settings.max_label_chars
     assert valid.height == 3 and quarantine.height == 1  # the department with a name
     assert quarantine.item(0, "failed_checks").to_list() == ["department:format"]
+
+
+# ---- second pass: names no list holds, other scripts, more shapes of secrets and ids ----
+
+
+def test_only_the_name_goes_in_names_no_list_holds() -> None:
+    assert redact_text("Nnamdi Okonkwo needs the slides") == "<PERSON> needs the slides"
+    assert redact_text("ping Anneliese about the outage") == "ping <PERSON> about the outage"
+    assert redact_text("please email 王小明 the agenda") == "please email <PERSON> the agenda"
+    assert redact_text("the memo is signed K. R. Venkatesh") == "the memo is signed <PERSON>"
+    assert redact_text("did tomasz kowalski approve this") == "did <PERSON> approve this"
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Flights from Buenos Aires to Dar es Salaam",  # places, not people
+        "Set up Grafana Loki next to Prometheus",  # products
+        "translate 'good morning' into Japanese: おはようございます",  # kana: not a name
+        'the example output is "你好，世界"',  # quoted text in another script
+        "If I forget, Am I late?",  # short English words
+        "Bearish Engulfing and Ontological Deconstruction",  # rarer English words
+        "add Redux to the store",  # a product after a cue verb
+    ],
+)
+def test_places_products_and_rare_words_are_no_names(text: str) -> None:
+    assert redact_text(text) == text
+
+
+def test_only_the_secret_goes_in_the_new_password_shapes() -> None:
+    assert redact_text("login admin:Tr0ub4dor&3 please") == "login admin:<SECRET> please"
+    assert redact_text("mein Passwort ist Sommer#2024") == "mein Passwort ist <SECRET>"
+    assert redact_text("the safe opens with 17-42-08") == "the safe opens with <SECRET>"
+    assert redact_text("AccountName=x;AccountKey=aGVsbG8gd29ybGQgdGhpcw==;") == (
+        "AccountName=x;AccountKey=<SECRET>;"
+    )
+    # Password-shaped values only: settings and versions stay.
+    for text in ("set it to true", "key: value", "set it to v2.3.1", "error code 4040 again"):
+        assert redact_text(text) == text, text
