@@ -27,7 +27,7 @@ def test_served_deployments_are_defined_with_schedules() -> None:
 
     from flows.nightly import nightly
 
-    assert set(parameter_schema(nightly).properties) == {"run_date", "source", "mode"}
+    assert set(parameter_schema(nightly).properties) == {"run_date", "source", "mode", "replace"}
     assert deployments["nightly"].enforce_parameter_schema
 
 
