@@ -121,15 +121,24 @@ class Warehouse:
         self.serial = [0]
         self.runs = 0
 
-    def publish(self, run_date: date, cells: Iterable[Cell], run_id: str | None = None) -> dict:
-        """Publish every cell of ``run_date`` as one run; returns what publish_run returns."""
-        return self._publish(run_date, [c for c in cells if c.day == run_date], run_id)
+    def publish(
+        self,
+        run_date: date,
+        cells: Iterable[Cell],
+        run_id: str | None = None,
+        replace: bool = False,
+    ) -> dict:
+        """Publish every cell of ``run_date`` as one run; returns what publish_run returns.
+        ``replace`` lets a rerun leave the date with fewer prompts (``insight run --replace``)."""
+        return self._publish(run_date, [c for c in cells if c.day == run_date], run_id, replace)
 
     def load_history(self, cells: Sequence[Cell]) -> dict:
         """Load every day of ``cells`` in one publication (quicker than a run per day)."""
         return self._publish(max(c.day for c in cells), cells, None)
 
-    def _publish(self, run_date: date, cells: Sequence[Cell], run_id: str | None) -> dict:
+    def _publish(
+        self, run_date: date, cells: Sequence[Cell], run_id: str | None, replace: bool = False
+    ) -> dict:
         self.runs += 1
         run_id = run_id or f"run-{self.runs:03d}"
         frame = _frame(cells, self.serial)
@@ -158,6 +167,7 @@ class Warehouse:
                 },
                 thresholds=self.thresholds,
                 categories=self.categories,
+                replace=replace,
                 taxonomy_version="1",
             ),
         )
@@ -474,7 +484,8 @@ def test_an_alert_the_data_no_longer_supports_is_withdrawn_not_deleted(tmp_path:
     wh = Warehouse(tmp_path)
     wh.load_history(_daily_series(it_per_day))
     assert wh.query("SELECT count(*) FROM analytics.alerts WHERE status = 'active'").item() == 2
-    wh.publish(days[-1], _daily_series([*it_per_day[:-1], 7]), run_id="corrected")
+    # The corrected night has fewer prompts than the one it replaces: asked for explicitly.
+    wh.publish(days[-1], _daily_series([*it_per_day[:-1], 7]), run_id="corrected", replace=True)
     alerts = wh.query("SELECT status, prompts, share FROM analytics.alerts")
     assert alerts.height == 2
     assert set(alerts.get_column("status")) == {"withdrawn"}
