@@ -86,8 +86,11 @@ class Tracker:
     def end_run(self, run_id: str, succeeded: bool) -> None:
         self.client.set_terminated(run_id, status="FINISHED" if succeeded else "FAILED")
 
-    def close_abandoned_runs(self, insight_run_id: str) -> list[str]:
-        """Close as KILLED the MLflow runs of an engine run whose process died; returns them."""
+    def close_abandoned_runs(
+        self, insight_run_id: str, reason: str = "process died mid-run", status: str = "crashed"
+    ) -> list[str]:
+        """Close as KILLED the MLflow runs of an engine run that stopped before it finished
+        (its process died, or a signal cancelled it); returns them."""
         from mlflow.entities import RunStatus
 
         if "'" in insight_run_id:  # run ids are date-hex; anything else cannot be ours
@@ -99,7 +102,8 @@ class Tracker:
         closed = []
         for run in found:
             if run.info.status == RunStatus.to_string(RunStatus.RUNNING):
-                self.client.set_tag(run.info.run_id, "insight.error", "process died mid-run")
+                self.client.set_tag(run.info.run_id, "insight.error", reason)
+                self.client.set_tag(run.info.run_id, "insight.status", status)
                 self.client.set_terminated(run.info.run_id, status="KILLED")
                 closed.append(str(run.info.run_id))
         return closed
