@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import signal
 from datetime import date, timedelta
+from typing import Any
 
 from prefect import flow, unmapped
 from prefect.context import FlowRunContext
@@ -125,7 +126,7 @@ def backfill(
     if end < start:
         raise InsightError(f"backfill end {end} is before start {start}")
     run_night = configured(nightly, InsightSettings())
-    summaries = []
+    summaries: list[Any] = []  # RunSummary (Prefect's typing of a subflow call says None)
     for i in range((end - start).days + 1):
         try:
             summaries.append(

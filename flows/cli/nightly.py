@@ -6,7 +6,7 @@ import os
 import signal
 import sys
 from datetime import date, timedelta
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 from rich.table import Table
@@ -68,24 +68,22 @@ def run(
                 from flows.nightly import backfill, nightly
                 from flows.runners import configured
 
+                summaries: Any
                 if from_ and to:
-                    summaries = backfill(
-                        start=from_.date(),
-                        end=to.date(),
-                        source=source,
-                        mode=mode,  # type: ignore[arg-type]
+                    summaries = backfill(  # type: ignore[call-overload]
+                        start=from_.date(), end=to.date(), source=source, mode=mode
                     )
                 else:
                     summaries = [
                         configured(nightly, settings)(run_date=dates[0], source=source, mode=mode)
                     ]
             except (interrupts.RunInterrupted, CancelledRun) as stopped:
-                signum = interrupts.received_signal() or signal.SIGINT
+                code = 128 + (interrupts.received_signal() or signal.SIGINT)
                 err_console.print(
                     f"[bold red]cancelled:[/] {_first_line(stopped)} (ops.runs, MLflow and "
                     "Prefect record the run as cancelled; the published warehouse is unchanged)"
                 )
-                raise typer.Exit(128 + signum) from None
+                raise typer.Exit(code) from None
             signum = interrupts.received_signal()
         for summary in summaries:
             print_run_summary(summary)
