@@ -86,7 +86,9 @@ def _name(signum: int) -> str:
 def install() -> dict[int, Any]:
     """Make SIGINT and SIGTERM stop the run; returns the previous handlers (main thread only)."""
     global _installed
-    previous = {signum: signal.signal(signum, _handler) for signum in STOP_SIGNALS}
+    previous: dict[int, Any] = {
+        int(signum): signal.signal(signum, _handler) for signum in STOP_SIGNALS
+    }
     _installed = True
     return previous
 

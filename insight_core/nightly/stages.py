@@ -947,7 +947,12 @@ def cancel_run(ctx: RunContext, reason: str, summary: RunSummary | None = None) 
     caller has it) says.
     """
     cleanup(ctx)
-    if warehouse.run_published(ctx.settings.warehouse_file, ctx.run_id):
+    try:
+        published_run = warehouse.run_published(ctx.settings.warehouse_file, ctx.run_id)
+    except Exception:  # unreadable: record it cancelled; record_runs keeps a published run's
+        log.exception("could not tell whether run %s published", ctx.run_id)
+        published_run = False
+    if published_run:
         warning = f"{reason} after the publication: MLflow logging may be incomplete"
         log.warning("run %s %s", ctx.run_id, warning)
         published = summary or _published_summary(ctx)
