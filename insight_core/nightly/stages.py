@@ -949,7 +949,7 @@ def cancel_run(ctx: RunContext, reason: str, summary: RunSummary | None = None) 
     cleanup(ctx)
     try:
         published_run = warehouse.run_published(ctx.settings.warehouse_file, ctx.run_id)
-    except Exception:  # unreadable: record it cancelled; record_runs keeps a published run's
+    except Exception:  # unreadable: say cancelled (record_runs keeps a published run succeeded)
         log.exception("could not tell whether run %s published", ctx.run_id)
         published_run = False
     if published_run:
