@@ -8,6 +8,7 @@ unredacted input only transiently and is deleted when the run ends, failed or no
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import json
 import logging
@@ -829,7 +830,8 @@ def _keep_texts(ctx: RunContext, redacted: Sequence[RedactedChunk]) -> list[str]
         with disk_full_names(ctx.settings.texts_dir):
             _store_texts(ctx, redacted)
     except Exception as error:
-        _texts_temp(ctx).unlink(missing_ok=True)
+        with contextlib.suppress(OSError):  # no folder, or the disk that failed: best effort
+            _texts_temp(ctx).unlink(missing_ok=True)
         first_line = str(error).splitlines()[0] if str(error) else type(error).__name__
         warning = f"the redacted texts of {ctx.run_date} were not kept: {first_line}"
         log.error("%s (the run is published and stays succeeded)", warning)
