@@ -85,7 +85,9 @@ def nightly(
         return Cancelled(message=f"run {ctx.run_id} {reason}; nothing was published")
     except Exception as error:
         if ctx is not None:
-            t.record_failure(ctx, error)
+            recorded = t.record_failure(ctx, error)
+            if recorded.status == "succeeded":  # it failed after its publication: a warning
+                return recorded
         raise
     finally:
         # Also on cancellation or an interrupt, when no task can run any more: no raw input

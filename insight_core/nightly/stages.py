@@ -929,6 +929,9 @@ def fail_run(ctx: RunContext, error: BaseException) -> RunSummary:
     A run that already published stays ``succeeded`` in ops.runs, the failure becoming one of
     its warnings (:func:`insight_core.warehouse.record_runs`).
     """
+    if _published(ctx):  # a failure after the publication: a warning on the succeeded run
+        cleanup(ctx)
+        return _stopped_after_publication(ctx, f"failed ({describe_error(error)})", None)
     record = _unpublished_record(ctx, "failed", describe_error(error), datetime.now(UTC))
     record_outcomes(ctx.settings, [record])
     cleanup(ctx)
@@ -949,25 +952,8 @@ def cancel_run(ctx: RunContext, reason: str, summary: RunSummary | None = None) 
     caller has it) says.
     """
     cleanup(ctx)
-    try:
-        published_run = warehouse.run_published(ctx.settings.warehouse_file, ctx.run_id)
-    except Exception:  # unreadable: say cancelled (record_runs keeps a published run succeeded)
-        log.exception("could not tell whether run %s published", ctx.run_id)
-        published_run = False
-    if published_run:
-        warning = f"{reason} after the publication: MLflow logging may be incomplete"
-        log.warning("run %s %s", ctx.run_id, warning)
-        published = summary or _published_summary(ctx)
-        published = published.with_late_warning(warning)
-        record_late_warnings(ctx, published)
-        if ctx.mlflow_run_id is not None:
-            try:
-                tracker = open_tracker(ctx.settings)
-                tracker.set_tags(ctx.mlflow_run_id, {"insight.warning": warning})
-                tracker.end_run(ctx.mlflow_run_id, succeeded=True)
-            except Exception:
-                log.exception("could not close MLflow run %s", ctx.mlflow_run_id)
-        return published
+    if _published(ctx):
+        return _stopped_after_publication(ctx, reason, summary)
     record = _unpublished_record(ctx, "cancelled", reason, datetime.now(UTC))
     record_outcomes(ctx.settings, [record])
     try:
@@ -975,6 +961,33 @@ def cancel_run(ctx: RunContext, reason: str, summary: RunSummary | None = None) 
     except Exception:
         log.exception("could not mark the MLflow run of %s as cancelled", ctx.run_id)
     return _unpublished_summary(ctx, record)
+
+
+def _published(ctx: RunContext) -> bool:
+    try:
+        return warehouse.run_published(ctx.settings.warehouse_file, ctx.run_id)
+    except Exception:  # unreadable: say not (record_runs keeps a published run succeeded)
+        log.exception("could not tell whether run %s published", ctx.run_id)
+        return False
+
+
+def _stopped_after_publication(
+    ctx: RunContext, what: str, summary: RunSummary | None
+) -> RunSummary:
+    """A published run that then failed or was stopped: still succeeded, with a warning (in
+    ops.runs and MLflow too); ``summary`` is the publication's if the caller has it."""
+    warning = f"{what} after the publication: MLflow logging may be incomplete"
+    log.warning("run %s %s", ctx.run_id, warning)
+    published = (summary or _published_summary(ctx)).with_late_warning(warning)
+    record_late_warnings(ctx, published)
+    if ctx.mlflow_run_id is not None:
+        try:
+            tracker = open_tracker(ctx.settings)
+            tracker.set_tags(ctx.mlflow_run_id, {"insight.warning": warning[:5000]})
+            tracker.end_run(ctx.mlflow_run_id, succeeded=True)
+        except Exception:
+            log.exception("could not close MLflow run %s", ctx.mlflow_run_id)
+    return replace(published, late_warnings=[])
 
 
 def _published_summary(ctx: RunContext) -> RunSummary:
