@@ -13,6 +13,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
+from pydantic import SecretStr
 
 from insight_core import interrupts, warehouse
 from insight_core.errors import DiskFullError, disk_full_names, is_disk_full
@@ -131,7 +132,7 @@ def test_a_published_run_stays_succeeded_and_gathers_warnings(tmp_path: Path) ->
 
 
 def _settings(home: Path) -> InsightSettings:
-    return InsightSettings(home=home, user_hash_secret="test-secret")  # type: ignore[call-arg]
+    return InsightSettings(home=home, user_hash_secret=SecretStr("test-secret"))
 
 
 def test_an_outcome_the_catalog_cannot_take_is_journalled_and_folded_in_later(
