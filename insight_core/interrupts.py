@@ -50,6 +50,7 @@ _shield_depth = 0
 _pending: int | None = None  # a signal that came while shielded
 _received: int | None = None  # the first stop signal of this process
 _installed = False
+_raised = threading.Event()  # the handler has raised RunInterrupted
 
 
 def stop_requested() -> bool:
@@ -76,6 +77,7 @@ def _handler(signum: int, frame: FrameType | None) -> None:
     if not first:
         log.warning("%s ignored: the run is already stopping", _name(signum))
         return
+    _raised.set()
     raise RunInterrupted(signum)
 
 
@@ -113,6 +115,7 @@ def restore(previous: dict[int, Any]) -> None:
         _installed = False
         _received = None
         _pending = None
+    _raised.clear()
 
 
 @contextlib.contextmanager
@@ -144,6 +147,27 @@ def shielded() -> Iterator[None]:
             if pending is not None:
                 _pending = _received = None
         if pending is not None:
-            # Delivered again, now unshielded: the handler raises in the main thread, whichever
-            # thread published.
-            signal.raise_signal(pending)
+            _deliver_to_main_thread(pending)
+
+
+def _deliver_to_main_thread(signum: int) -> None:
+    """Send ``signum`` again, now unshielded, to the main thread itself, so that a main thread
+    waiting on a lock wakes up to raise it.
+
+    From another thread the signal may land just before the main thread starts to wait, and
+    be handled only when the wait ends; so it is repeated until the handler has run.
+    """
+    main = threading.main_thread().ident
+    assert main is not None
+    _raised.clear()
+    signal.pthread_kill(main, signum)
+    if threading.current_thread() is threading.main_thread():
+        return
+
+    def repeat() -> None:
+        for _ in range(100):  # 20 s at most: a main thread that long in C code is stuck
+            if _raised.wait(0.2):
+                return
+            signal.pthread_kill(main, signum)
+
+    threading.Thread(target=repeat, name="deliver-stop-signal", daemon=True).start()

@@ -6,6 +6,7 @@ defaults to SQLite under ``INSIGHT_HOME`` and can point at an MLflow server inst
 
 from __future__ import annotations
 
+import functools
 import json
 import logging
 import shutil
@@ -14,9 +15,36 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+from insight_core.interrupts import shielded
 from insight_core.settings import InsightSettings
 
 log = logging.getLogger(__name__)
+
+
+class _Shielded:
+    """An ``MlflowClient`` whose calls a stop signal does not cut short.
+
+    A signal raised inside a SQLite statement leaves MLflow's pooled connection mid-
+    transaction, holding the database lock, and every later call in the process (recording the
+    run as cancelled) then fails with "database is locked". Each call is short, so the signal
+    waits for it (:func:`insight_core.interrupts.shielded`).
+    """
+
+    def __init__(self, client: Any) -> None:
+        self._client = client
+
+    def __getattr__(self, name: str) -> Any:
+        attribute = getattr(self._client, name)
+        if not callable(attribute):
+            return attribute
+
+        @functools.wraps(attribute)
+        def call(*args: Any, **kwargs: Any) -> Any:
+            with shielded():
+                return attribute(*args, **kwargs)
+
+        return call
+
 
 MAX_PARAM_CHARS = 6000
 
@@ -30,7 +58,8 @@ class Tracker:
         if tracking_uri.startswith("sqlite:///"):
             Path(tracking_uri.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
         self.tracking_uri = tracking_uri
-        self.client = MlflowClient(tracking_uri=tracking_uri)
+        with shielded():  # creating the client may migrate the SQLite database
+            self.client = _Shielded(MlflowClient(tracking_uri=tracking_uri))
         found = self.client.get_experiment_by_name(experiment)
         if found is None:
             location = None
@@ -131,7 +160,8 @@ class ModelRegistry:
 
         self.tracking_uri = tracking_uri
         self.name = name
-        self.client = MlflowClient(tracking_uri=tracking_uri)
+        with shielded():
+            self.client = _Shielded(MlflowClient(tracking_uri=tracking_uri))
 
     def _ensure_registered(self) -> None:
         from mlflow.exceptions import MlflowException
@@ -172,7 +202,8 @@ class ModelRegistry:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             warnings.showwarning = lambda *args, **kwargs: None
-            with mlflow.start_run(run_id=run_id):
+            # Shielded like every MLflow call (see _Shielded); a stop waits for the upload.
+            with shielded(), mlflow.start_run(run_id=run_id):
                 info = mlflow.pyfunc.log_model(
                     name="insight-model",
                     python_model=python_model,
@@ -249,7 +280,7 @@ class ModelRegistry:
 
         import mlflow
 
-        with tempfile.TemporaryDirectory() as tmp:
+        with tempfile.TemporaryDirectory() as tmp, shielded():
             local = Path(
                 mlflow.artifacts.download_artifacts(
                     artifact_uri=f"models:/{self.name}/{version}",

@@ -9,6 +9,8 @@ import os
 import re
 import shutil
 import signal
+import threading
+import time
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -49,6 +51,26 @@ def test_a_stop_signal_waits_for_the_shielded_swap() -> None:
             steps.append("swapped")  # not cut short
         steps.append("after")  # never reached: raised as the shield ends
     assert steps == ["swapped"]
+
+
+def test_a_signal_held_by_a_worker_thread_wakes_the_waiting_main_thread() -> None:
+    entered, release = threading.Event(), threading.Event()
+
+    def publish() -> None:
+        with interrupts.shielded():
+            entered.set()
+            release.wait(10)
+
+    worker = threading.Thread(target=publish)
+    started = time.monotonic()
+    with interrupts.handling_stop_signals(), pytest.raises(interrupts.RunInterrupted):
+        worker.start()
+        entered.wait(10)
+        signal.raise_signal(signal.SIGTERM)  # held: the worker is in its shield
+        release.set()
+        threading.Event().wait(30)  # the flow waiting on a chunk: woken by the held signal
+    worker.join(10)
+    assert time.monotonic() - started < 10
 
 
 def test_a_signal_during_the_swap_leaves_a_complete_publication(
