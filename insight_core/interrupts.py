@@ -45,7 +45,9 @@ class RunInterrupted(BaseException):
         return 128 + self.signum
 
 
-_lock = threading.Lock()
+# Reentrant: the handler runs in the main thread, possibly while that thread holds the lock
+# in shielded().
+_lock = threading.RLock()
 _shield_depth = 0
 _pending: int | None = None  # a signal that came while shielded
 _received: int | None = None  # the first stop signal of this process
