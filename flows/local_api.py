@@ -109,6 +109,11 @@ class LocalPrefectServer:
                 stderr=subprocess.STDOUT,
                 # Called before the flows start threads; the hook only calls prctl.
                 preexec_fn=die_with_parent_hook(),
+                # Its own session: Ctrl-C in the terminal (a signal to the whole process
+                # group) stops the run, which then needs the server to record itself as
+                # cancelled. The server is stopped when the command exits, and killed by the
+                # kernel if the command dies (die_with_parent_hook).
+                start_new_session=True,
             )
 
     def start(self, env: dict[str, str]) -> str:

@@ -2,15 +2,24 @@
 
 from __future__ import annotations
 
+import logging
+import signal
 from datetime import date, timedelta
+from typing import Any
 
 from prefect import flow, unmapped
+from prefect.context import FlowRunContext
+from prefect.exceptions import CancelledRun, TerminationSignal
 from prefect.runtime import flow_run
+from prefect.states import Cancelled, State
 from prefect.task_runners import ThreadPoolTaskRunner
 
 from flows.runners import configured
+from insight_core import interrupts
 from insight_core.errors import InsightError
-from insight_core.nightly.context import TopicMode
+from insight_core.interrupts import RunInterrupted
+from insight_core.nightly import stages
+from insight_core.nightly.context import RunContext, TopicMode
 from insight_core.nightly.stages import cleanup
 from insight_core.nightly.summary import RunSummary
 from insight_core.settings import InsightSettings
@@ -37,14 +46,20 @@ def nightly(
     source: str | None = None,
     mode: TopicMode = "auto",
     replace: bool = False,
-) -> RunSummary:
+) -> RunSummary | State:
     """Take one night's prompt logs through every stage into the warehouse and MLflow.
 
     ``run_date`` defaults to yesterday and ``source`` to the INSIGHT_SOURCE setting. A date
-    already loaded is replaced with fewer prompts only with ``replace``.
+    already loaded is replaced with fewer prompts only with ``replace``. A stop signal ends the
+    run Cancelled (in ops.runs, MLflow and Prefect) unless it had published.
     """
-    ctx = t.begin_run(InsightSettings(), run_date, source, mode, replace)
+    # Prefect replaced the CLI's SIGTERM handler with its own for the flow run: one handler
+    # for both signals, so a stop is the same wherever it lands.
+    interrupts.reclaim()
+    ctx: RunContext | None = None
+    summary: RunSummary | None = None
     try:
+        ctx = t.begin_run(InsightSettings(), run_date, source, mode, replace)
         if ctx.crashed_runs:
             t.mark_crashed(ctx.crashed_runs)
         ctx = t.begin_tracking(ctx)
@@ -59,19 +74,58 @@ def nightly(
         classified = t.categorize.map(
             unmapped(ctx), redacted, embedded, topics, unmapped(model)
         ).result()
+        # The publication, the last irreversible step. Nothing after it fails the run: what
+        # goes wrong later is a warning on a succeeded run.
         summary = t.aggregate(ctx, staged, validated, redacted, embedded, topics, classified, model)
         summary = t.track(ctx, summary)
-        t.publish_artifacts(summary)
+        summary = t.publish_artifacts(summary)
         # After the night is published and tracked; a failing receiver never fails it.
         alerts.deliver_alerts(ctx)
-        return summary
+        return t.record_late_warnings(ctx, summary)
+    except STOPS as stop:
+        reason = _stop_reason(stop)
+        _stop_tasks()
+        if ctx is None:  # stopped while beginning: the next run records what it left
+            return Cancelled(message=f"{reason} before the run began")
+        summary = stages.cancel_run(ctx, reason, summary)
+        if summary.status == "succeeded":
+            return summary
+        return Cancelled(message=f"run {ctx.run_id} {reason}; nothing was published")
     except Exception as error:
-        t.record_failure(ctx, error)
+        if ctx is not None:
+            recorded = t.record_failure(ctx, error)
+            if recorded.status == "succeeded":  # it failed after its publication: a warning
+                return recorded
         raise
     finally:
         # Also on cancellation or an interrupt, when no task can run any more: no raw input
         # stays behind, and the run lock is released (idempotent after track/record_failure).
-        cleanup(ctx)
+        if ctx is not None:
+            cleanup(ctx)
+
+
+# What stops a run: our signal handlers' exception, Prefect's SIGTERM bridge, a plain Ctrl-C.
+STOPS = (RunInterrupted, TerminationSignal, KeyboardInterrupt)
+
+
+def _stop_reason(stop: BaseException) -> str:
+    if isinstance(stop, RunInterrupted):
+        return f"stopped by {stop.signal_name}"
+    if isinstance(stop, TerminationSignal):
+        return f"stopped by {signal.Signals(stop.signal).name}"
+    return "stopped by SIGINT"
+
+
+def _stop_tasks() -> None:
+    """Cancel the chunk tasks not started yet and wait for the running ones (a chunk each,
+    seconds): only then is the work folder deleted, with nothing still writing to it."""
+    context = FlowRunContext.get()
+    runner = context.task_runner if context else None
+    if runner is not None and hasattr(runner, "cancel_all"):
+        try:
+            runner.cancel_all()
+        except Exception:  # best effort: cleanup follows regardless
+            logging.getLogger(__name__).exception("could not cancel the run's tasks")
 
 
 @flow(name="insight-backfill", flow_run_name="backfill-{start}-{end}", log_prints=True)
@@ -81,12 +135,19 @@ def backfill(
     source: str | None = None,
     mode: TopicMode = "auto",
     replace: bool = False,
-) -> list[RunSummary]:
+) -> list[RunSummary] | State:
     """Reprocess every date from ``start`` to ``end`` in order (each a nightly subflow)."""
     if end < start:
         raise InsightError(f"backfill end {end} is before start {start}")
     run_night = configured(nightly, InsightSettings())
-    return [
-        run_night(run_date=start + timedelta(days=i), source=source, mode=mode, replace=replace)
-        for i in range((end - start).days + 1)
-    ]
+    summaries: list[Any] = []  # RunSummary (Prefect's typing of a subflow call says None)
+    for i in range((end - start).days + 1):
+        try:
+            summaries.append(
+                run_night(
+                    run_date=start + timedelta(days=i), source=source, mode=mode, replace=replace
+                )
+            )
+        except CancelledRun as cancelled:  # a stop signal: no later date starts
+            return Cancelled(message=f"backfill stopped: {cancelled}")
+    return summaries

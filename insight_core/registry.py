@@ -6,6 +6,7 @@ defaults to SQLite under ``INSIGHT_HOME`` and can point at an MLflow server inst
 
 from __future__ import annotations
 
+import functools
 import json
 import logging
 import shutil
@@ -14,9 +15,36 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+from insight_core.interrupts import shielded
 from insight_core.settings import InsightSettings
 
 log = logging.getLogger(__name__)
+
+
+class _Shielded:
+    """An ``MlflowClient`` whose calls a stop signal does not cut short.
+
+    A signal raised inside a SQLite statement leaves MLflow's pooled connection mid-
+    transaction, holding the database lock, and every later call in the process (recording the
+    run as cancelled) then fails with "database is locked". Each call is short, so the signal
+    waits for it (:func:`insight_core.interrupts.shielded`).
+    """
+
+    def __init__(self, client: Any) -> None:
+        self._client = client
+
+    def __getattr__(self, name: str) -> Any:
+        attribute = getattr(self._client, name)
+        if not callable(attribute):
+            return attribute
+
+        @functools.wraps(attribute)
+        def call(*args: Any, **kwargs: Any) -> Any:
+            with shielded():
+                return attribute(*args, **kwargs)
+
+        return call
+
 
 MAX_PARAM_CHARS = 6000
 
@@ -30,7 +58,8 @@ class Tracker:
         if tracking_uri.startswith("sqlite:///"):
             Path(tracking_uri.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
         self.tracking_uri = tracking_uri
-        self.client = MlflowClient(tracking_uri=tracking_uri)
+        with shielded():  # creating the client may migrate the SQLite database
+            self.client = _Shielded(MlflowClient(tracking_uri=tracking_uri))
         found = self.client.get_experiment_by_name(experiment)
         if found is None:
             location = None
@@ -86,8 +115,11 @@ class Tracker:
     def end_run(self, run_id: str, succeeded: bool) -> None:
         self.client.set_terminated(run_id, status="FINISHED" if succeeded else "FAILED")
 
-    def close_abandoned_runs(self, insight_run_id: str) -> list[str]:
-        """Close as KILLED the MLflow runs of an engine run whose process died; returns them."""
+    def close_abandoned_runs(
+        self, insight_run_id: str, reason: str = "process died mid-run", status: str = "crashed"
+    ) -> list[str]:
+        """Close as KILLED the MLflow runs of an engine run that stopped before it finished
+        (its process died, or a signal cancelled it); returns them."""
         from mlflow.entities import RunStatus
 
         if "'" in insight_run_id:  # run ids are date-hex; anything else cannot be ours
@@ -99,7 +131,8 @@ class Tracker:
         closed = []
         for run in found:
             if run.info.status == RunStatus.to_string(RunStatus.RUNNING):
-                self.client.set_tag(run.info.run_id, "insight.error", "process died mid-run")
+                self.client.set_tag(run.info.run_id, "insight.error", reason)
+                self.client.set_tag(run.info.run_id, "insight.status", status)
                 self.client.set_terminated(run.info.run_id, status="KILLED")
                 closed.append(str(run.info.run_id))
         return closed
@@ -127,7 +160,8 @@ class ModelRegistry:
 
         self.tracking_uri = tracking_uri
         self.name = name
-        self.client = MlflowClient(tracking_uri=tracking_uri)
+        with shielded():
+            self.client = _Shielded(MlflowClient(tracking_uri=tracking_uri))
 
     def _ensure_registered(self) -> None:
         from mlflow.exceptions import MlflowException
@@ -168,7 +202,8 @@ class ModelRegistry:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             warnings.showwarning = lambda *args, **kwargs: None
-            with mlflow.start_run(run_id=run_id):
+            # Shielded like every MLflow call (see _Shielded); a stop waits for the upload.
+            with shielded(), mlflow.start_run(run_id=run_id):
                 info = mlflow.pyfunc.log_model(
                     name="insight-model",
                     python_model=python_model,
@@ -245,7 +280,7 @@ class ModelRegistry:
 
         import mlflow
 
-        with tempfile.TemporaryDirectory() as tmp:
+        with tempfile.TemporaryDirectory() as tmp, shielded():
             local = Path(
                 mlflow.artifacts.download_artifacts(
                     artifact_uri=f"models:/{self.name}/{version}",

@@ -38,7 +38,14 @@ import duckdb
 import polars as pl
 
 from insight_core import disclosure_audit, suppression
-from insight_core.errors import ChecksFailedError, ConfigError, FewerRowsError, InsightError
+from insight_core.errors import (
+    ChecksFailedError,
+    ConfigError,
+    FewerRowsError,
+    InsightError,
+    disk_full_names,
+)
+from insight_core.interrupts import shielded
 
 log = logging.getLogger(__name__)
 
@@ -506,26 +513,38 @@ def staged_build(
     files = files if files is not None else PartitionFiles()
     with publish_lock(published):
         staging = published.with_name(f".{published.name}.staging-{uuid.uuid4().hex[:8]}")
-        if published.exists():
-            shutil.copyfile(published, staging)
         con: duckdb.DuckDBPyConnection | None = None
+        swapped = False
         try:
-            con = duckdb.connect(
-                str(staging), config={"memory_limit": memory_limit} if memory_limit else {}
-            )
-            apply_migrations(con)
-            _adopt_partitioned_storage(con, partitions_root(published), files)
+            with disk_full_names(staging):
+                if published.exists():
+                    shutil.copyfile(published, staging)
+                con = duckdb.connect(
+                    str(staging), config={"memory_limit": memory_limit} if memory_limit else {}
+                )
+                apply_migrations(con)
+                _adopt_partitioned_storage(con, partitions_root(published), files)
             yield con
-            started = time.perf_counter()
-            con.execute("CHECKPOINT")
-            con.close()
-            log.debug("checkpoint took %.3f s", time.perf_counter() - started)
-            with staging.open("rb+") as handle:
-                os.fsync(handle.fileno())
-            staging.replace(published)
-            for companion, target in companions:
-                companion.replace(target)
+            with disk_full_names(staging):
+                started = time.perf_counter()
+                con.execute("CHECKPOINT")
+                con.close()
+                log.debug("checkpoint took %.3f s", time.perf_counter() - started)
+                with staging.open("rb+") as handle:
+                    os.fsync(handle.fileno())
+            # A stop signal waits for the swap: half a publication (the catalog replaced, its
+            # new files then deleted below as a failure's) must never be seen.
+            with shielded():
+                staging.replace(published)
+                swapped = True
+                for companion, target in companions:
+                    companion.replace(target)
         except BaseException as error:
+            if swapped:
+                # Published (a stop signal held during the swap is raised now): the catalog
+                # names the new files, so nothing may be undone. Leftovers of a failed
+                # companion swap are discarded by the next run (discard_stale_staging).
+                raise
             if con is not None:
                 with contextlib.suppress(Exception):
                     con.close()
@@ -899,10 +918,60 @@ def publish_run(
     return {"rows_loaded": int(loaded[0]) if loaded else 0, "new_alerts": new_alerts}
 
 
+def _merge_run(con: duckdb.DuckDBPyConnection, record: Mapping[str, Any]) -> None:
+    """Apply one record to ``ops.runs``: a run's outcome, or (no ``status``) more warnings.
+
+    A published run stays ``succeeded``: a later outcome of the same run (failed or cancelled
+    after its publication) becomes one of its warnings instead. Warnings accumulate. Applying
+    the same record twice changes nothing more than applying it once, except for warnings
+    (deduplicated), so a journal folded twice is harmless.
+    """
+    found = con.execute(
+        "SELECT status, coalesce(warnings, []) FROM ops.runs WHERE run_id = ?", [record["run_id"]]
+    ).fetchone()
+    status, warnings = (found[0], list(found[1])) if found else (None, [])
+    new_warnings = list(record.get("warnings") or [])
+    if "status" in record and status == "succeeded" and record["status"] != "succeeded":
+        reason = record.get("error") or "no reason given"
+        new_warnings.append(f"{record['status']} after its publication: {reason}")
+        record = {"run_id": record["run_id"]}
+    merged = warnings + [w for w in new_warnings if w not in warnings]
+    if "status" not in record:
+        if found is None:
+            log.warning("warnings for run %s, which ops.runs does not hold", record["run_id"])
+            return
+        con.execute("UPDATE ops.runs SET warnings = ? WHERE run_id = ?", [merged, record["run_id"]])
+        return
+    _insert_run(con, {**record, "warnings": merged})
+
+
+def record_runs(published: Path, records: Sequence[Mapping[str, Any]]) -> None:
+    """Record runs' outcomes or warnings in ``ops.runs`` (one catalog write), no data touched."""
+    with staged_build(published) as con:
+        for record in records:
+            _merge_run(con, record)
+
+
 def record_failed_run(published: Path, run_record: Mapping[str, Any]) -> None:
     """Add a failed run to ``ops.runs`` without touching any published data."""
-    with staged_build(published) as con:
-        _insert_run(con, run_record)
+    record_runs(published, [run_record])
+
+
+def run_published(published: Path, run_id: str) -> bool:
+    """Has run ``run_id`` published its date (its ``ops.runs`` row says ``succeeded``)?"""
+    if not published.exists():
+        return False
+    with connect_read_only(published) as con:
+        found = con.execute(
+            "SELECT count(*) FROM ops.runs WHERE run_id = ? AND status = 'succeeded'", [run_id]
+        ).fetchone()
+    return bool(found and found[0])
+
+
+def published_alerts(published: Path, run_id: str) -> list[dict[str, Any]]:
+    """The alerts run ``run_id`` raised, as its publication returned them."""
+    with connect_read_only(published) as con:
+        return _new_alerts(con, run_id)
 
 
 def query(published: Path, sql: str) -> pl.DataFrame:

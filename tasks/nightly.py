@@ -18,6 +18,7 @@ from prefect.states import State
 from prefect.tasks import Task
 
 from insight_core.errors import InsightError
+from insight_core.interrupts import stop_requested
 from insight_core.nightly import context as c
 from insight_core.nightly import run_log, stages
 from insight_core.nightly.summary import RunSummary
@@ -25,8 +26,9 @@ from insight_core.settings import InsightSettings
 
 
 def retry_unless_permanent(task: Task, task_run: TaskRun, state: State) -> bool:
-    """Retry unexpected errors (I/O, locks, servers); an InsightError is final."""
-    return not isinstance(state.data, InsightError)
+    """Retry unexpected errors (I/O, locks, servers); an InsightError is final, and nothing is
+    retried once the run is stopping (a signal came: its work folder is going away)."""
+    return not isinstance(state.data, InsightError) and not stop_requested()
 
 
 TRANSIENT = {
@@ -106,6 +108,7 @@ def categorize(
     return stages.categorize(ctx, redacted, embedded, topics, model)
 
 
+# Retried like any transient failure: stages.aggregate publishes at most once per run id.
 @task(name="aggregate", **PLAIN, **TRANSIENT)
 def aggregate(
     ctx: c.RunContext,
@@ -120,9 +123,15 @@ def aggregate(
     return stages.aggregate(ctx, staged, validated, redacted, embedded, topics, classified, model)
 
 
-@task(name="track", **PLAIN, **TRANSIENT)
+# After the publication: retries within, and a final failure is a warning, not a failed run.
+@task(name="track", **PLAIN)
 def track(ctx: c.RunContext, summary: RunSummary) -> RunSummary:
-    return run_log.track(ctx, summary)
+    return run_log.track_published(ctx, summary)
+
+
+@task(name="record-warnings", **PLAIN)
+def record_late_warnings(ctx: c.RunContext, summary: RunSummary) -> RunSummary:
+    return stages.record_late_warnings(ctx, summary)
 
 
 @task(name="record-failure", **PLAIN)
@@ -163,8 +172,21 @@ def mark_crashed(crashed: Sequence[c.CrashedRun]) -> list[str]:
 
 
 @task(name="publish-artifacts", **PLAIN)
-def publish_artifacts(summary: RunSummary) -> None:
-    """Run summary (markdown) and the day's category counts (table) in the Prefect UI."""
+def publish_artifacts(summary: RunSummary) -> RunSummary:
+    """Run summary (markdown) and the day's category counts (table) in the Prefect UI.
+
+    After the publication, so a failure is a warning on the (succeeded) run.
+    """
+    try:
+        _publish_artifacts(summary)
+    except Exception as error:
+        return summary.with_late_warning(
+            f"Prefect artifacts not published: {stages.describe_error(error)}"
+        )
+    return summary
+
+
+def _publish_artifacts(summary: RunSummary) -> None:
     from prefect.artifacts import create_markdown_artifact, create_table_artifact
 
     create_markdown_artifact(

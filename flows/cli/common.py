@@ -13,6 +13,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from insight_core.errors import InsightError
+from insight_core.interrupts import RunInterrupted
 
 console = Console()
 
@@ -45,6 +46,9 @@ def clear_errors() -> Iterator[None]:
     except KeyboardInterrupt:
         err_console.print("[bold red]interrupted[/]")
         raise typer.Exit(130) from None
+    except RunInterrupted as stopped:
+        err_console.print(f"[bold red]interrupted:[/] {stopped}")
+        raise typer.Exit(stopped.exit_code) from None
     except Exception as exc:
         if state["debug"]:
             raise

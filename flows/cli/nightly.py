@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import os
+import signal
 import sys
 from datetime import date, timedelta
-from typing import Annotated, cast
+from typing import Annotated, Any, cast
 
 import typer
 from rich.table import Table
@@ -15,11 +16,13 @@ from flows.cli.common import (
     clear_errors,
     console,
     date_range,
+    err_console,
     load_settings,
     prefect_ready,
     print_run_summary,
     yesterday,
 )
+from insight_core import interrupts
 from insight_core.errors import InsightError
 from insight_core.nightly.context import TopicMode
 
@@ -74,26 +77,48 @@ def run(
             dates = [date_.date() if date_ else default_run_date(settings)]
         # Configuration errors surface now, before Prefect and MLflow load or a server starts.
         check_run_request(settings, source, mode, dates)
-        prefect_ready()
-        from flows.nightly import backfill, nightly
-        from flows.runners import configured
+        # From here Ctrl-C or SIGTERM stops the run cleanly (recorded as cancelled) within
+        # seconds, wherever it is; the local Prefect server does not see the terminal's signal.
+        with interrupts.handling_stop_signals():
+            from prefect.exceptions import CancelledRun
 
-        if from_ and to:
-            summaries = backfill(
-                start=from_.date(),
-                end=to.date(),
-                source=source,
-                mode=cast(TopicMode, mode),  # checked by check_run_request above
-                replace=replace,
-            )
-        else:
-            summaries = [
-                configured(nightly, settings)(
-                    run_date=dates[0], source=source, mode=mode, replace=replace
+            try:
+                prefect_ready()
+                from flows.nightly import backfill, nightly
+                from flows.runners import configured
+
+                summaries: Any
+                if from_ and to:
+                    summaries = backfill(  # type: ignore[call-overload]
+                        start=from_.date(),
+                        end=to.date(),
+                        source=source,
+                        mode=cast(TopicMode, mode),  # checked by check_run_request above
+                        replace=replace,
+                    )
+                else:
+                    summaries = [
+                        configured(nightly, settings)(
+                            run_date=dates[0], source=source, mode=mode, replace=replace
+                        )
+                    ]
+            except (interrupts.RunInterrupted, CancelledRun) as stopped:
+                code = 128 + (interrupts.received_signal() or signal.SIGINT)
+                err_console.print(
+                    f"[bold red]cancelled:[/] {_first_line(stopped)} (ops.runs, MLflow and "
+                    "Prefect record the run as cancelled; the published warehouse is unchanged)"
                 )
-            ]
+                raise typer.Exit(code) from None
+            signum = interrupts.received_signal()
         for summary in summaries:
             print_run_summary(summary)
+        if signum is not None:  # stopped after its publication: published, with a warning
+            raise typer.Exit(128 + signum)
+
+
+def _first_line(error: BaseException) -> str:
+    text = str(error).splitlines()[0] if str(error) else type(error).__name__
+    return text
 
 
 def serve(

@@ -4,16 +4,23 @@ error of a failed run."""
 from __future__ import annotations
 
 import json
+import logging
 import time
 from dataclasses import asdict, replace
 
 from insight_core.environment import parallelism
+from insight_core.interrupts import stop_requested
 from insight_core.nightly import run_state
 from insight_core.nightly.context import RunContext
 from insight_core.nightly.summary import RunSummary
 from insight_core.nlp.taxonomy import load_taxonomy
 from insight_core.registry import open_tracker
 from insight_core.runtime import load_decision_config, model_bundle_catalogue
+
+log = logging.getLogger(__name__)
+
+# Waits between attempts to log a published run (MLflow on a server can blip).
+TRACK_RETRY_SECONDS = (2.0, 10.0)
 
 
 def begin_tracking(ctx: RunContext) -> RunContext:
@@ -127,3 +134,39 @@ def track_failure(ctx: RunContext, summary: RunSummary) -> None:
     tracker.set_tags(ctx.mlflow_run_id, {"insight.error": summary.error or "unknown"})
     tracker.log_files(ctx.mlflow_run_id, {"run_summary.md": summary.to_markdown()})
     tracker.end_run(ctx.mlflow_run_id, succeeded=False)
+
+
+def track_published(ctx: RunContext, summary: RunSummary) -> RunSummary:
+    """:func:`track` for a published run: retried, and a final failure is a warning on the
+    succeeded run (in ops.runs too, see ``stages.record_late_warnings``), never a failed run."""
+    error: Exception | None = None
+    for delay in (*TRACK_RETRY_SECONDS, None):
+        try:
+            return track(ctx, summary)
+        except Exception as failed:
+            error = failed
+            if delay is None or stop_requested():
+                break
+            log.warning("MLflow logging failed (%s), retrying in %.0fs", failed, delay)
+            time.sleep(delay)
+    first_line = str(error).splitlines()[0] if str(error) else ""
+    warning = f"MLflow logging failed after the publication: {type(error).__name__}: {first_line}"
+    log.error("%s (the run is published and stays succeeded)", warning)
+    if ctx.mlflow_run_id is not None:
+        try:
+            tracker = open_tracker(ctx.settings)
+            tracker.set_tags(ctx.mlflow_run_id, {"insight.warning": warning[:5000]})
+            tracker.end_run(ctx.mlflow_run_id, succeeded=True)
+        except Exception:
+            log.exception("could not close MLflow run %s", ctx.mlflow_run_id)
+    return summary.with_late_warning(warning)
+
+
+def track_cancelled(ctx: RunContext, reason: str) -> None:
+    """Close the MLflow run(s) of a cancelled flow run as KILLED, tagged cancelled.
+
+    Found by the run's tag as well, so a run cancelled while its MLflow run was being opened
+    (the id not yet in ``ctx``) is closed too.
+    """
+    tracker = open_tracker(ctx.settings)
+    tracker.close_abandoned_runs(ctx.run_id, reason=reason, status="cancelled")

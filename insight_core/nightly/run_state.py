@@ -83,6 +83,22 @@ def finish_run(runs_dir: Path, run_id: str) -> None:
         lock.release(force=True)
 
 
+def is_alive(runs_dir: Path, run_id: str) -> bool:
+    """Is run ``run_id`` still running (in this process or another)?"""
+    if run_id in _HELD:
+        return True
+    lock_file = runs_dir / f"{run_id}{LOCK_SUFFIX}"
+    if not lock_file.exists():  # finished runs delete their lock file
+        return False
+    lock = _lock(lock_file)
+    try:
+        lock.acquire(timeout=0)
+    except Timeout:
+        return True
+    lock.release(force=True)
+    return False
+
+
 @dataclass(frozen=True)
 class DeadRun:
     """A run whose process is gone without finishing: what its marker said about it."""

@@ -8,26 +8,29 @@ unredacted input only transiently and is deleted when the run ends, failed or no
 
 from __future__ import annotations
 
+import contextlib
+import functools
 import json
 import logging
+import re
 import shutil
 import time
 import uuid
 from collections import Counter
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import replace
 from datetime import UTC, date, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, Concatenate, ParamSpec, TypeVar
 
 import numpy as np
 import polars as pl
 
 from insight_core import warehouse
 from insight_core.environment import parallelism
-from insight_core.errors import InsightError
+from insight_core.errors import InsightError, disk_full_names, is_disk_full
 from insight_core.lifecycle.champion import train_champion
-from insight_core.nightly import run_state
+from insight_core.nightly import journal, run_state
 from insight_core.nightly.context import (
     ClassifiedChunk,
     CrashedRun,
@@ -42,7 +45,7 @@ from insight_core.nightly.context import (
     ValidatedChunk,
 )
 from insight_core.nightly.preflight import check_run_request, default_run_date, hash_secret
-from insight_core.nightly.run_log import track_failure
+from insight_core.nightly.run_log import track_cancelled, track_failure
 from insight_core.nightly.summary import RunSummary
 from insight_core.nlp.cascade import decide
 from insight_core.nlp.embed import embed_with_cache
@@ -96,6 +99,24 @@ ID_LOOKUP_FILE = "id-lookup.json"
 # publication's DuckDB memory then does not come on top of them at the night's end. The next
 # night in the same process loads them again, which only a small night would notice.
 RELEASE_MODELS_FROM_ROWS = 50_000
+
+# A run's temporary texts file while it is written: texts/.<date>.<run id>.parquet
+TEXTS_TEMP = re.compile(r"^\.\d{4}-\d{2}-\d{2}\.(?P<run_id>[0-9]{8}-[0-9a-f]+)\.parquet$")
+
+P = ParamSpec("P")
+R = TypeVar("R")
+
+
+def _names_full_disk(stage: Callable[Concatenate[RunContext, P], R]) -> Callable[..., R]:
+    """A full disk in ``stage`` fails it with a DiskFullError naming the file (or the run's
+    work folder, where the error names none), not with a bare ``OSError: [Errno 28]``."""
+
+    @functools.wraps(stage)
+    def wrapper(ctx: RunContext, *args: P.args, **kwargs: P.kwargs) -> R:
+        with disk_full_names(ctx.work_dir):
+            return stage(ctx, *args, **kwargs)
+
+    return wrapper
 
 
 def begin_run(
@@ -181,14 +202,21 @@ def recover_crashed_runs(settings: InsightSettings) -> list[CrashedRun]:
     run to ``ops.runs`` as 'crashed' and closes its MLflow run as KILLED. Live concurrent runs
     are left alone: they hold their run lock.
     """
+    # Outcomes earlier runs could not write into the catalog (a full disk) go in first.
+    try:
+        journal.fold(
+            settings.home, lambda records: warehouse.record_runs(settings.warehouse_file, records)
+        )
+    except Exception as error:  # kept for the next run; this one may still publish
+        log.warning("could not fold the journal into ops.runs: %s", error)
     crashed: list[CrashedRun] = []
     with run_state.claim_dead_runs(settings.runs_dir) as dead:
         found_at = datetime.now(UTC)
         tracker = open_tracker(settings) if dead else None
+        records = [r for r in (_crashed_record(run, found_at) for run in dead) if r is not None]
+        if records:
+            warehouse.record_runs(settings.warehouse_file, records)
         for run in dead:
-            record = _crashed_record(run, found_at)
-            if record is not None:
-                warehouse.record_failed_run(settings.warehouse_file, record)
             closed = tracker.close_abandoned_runs(run.run_id) if tracker else []
             mlflow_run_id = run.marker.get("mlflow_run_id") or (closed[0] if closed else None)
             crashed.append(CrashedRun(run.run_id, run.marker.get("flow_run_id"), mlflow_run_id))
@@ -197,9 +225,26 @@ def recover_crashed_runs(settings: InsightSettings) -> list[CrashedRun]:
     )
     for path in removed:
         log.warning("deleted %s, left by a run that died while publishing", path.name)
+    for path in discard_stale_texts(settings):
+        log.warning("deleted %s, left by a run that stopped while keeping its texts", path.name)
     return crashed
 
 
+def discard_stale_texts(settings: InsightSettings) -> list[Path]:
+    """Delete partial ``texts/.<date>.<run id>.parquet`` files of runs no longer running."""
+    folder = settings.texts_dir
+    if not folder.is_dir():
+        return []
+    removed = []
+    for path in folder.iterdir():
+        matched = TEXTS_TEMP.match(path.name)
+        if matched and not run_state.is_alive(settings.runs_dir, matched["run_id"]):
+            path.unlink(missing_ok=True)
+            removed.append(path)
+    return removed
+
+
+@_names_full_disk
 def ingest(ctx: RunContext) -> IngestResult:
     """Stage 1: stream the night's source into contract form, in chunks."""
     started = time.perf_counter()
@@ -249,6 +294,7 @@ def _redacted_quarantine(quarantine: pl.DataFrame, secret: str, max_chars: int) 
     )
 
 
+@_names_full_disk
 def validate(ctx: RunContext, staged: IngestResult, index: int) -> ValidatedChunk:
     """Stage 2a: validate one chunk; invalid rows go to a (redacted) quarantine file."""
     started = time.perf_counter()
@@ -322,6 +368,7 @@ def _ids_looked_up_in(ctx: RunContext) -> list[str] | None:
     return json.loads(record.read_text()) if record.exists() else None
 
 
+@_names_full_disk
 def deduplicate(ctx: RunContext, chunks: Sequence[ValidatedChunk]) -> list[ValidatedChunk]:
     """Stage 2b: skip ids seen earlier in the batch or already loaded on another date.
 
@@ -409,6 +456,7 @@ def _discard(*paths: Path) -> None:
         path.unlink(missing_ok=True)
 
 
+@_names_full_disk
 def redact(ctx: RunContext, chunk: ValidatedChunk) -> RedactedChunk:
     """Stage 3: replace PII by typed placeholders and user ids by keyed hashes."""
     started = time.perf_counter()
@@ -433,6 +481,7 @@ def redact(ctx: RunContext, chunk: ValidatedChunk) -> RedactedChunk:
     )
 
 
+@_names_full_disk
 def embed(ctx: RunContext, chunk: RedactedChunk, model: ModelChoice) -> EmbeddedChunk:
     """Stage 4: embed the redacted texts of a chunk in the space of the model's topics.
 
@@ -471,6 +520,7 @@ def embed(ctx: RunContext, chunk: RedactedChunk, model: ModelChoice) -> Embedded
     )
 
 
+@_names_full_disk
 def prepare_model(ctx: RunContext, redacted: Sequence[RedactedChunk]) -> ModelChoice:
     """Stage 5a: load the champion, or fit one (``fit`` mode, or no champion yet).
 
@@ -513,6 +563,7 @@ def _fit_champion(
     return ModelChoice(bundle.version, True, time.perf_counter() - started, registry_version)
 
 
+@_names_full_disk
 def assign_topics(ctx: RunContext, embedded: EmbeddedChunk, model: ModelChoice) -> TopicChunk:
     """Stage 5b: nearest topic of every prompt in a chunk."""
     started = time.perf_counter()
@@ -530,6 +581,7 @@ def assign_topics(ctx: RunContext, embedded: EmbeddedChunk, model: ModelChoice) 
     )
 
 
+@_names_full_disk
 def categorize(
     ctx: RunContext,
     redacted: RedactedChunk,
@@ -635,6 +687,7 @@ def _stage_seconds(*groups: Sequence[StageChunk]) -> dict[str, float]:
     return {stage: end - start for stage, (start, end) in spans.items()}
 
 
+@_names_full_disk
 def aggregate(
     ctx: RunContext,
     staged: IngestResult,
@@ -648,7 +701,6 @@ def aggregate(
     """Stage 7: write the date in one transaction, rebuild trends, check, publish."""
     started = time.perf_counter()
     settings = ctx.settings
-    taxonomy = load_taxonomy(settings.taxonomy_file)
     # Read without the models, which a large night releases before publishing (release_models).
     bundle = model_bundle_catalogue(settings, model.version)
     quarantine_files = [c.quarantine_file for c in validated] + [
@@ -701,6 +753,7 @@ def aggregate(
         "rows_embedded_new": sum(c.rows_embedded_new for c in embedded),
         "outlier_share": outliers / rows_loaded if rows_loaded else 0.0,
         "rule_share": by_rule / rows_loaded if rows_loaded else 0.0,
+        "warnings": list(staged.warnings),
     }
     manifest = bundle.manifest
     model_row = {
@@ -715,7 +768,6 @@ def aggregate(
         "outlier_share": manifest.get("outlier_share"),
         "manifest": json.dumps(manifest, default=str),
     }
-    thresholds = {"*": settings.min_group_size, **settings.min_group_size_by_category}
 
     def finish_record() -> dict[str, Any]:
         finished = datetime.now(UTC)
@@ -732,26 +784,14 @@ def aggregate(
     final_record = finish_record()
     if rows_loaded >= RELEASE_MODELS_FROM_ROWS:
         release_models()
-    published = warehouse.publish_run(
-        settings.warehouse_file,
-        warehouse.PublishRequest(
-            run_date=ctx.run_date,
-            run_id=ctx.run_id,
-            classified_files=[c.path for c in classified],
-            quarantine_files=quarantine_files,
-            topics=bundle.topics.with_columns(pl.lit(bundle.version).alias("model_version")),
-            model_version_row=model_row,
-            run_record=final_record,
-            thresholds=thresholds,
-            categories=taxonomy.descriptions,
-            taxonomy_version=taxonomy.version,
-            ids_looked_up_in=_ids_looked_up_in(ctx),
-            replace=ctx.replace,
-        ),
-        analyst_copy=settings.analyst_warehouse_file,
-        memory_limit=settings.warehouse_memory_limit,
-    )
-    _store_texts(ctx, redacted)
+    # Exactly once per run: a retry of this stage after its publication (a failure or a stop
+    # after the swap) finds the run published and does not publish again.
+    if warehouse.run_published(settings.warehouse_file, ctx.run_id):
+        log.warning("run %s already published its date: not publishing again", ctx.run_id)
+        published = {"new_alerts": warehouse.published_alerts(settings.warehouse_file, ctx.run_id)}
+    else:
+        published = _publish(ctx, classified, quarantine_files, bundle, model_row, final_record)
+    late_warnings = _keep_texts(ctx, redacted)
     # ops.runs holds the time up to publication; the summary and MLflow get the whole stage.
     stage_seconds["aggregate"] = time.perf_counter() - started
     return RunSummary(
@@ -780,8 +820,60 @@ def aggregate(
         quarantine_reasons=dict(reasons),
         new_alerts=list(published.get("new_alerts", [])),
         lines_bytes_replaced=staged.lines_bytes_replaced,
-        warnings=list(staged.warnings),
+        warnings=[*staged.warnings, *late_warnings],
+        late_warnings=late_warnings,
     )
+
+
+def _publish(
+    ctx: RunContext,
+    classified: Sequence[ClassifiedChunk],
+    quarantine_files: list[Path],
+    bundle: Any,
+    model_row: dict[str, Any],
+    final_record: dict[str, Any],
+) -> dict[str, Any]:
+    settings = ctx.settings
+    taxonomy = load_taxonomy(settings.taxonomy_file)
+    return warehouse.publish_run(
+        settings.warehouse_file,
+        warehouse.PublishRequest(
+            run_date=ctx.run_date,
+            run_id=ctx.run_id,
+            classified_files=[c.path for c in classified],
+            quarantine_files=quarantine_files,
+            topics=bundle.topics.with_columns(pl.lit(bundle.version).alias("model_version")),
+            model_version_row=model_row,
+            run_record=final_record,
+            thresholds={"*": settings.min_group_size, **settings.min_group_size_by_category},
+            categories=taxonomy.descriptions,
+            taxonomy_version=taxonomy.version,
+            ids_looked_up_in=_ids_looked_up_in(ctx),
+            replace=ctx.replace,
+        ),
+        analyst_copy=settings.analyst_warehouse_file,
+        memory_limit=settings.warehouse_memory_limit,
+    )
+
+
+def _keep_texts(ctx: RunContext, redacted: Sequence[RedactedChunk]) -> list[str]:
+    """:func:`_store_texts` after the publication: a failure is a warning, never a failed run
+    (the date is published; only later refits and duplicate checks miss its texts)."""
+    try:
+        with disk_full_names(ctx.settings.texts_dir):
+            _store_texts(ctx, redacted)
+    except Exception as error:
+        with contextlib.suppress(OSError):  # no folder, or the disk that failed: best effort
+            _texts_temp(ctx).unlink(missing_ok=True)
+        first_line = str(error).splitlines()[0] if str(error) else type(error).__name__
+        warning = f"the redacted texts of {ctx.run_date} were not kept: {first_line}"
+        log.error("%s (the run is published and stays succeeded)", warning)
+        return [warning]
+    return []
+
+
+def _texts_temp(ctx: RunContext) -> Path:
+    return ctx.settings.texts_dir / f".{ctx.run_date:%Y-%m-%d}.{ctx.run_id}.parquet"
 
 
 def _store_texts(ctx: RunContext, redacted: Sequence[RedactedChunk]) -> None:
@@ -790,7 +882,7 @@ def _store_texts(ctx: RunContext, redacted: Sequence[RedactedChunk]) -> None:
     target_dir.mkdir(parents=True, exist_ok=True)
     # user_hash lets refits count how many distinct users use a topic word.
     columns = ["prompt_id", "text", "user_hash"]
-    tmp = target_dir / f".{ctx.run_date:%Y-%m-%d}.{ctx.run_id}.parquet"
+    tmp = _texts_temp(ctx)
     if redacted:
         # Streamed in row groups of a chunk: a night's texts never sit in memory at once.
         # polars' default row groups held 325-354 MB of a 1M-prompt night's texts at the
@@ -803,16 +895,33 @@ def _store_texts(ctx: RunContext, redacted: Sequence[RedactedChunk]) -> None:
     tmp.replace(target_dir / f"{ctx.run_date:%Y-%m-%d}.parquet")
 
 
-def fail_run(ctx: RunContext, error: BaseException) -> RunSummary:
-    """Record a failed run in ``ops.runs`` and MLflow (published data untouched); clean up."""
-    message = str(error).splitlines()[0] if str(error) else type(error).__name__
-    finished = datetime.now(UTC)
-    error_text = f"{type(error).__name__}: {message}"[:2000]
-    total_seconds = (finished - ctx.started_at).total_seconds()
-    record: dict[str, Any] = {
+def record_outcomes(settings: InsightSettings, records: Sequence[Mapping[str, Any]]) -> bool:
+    """Write ``ops.runs`` records into the catalog or, when that fails (a full disk, the
+    warehouse unavailable), into the journal the next run folds in. False if journalled."""
+    try:
+        warehouse.record_runs(settings.warehouse_file, records)
+        return True
+    except Exception as error:
+        log.error(
+            "could not record run(s) %s in ops.runs (%s): journalled for the next run",
+            ", ".join(str(r["run_id"]) for r in records),
+            error,
+        )
+    for record in records:
+        try:
+            journal.append(settings.home, record)
+        except Exception:
+            log.exception("could not journal run %s either", record["run_id"])
+    return False
+
+
+def _unpublished_record(
+    ctx: RunContext, status: str, error_text: str, finished: datetime
+) -> dict[str, Any]:
+    return {
         "run_id": ctx.run_id,
         "run_date": ctx.run_date,
-        "status": "failed",
+        "status": status,
         "mode": ctx.mode,
         "source": ctx.source,
         "flow_run_id": ctx.flow_run_id,
@@ -820,29 +929,130 @@ def fail_run(ctx: RunContext, error: BaseException) -> RunSummary:
         "started_at": ctx.started_at,
         "finished_at": finished,
         "error": error_text,
-        "total_seconds": total_seconds,
+        "total_seconds": (finished - ctx.started_at).total_seconds(),
     }
-    try:
-        warehouse.record_failed_run(ctx.settings.warehouse_file, record)
-    except Exception:  # the original error matters more than the bookkeeping one
-        log.exception("could not record failed run %s in ops.runs", ctx.run_id)
-    cleanup(ctx)
-    summary = RunSummary(
+
+
+def _unpublished_summary(ctx: RunContext, record: Mapping[str, Any]) -> RunSummary:
+    return RunSummary(
         run_id=ctx.run_id,
         run_date=ctx.run_date.isoformat(),
-        status="failed",
+        status=record["status"],
         mode=ctx.mode,
-        total_seconds=total_seconds,
+        total_seconds=record["total_seconds"],
         warehouse=str(ctx.settings.warehouse_file),
         flow_run_id=ctx.flow_run_id,
         mlflow_run_id=ctx.mlflow_run_id,
-        error=error_text,
+        error=record["error"],
     )
+
+
+def describe_error(error: BaseException) -> str:
+    """``Type: first line`` of an error, a full disk said as such."""
+    message = str(error).splitlines()[0] if str(error) else type(error).__name__
+    text = f"{type(error).__name__}: {message}"
+    if is_disk_full(error) and "disk full" not in text:
+        text = f"disk full: {text}"
+    return text[:2000]
+
+
+def fail_run(ctx: RunContext, error: BaseException) -> RunSummary:
+    """Record a failed run in ``ops.runs`` and MLflow (published data untouched); clean up.
+
+    A run that already published stays ``succeeded`` in ops.runs, the failure becoming one of
+    its warnings (:func:`insight_core.warehouse.record_runs`).
+    """
+    if _published(ctx):  # a failure after the publication: a warning on the succeeded run
+        cleanup(ctx)
+        return _stopped_after_publication(ctx, f"failed ({describe_error(error)})", None)
+    record = _unpublished_record(ctx, "failed", describe_error(error), datetime.now(UTC))
+    record_outcomes(ctx.settings, [record])
+    cleanup(ctx)
+    summary = _unpublished_summary(ctx, record)
     try:
         track_failure(ctx, summary)
     except Exception:
         log.exception("could not mark MLflow run %s as failed", ctx.mlflow_run_id)
     return summary
+
+
+def cancel_run(ctx: RunContext, reason: str, summary: RunSummary | None = None) -> RunSummary:
+    """A run stopped by a signal: cleaned up like a crash and recorded as ``cancelled`` in
+    ops.runs and MLflow; returns its summary.
+
+    A run stopped after its publication is not undone: it stays ``succeeded`` with the stop as
+    a warning, and that is what the returned summary (``summary``, the publication's, if the
+    caller has it) says.
+    """
+    cleanup(ctx)
+    if _published(ctx):
+        return _stopped_after_publication(ctx, reason, summary)
+    record = _unpublished_record(ctx, "cancelled", reason, datetime.now(UTC))
+    record_outcomes(ctx.settings, [record])
+    try:
+        track_cancelled(ctx, reason)
+    except Exception:
+        log.exception("could not mark the MLflow run of %s as cancelled", ctx.run_id)
+    return _unpublished_summary(ctx, record)
+
+
+def _published(ctx: RunContext) -> bool:
+    try:
+        return warehouse.run_published(ctx.settings.warehouse_file, ctx.run_id)
+    except Exception:  # unreadable: say not (record_runs keeps a published run succeeded)
+        log.exception("could not tell whether run %s published", ctx.run_id)
+        return False
+
+
+def _stopped_after_publication(
+    ctx: RunContext, what: str, summary: RunSummary | None
+) -> RunSummary:
+    """A published run that then failed or was stopped: still succeeded, with a warning (in
+    ops.runs and MLflow too); ``summary`` is the publication's if the caller has it."""
+    warning = f"{what} after the publication: MLflow logging may be incomplete"
+    log.warning("run %s %s", ctx.run_id, warning)
+    published = (summary or _published_summary(ctx)).with_late_warning(warning)
+    record_late_warnings(ctx, published)
+    if ctx.mlflow_run_id is not None:
+        try:
+            tracker = open_tracker(ctx.settings)
+            tracker.set_tags(ctx.mlflow_run_id, {"insight.warning": warning[:5000]})
+            tracker.end_run(ctx.mlflow_run_id, succeeded=True)
+        except Exception:
+            log.exception("could not close MLflow run %s", ctx.mlflow_run_id)
+    return replace(published, late_warnings=[])
+
+
+def _published_summary(ctx: RunContext) -> RunSummary:
+    """The summary of a published run from its ops.runs row (when the run lost its own)."""
+    row = warehouse.query(
+        ctx.settings.warehouse_file,
+        f"SELECT * FROM ops.runs WHERE run_id = '{ctx.run_id}'",  # a date-hex id, no quote
+    ).row(0, named=True)
+    counts = ("rows_read", "rows_loaded", "rows_quarantined", "rows_duplicate")
+    return RunSummary(
+        run_id=ctx.run_id,
+        run_date=ctx.run_date.isoformat(),
+        status="succeeded",
+        mode=ctx.mode,
+        warehouse=str(ctx.settings.warehouse_file),
+        model_version=row.get("model_version"),
+        **{name: int(row.get(name) or 0) for name in counts},  # type: ignore[arg-type]
+        total_seconds=float(row.get("total_seconds") or 0.0),
+        prompts_per_second=float(row.get("prompts_per_second") or 0.0),
+        flow_run_id=ctx.flow_run_id,
+        mlflow_run_id=ctx.mlflow_run_id,
+        warnings=list(row.get("warnings") or []),
+    )
+
+
+def record_late_warnings(ctx: RunContext, summary: RunSummary) -> RunSummary:
+    """Add the warnings that came after the publication to the run's ops.runs row (or the
+    journal); the summary is returned with them marked as recorded."""
+    if not summary.late_warnings:
+        return summary
+    record_outcomes(ctx.settings, [{"run_id": ctx.run_id, "warnings": summary.late_warnings}])
+    return replace(summary, late_warnings=[])
 
 
 def cleanup(ctx: RunContext) -> None:

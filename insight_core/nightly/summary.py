@@ -3,7 +3,7 @@ machines (a dict for MLflow and Prefect)."""
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from typing import Any
 
 
@@ -40,8 +40,18 @@ class RunSummary:
     # know although the run succeeded (no rows, unreadable lines or files).
     lines_bytes_replaced: int = 0
     warnings: list[str] = field(default_factory=list)
+    # Of ``warnings``, those that came after the publication (not yet in ops.runs).
+    late_warnings: list[str] = field(default_factory=list)
     # Alerts this run raised for the first time (rows of analytics.alerts, JSON-ready).
     new_alerts: list[dict[str, Any]] = field(default_factory=list)
+
+    def with_late_warning(self, warning: str) -> RunSummary:
+        """This summary with one more warning from after the publication."""
+        return replace(
+            self,
+            warnings=[*self.warnings, warning],
+            late_warnings=[*self.late_warnings, warning],
+        )
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)

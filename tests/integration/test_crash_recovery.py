@@ -1,16 +1,21 @@
-"""Crashes leave nothing behind, and the first run works first time.
+"""Crashes, stop signals and late failures leave nothing behind and tell the truth; the first
+run works first time.
 
 Real ``insight run`` processes on fresh homes with no Prefect configured (so each starts its
 own local Prefect server): SIGKILL at several stages of a run, then a rerun of the same date,
 must give the rows of an uninterrupted run, leave no work folders, staging files, server
 processes or raw input on disk, and record the killed run as crashed in ops.runs, MLflow and
-Prefect. Two first runs started together on a fresh home must share one first model.
+Prefect. SIGINT or SIGTERM (to the process, or to its group as Ctrl-C does) stops a run
+within seconds, cancelled everywhere, the published warehouse unchanged. A failure after the
+publication leaves the run succeeded with a warning, published once. Two first runs started
+together on a fresh home must share one first model.
 """
 
 from __future__ import annotations
 
 import json
 import os
+import signal
 import sqlite3
 import subprocess
 import sys
@@ -26,6 +31,8 @@ import psutil
 import pytest
 
 from insight_core.demo.generator import generate_demo_logs
+from insight_core.nightly import journal
+from tests.integration.processes import signal_group, start_insight, wait_until
 
 pytestmark = pytest.mark.integration
 
@@ -274,3 +281,140 @@ def test_concurrent_first_runs_share_one_first_model(
     assert [day for day, _ in used] == DAYS
     assert len({tuple(models) for _, models in used}) == 1
     assert all(len(models) == 1 for _, models in used)
+
+
+def _prefect_task_runs(home: Path, flow_run_id: str, name: str) -> list[tuple[str, int]]:
+    """(state type, run count) of the task runs called ``name`` in a flow run."""
+    with sqlite3.connect(home / "prefect" / "prefect.db") as con:
+        return con.execute(
+            "SELECT state_type, run_count FROM task_run WHERE task_key LIKE ? "
+            "AND replace(flow_run_id, '-', '') = ?",
+            [f"{name}-%", flow_run_id.replace("-", "")],
+        ).fetchall()
+
+
+def _uvicorn_children(process: subprocess.Popen[bytes]) -> list[psutil.Process]:
+    children = psutil.Process(process.pid).children(recursive=True)
+    return [c for c in children if "uvicorn" in " ".join(c.cmdline())]
+
+
+@pytest.mark.parametrize(
+    ("signum", "to_group", "stage"),
+    [
+        (signal.SIGINT, True, "embed"),  # Ctrl-C in a terminal
+        (signal.SIGINT, False, "ingest"),
+        (signal.SIGTERM, False, "publish"),
+        (signal.SIGTERM, True, "embed"),
+    ],
+    ids=["sigint-group-embed", "sigint-ingest", "sigterm-publish", "sigterm-group-embed"],
+)
+def test_stop_signal_cancels_the_run(
+    signum: int,
+    to_group: bool,
+    stage: str,
+    home: Path,
+    logs: Logs,
+    reference: pl.DataFrame,
+    tmp_path: Path,
+) -> None:
+    day = DAYS[1]
+    # What a run stopped while keeping its texts left: the next run deletes it.
+    stale_texts = home / "texts" / f".{day}.{day:%Y%m%d}-0123456789.parquet"
+    stale_texts.write_bytes(b"PAR1 partial")
+    condition = {
+        "ingest": lambda: _in_ingest(home),
+        "embed": lambda: _in_embed(home),
+        "publish": lambda: _in_publish(home),
+    }[stage]
+    before = set(_runs(home))
+    log_file = tmp_path / "stopped.log"
+    process = start_insight(
+        ["run", "--source", logs.template, "--date", day.isoformat()],
+        home,
+        log_file,
+        env=_env(home),
+        new_session=True,
+    )
+    wait_until(condition, process, RUN_TIMEOUT, log_file)
+    servers = _uvicorn_children(process)
+    assert servers, "no local Prefect server"
+    sent = time.monotonic()
+    if to_group:
+        signal_group(process, signum)
+    else:
+        process.send_signal(signum)
+    code = process.wait(120)
+    took = time.monotonic() - sent
+    output = log_file.read_text()
+    assert code == 128 + signum, output[-3000:]
+    assert took < 45, f"took {took:.0f}s to stop"
+    assert "cancelled" in output
+
+    # The local server ran until the run was recorded, then was stopped with the command.
+    deadline = time.monotonic() + 30
+    while (alive := [s for s in servers if _alive(s)]) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert alive == []
+
+    # The warehouse is as it was; nothing is left behind.
+    assert _classifications(home, day).equals(reference)
+    assert not (home / "runs").exists() or list((home / "runs").iterdir()) == []
+    assert _staging_files(home) == []
+    assert not stale_texts.exists()
+    assert _files_with(home, CANARY_EMAIL.encode()) == []
+    assert _files_with(home, CANARY_USER.encode()) == []
+
+    # ops.runs, MLflow and Prefect all say cancelled.
+    runs = _runs(home)
+    new = [runs[run_id] for run_id in set(runs) - before]
+    assert len(new) == 1, new
+    run = new[0]
+    name = signal.Signals(signum).name
+    assert run["status"] == "cancelled" and run["error"] == f"stopped by {name}", run
+    assert _mlflow_status(home, run["run_id"]) == ["KILLED"]
+    assert _prefect_state(home, run["flow_run_id"]) == "CANCELLED"
+
+
+def test_failure_after_publication_is_a_warning_on_a_published_run(
+    home: Path, logs: Logs, reference: pl.DataFrame, tmp_path: Path
+) -> None:
+    day = DAYS[1]
+    # An earlier run's outcome that the catalog could not take (a full disk): this run folds
+    # it into ops.runs.
+    journal.append(
+        home,
+        {
+            "run_id": f"{day:%Y%m%d}-journalled",
+            "run_date": day,
+            "status": "failed",
+            "error": "DiskFullError: disk full: no space left on the device of /x",
+            "started_at": "2026-10-07T02:00:00+00:00",
+        },
+    )
+    before = set(_runs(home))
+    # texts/ cannot be written (a file where the folder should be): the warehouse publishes,
+    # then keeping the redacted texts fails.
+    texts, aside = home / "texts", home / "texts-aside"
+    texts.rename(aside)
+    texts.write_text("not a folder")
+    try:
+        _run(home, logs, day, tmp_path / "late-failure.log")
+    finally:
+        texts.unlink()
+        aside.rename(texts)
+    output = (tmp_path / "late-failure.log").read_text()
+    assert "were not kept" in output, output[-3000:]
+
+    runs = _runs(home)
+    new = [runs[run_id] for run_id in set(runs) - before]
+    journalled = runs[f"{day:%Y%m%d}-journalled"]
+    assert journalled["status"] == "failed" and "disk full" in journalled["error"]
+    assert not (home / "journal" / "runs.jsonl").exists()
+    (run,) = [r for r in new if r["status"] == "succeeded"]
+    assert any("redacted texts of" in w and "not kept" in w for w in run["warnings"]), run
+    assert _classifications(home, day).equals(reference)
+    # Published exactly once: one aggregate task run, one attempt.
+    assert _prefect_task_runs(home, run["flow_run_id"], "aggregate") == [("COMPLETED", 1)]
+    assert _prefect_state(home, run["flow_run_id"]) == "COMPLETED"
+    assert _mlflow_status(home, run["run_id"]) == ["FINISHED"]
+    assert not list(texts.glob(".*.parquet"))
