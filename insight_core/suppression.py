@@ -64,13 +64,16 @@ class Family:
     """A published parent and the cells that add up to it.
 
     ``parent`` is a cell id, or None when the parent is a period total that has no row of its
-    own; ``total_of`` then names the cells whose visibility publishes it (any visible one).
+    own; ``total_of`` then names the cells whose visibility publishes it (any visible one), and
+    ``sum_of`` the cells that publish it when all of them are visible (the company's total is
+    the sum of the departments' totals, each known once all its cells are visible).
     """
 
     name: str
     children: list[str]
     parent: str | None = None
     total_of: list[str] = field(default_factory=list)
+    sum_of: list[str] = field(default_factory=list)
 
 
 def sql_query(name: str) -> str:
@@ -117,7 +120,12 @@ def families(cells: Mapping[str, Cell]) -> list[Family]:
         # (shares are of visible cells, so only when all are visible) or by the topic tables
         # (the same prompts). Treated as published while any of them is visible.
         found.append(
-            Family("categories", sorted(children), total_of=sorted(period_cells[(grain, period)]))
+            Family(
+                "categories",
+                sorted(children),
+                total_of=sorted(period_cells[(grain, period)]),
+                sum_of=sorted(department_cells[(grain, period)]),
+            )
         )
     for (grain, period), children in department_cells.items():
         # The company's period total minus the totals of the departments known in full gives
@@ -127,6 +135,7 @@ def families(cells: Mapping[str, Cell]) -> list[Family]:
                 "department totals",
                 sorted(children),
                 total_of=sorted(period_cells[(grain, period)]),
+                sum_of=sorted(children),
             )
         )
     for group, children in week_days.items():
@@ -135,7 +144,12 @@ def families(cells: Mapping[str, Cell]) -> list[Family]:
         found.append(Family("day totals", sorted(children), total_of=sorted(week_cells[group])))
     for (grain, period, _version), children in topics.items():
         found.append(
-            Family("topics", sorted(children), total_of=sorted(period_cells[(grain, period)]))
+            Family(
+                "topics",
+                sorted(children),
+                total_of=sorted(period_cells[(grain, period)]),
+                sum_of=sorted(department_cells[(grain, period)]),
+            )
         )
     for key, children in days.items():
         parent = ids.get(("week", *key))
@@ -146,7 +160,9 @@ def families(cells: Mapping[str, Cell]) -> list[Family]:
 def _published(family: Family, cells: Mapping[str, Cell]) -> bool:
     if family.parent is not None:
         return not cells[family.parent].suppressed
-    return any(not cells[c].suppressed for c in family.total_of)
+    if any(not cells[c].suppressed for c in family.total_of):
+        return True
+    return bool(family.sum_of) and all(not cells[c].suppressed for c in family.sum_of)
 
 
 def _safe(hidden: Iterable[Cell], user_sets: Mapping[str, frozenset[str]]) -> bool:
@@ -204,8 +220,15 @@ def settle(cells: Mapping[str, Cell], user_sets: Mapping[str, frozenset[str]]) -
                 else:
                     # A total without a row of its own: published only while some cell is
                     # visible, and hiding them all is what the other families then decide.
+                    # It is also the sum of the departments' totals (a topic the catalogue
+                    # hides can leave a period's topics all hidden while every department cell
+                    # is visible): hiding one department cell leaves that sum unknown.
                     for cell_id in family.total_of:
                         cells[cell_id].suppressed = True
+                    if family.sum_of and all(not cells[c].suppressed for c in family.sum_of):
+                        min(
+                            (cells[c] for c in family.sum_of), key=lambda c: (c.prompts, c.cell_id)
+                        ).suppressed = True
                     break
                 changed = True
         if not changed:
