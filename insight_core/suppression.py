@@ -165,20 +165,86 @@ def _published(family: Family, cells: Mapping[str, Cell]) -> bool:
     return bool(family.sum_of) and all(not cells[c].suppressed for c in family.sum_of)
 
 
-def _safe(hidden: Iterable[Cell], user_sets: Mapping[str, frozenset[str]]) -> bool:
-    """Do these hidden cells (two or more) together reach the strictest of their thresholds?"""
+def _splits(week_families: Iterable[Family]) -> dict[str, list[list[str]]]:
+    """Every way a cell with a row splits into other cells (its families as the parent)."""
+    found: dict[str, list[list[str]]] = defaultdict(list)
+    for family in week_families:
+        if family.parent is not None:
+            found[family.parent].append(family.children)
+    return found
+
+
+def _residual(
+    cell_id: str,
+    cells: Mapping[str, Cell],
+    splits: Mapping[str, list[list[str]]],
+    memo: dict[str, frozenset[str]],
+) -> frozenset[str]:
+    """The finest hidden cells a cell still stands for once an analyst subtracts the visible
+    parts of its best split (the one that leaves the fewest), as the disclosure audit reduces it:
+    nothing for a visible cell, the cell itself when it does not split."""
+    if not cells[cell_id].suppressed:
+        return frozenset()
+    if cell_id not in memo:
+        best: frozenset[str] | None = None
+        for children in splits.get(cell_id, []):
+            left = frozenset().union(*(_residual(c, cells, splits, memo) for c in children))
+            if best is None or len(left) < len(best):
+                best = left
+        memo[cell_id] = frozenset([cell_id]) if best is None else best
+    return memo[cell_id]
+
+
+def _safe(
+    hidden: Iterable[Cell],
+    user_sets: Mapping[str, frozenset[str]],
+    cells: Mapping[str, Cell] | None = None,
+    splits: Mapping[str, list[list[str]]] | None = None,
+) -> bool:
+    """Do these hidden cells (two or more) together reach the strictest of their thresholds?
+
+    With ``cells`` and ``splits`` the people counted are those of the finest hidden cells the
+    hidden ones reduce to (:func:`_residual`): a hidden company day whose departments are
+    mostly visible gives back only its hidden departments, not all its people. A sum that
+    reduces to nothing is known anyway, and the rule for a hidden parent whose children are
+    all visible decides it.
+    """
     hidden = list(hidden)
     if len(hidden) < 2:
         return False
-    needed = max(c.min_users for c in hidden)
-    if any(c.users >= needed for c in hidden):
+    if cells is None or splits is None:
+        finest = hidden
+    else:
+        memo: dict[str, frozenset[str]] = {}
+        ids = frozenset().union(*(_residual(c.cell_id, cells, splits, memo) for c in hidden))
+        if not ids:
+            return True
+        finest = [cells[c] for c in sorted(ids)]
+    needed = max(c.min_users for c in [*hidden, *finest])
+    if any(c.users >= needed for c in finest):
         return True
     union: set[str] = set()
-    for cell in hidden:
-        union |= user_sets[cell.cell_id]
+    for cell in finest:
+        union |= user_sets.get(cell.cell_id, frozenset())
         if len(union) >= needed:
             return True
     return False
+
+
+def _next_to_hide(
+    family: Family, cells: Mapping[str, Cell], splits: Mapping[str, list[list[str]]]
+) -> Cell | None:
+    """The smallest visible cell (fewest prompts, then cell_id) that adds to what the family's
+    hidden children give back: one of its visible children, or a visible part of a hidden child
+    (a department of a hidden company day), which keeps the larger cell's siblings visible."""
+    candidates = [c for c in family.children if not cells[c].suppressed]
+    for child in family.children:
+        if cells[child].suppressed:
+            for parts in splits.get(child, []):
+                candidates.extend(c for c in parts if not cells[c].suppressed)
+    if not candidates:
+        return None
+    return min((cells[c] for c in set(candidates)), key=lambda c: (c.prompts, c.cell_id))
 
 
 def settle(cells: Mapping[str, Cell], user_sets: Mapping[str, frozenset[str]]) -> int:
@@ -189,6 +255,7 @@ def settle(cells: Mapping[str, Cell], user_sets: Mapping[str, frozenset[str]]) -
     for cell in cells.values():
         cell.suppressed = cell.small_group
     week_families = families(cells)
+    splits = _splits(week_families)
     for passes in range(1, MAX_PASSES + 1):
         changed = False
         for family in week_families:
@@ -206,14 +273,12 @@ def settle(cells: Mapping[str, Cell], user_sets: Mapping[str, frozenset[str]]) -
             hidden = [cells[c] for c in family.children if cells[c].suppressed]
             if not hidden:
                 continue
-            while not _safe(hidden, user_sets):
-                visible = sorted(
-                    (cells[c] for c in family.children if not cells[c].suppressed),
-                    key=lambda c: (c.prompts, c.cell_id),
-                )
-                if visible:
-                    visible[0].suppressed = True
-                    hidden.append(visible[0])
+            while not _safe(hidden, user_sets, cells, splits):
+                following = _next_to_hide(family, cells, splits)
+                if following is not None:
+                    following.suppressed = True
+                    if following.cell_id in family.children:
+                        hidden.append(following)
                 elif family.parent is not None:
                     cells[family.parent].suppressed = True
                     break
