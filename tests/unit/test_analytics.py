@@ -19,7 +19,7 @@ import duckdb
 import polars as pl
 import pytest
 
-from insight_core import disclosure_audit, warehouse
+from insight_core import disclosure_audit, suppression, warehouse
 from insight_core.errors import ChecksFailedError
 
 pytestmark = pytest.mark.unit
@@ -733,6 +733,43 @@ def test_audit_category_cell_minus_its_departments(tmp_path: Path) -> None:
         "WHERE c.grain = 'day' AND c.department <> '(all)' AND s.suppressed"
     ).item()
     assert hidden == 16
+
+
+def test_hidden_days_count_only_the_people_they_still_hide() -> None:
+    # The company's coding week is published and two of its days are hidden: Sunday (three
+    # people) and Saturday (eight). Together eleven people, but an analyst subtracts
+    # Saturday's visible Engineering cell too: what the week gives back is Engineering's and
+    # Legal's Sunday and Legal's Saturday, four people. (The demo's backfill failed its
+    # disclosure audit on such a week.)
+    saturday, sunday = MONDAY + timedelta(days=5), MONDAY + timedelta(days=6)
+    people = {
+        ("(all)", saturday): users("e", 6) + users("l", 2),
+        ("Engineering", saturday): users("e", 6),
+        ("Legal", saturday): users("l", 2),
+        ("(all)", sunday): users("e", 2) + users("l", 1),
+        ("Engineering", sunday): users("e", 2),
+        ("Legal", sunday): users("l", 1),
+    }
+    cells = {}
+    for (department, day), who in people.items():
+        cell_id = f"{department}|{day}"
+        cells[cell_id] = suppression.Cell(
+            cell_id, "category", "day", day, MONDAY, department, "coding", None, None,
+            len(who), len(who), 5, len(who) < 5,
+            suppressed=department == "(all)" or len(who) < 5,
+        )  # fmt: skip
+    user_sets = {
+        cell_id: frozenset(people[(c.department, c.period)]) for cell_id, c in cells.items()
+    }
+    splits = {
+        f"(all)|{day}": [[f"Engineering|{day}", f"Legal|{day}"]] for day in (saturday, sunday)
+    }
+    hidden_days = [cells[f"(all)|{saturday}"], cells[f"(all)|{sunday}"]]
+    assert suppression._safe(hidden_days, user_sets)  # the hidden days' own people: eleven
+    assert not suppression._safe(hidden_days, user_sets, cells, splits)  # what they give back
+    # hiding Saturday's Engineering cell as well makes the sum one of eight people
+    cells[f"Engineering|{saturday}"].suppressed = True
+    assert suppression._safe(hidden_days, user_sets, cells, splits)
 
 
 def _week_with_a_few_regulars(topic_id: int = 0) -> list[Cell]:
