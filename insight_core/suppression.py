@@ -64,13 +64,16 @@ class Family:
     """A published parent and the cells that add up to it.
 
     ``parent`` is a cell id, or None when the parent is a period total that has no row of its
-    own; ``total_of`` then names the cells whose visibility publishes it (any visible one).
+    own; ``total_of`` then names the cells whose visibility publishes it (any visible one), and
+    ``sum_of`` the cells that publish it when all of them are visible (the company's total is
+    the sum of the departments' totals, each known once all its cells are visible).
     """
 
     name: str
     children: list[str]
     parent: str | None = None
     total_of: list[str] = field(default_factory=list)
+    sum_of: list[str] = field(default_factory=list)
 
 
 def sql_query(name: str) -> str:
@@ -117,7 +120,12 @@ def families(cells: Mapping[str, Cell]) -> list[Family]:
         # (shares are of visible cells, so only when all are visible) or by the topic tables
         # (the same prompts). Treated as published while any of them is visible.
         found.append(
-            Family("categories", sorted(children), total_of=sorted(period_cells[(grain, period)]))
+            Family(
+                "categories",
+                sorted(children),
+                total_of=sorted(period_cells[(grain, period)]),
+                sum_of=sorted(department_cells[(grain, period)]),
+            )
         )
     for (grain, period), children in department_cells.items():
         # The company's period total minus the totals of the departments known in full gives
@@ -127,6 +135,7 @@ def families(cells: Mapping[str, Cell]) -> list[Family]:
                 "department totals",
                 sorted(children),
                 total_of=sorted(period_cells[(grain, period)]),
+                sum_of=sorted(children),
             )
         )
     for group, children in week_days.items():
@@ -135,7 +144,12 @@ def families(cells: Mapping[str, Cell]) -> list[Family]:
         found.append(Family("day totals", sorted(children), total_of=sorted(week_cells[group])))
     for (grain, period, _version), children in topics.items():
         found.append(
-            Family("topics", sorted(children), total_of=sorted(period_cells[(grain, period)]))
+            Family(
+                "topics",
+                sorted(children),
+                total_of=sorted(period_cells[(grain, period)]),
+                sum_of=sorted(department_cells[(grain, period)]),
+            )
         )
     for key, children in days.items():
         parent = ids.get(("week", *key))
@@ -146,23 +160,91 @@ def families(cells: Mapping[str, Cell]) -> list[Family]:
 def _published(family: Family, cells: Mapping[str, Cell]) -> bool:
     if family.parent is not None:
         return not cells[family.parent].suppressed
-    return any(not cells[c].suppressed for c in family.total_of)
+    if any(not cells[c].suppressed for c in family.total_of):
+        return True
+    return bool(family.sum_of) and all(not cells[c].suppressed for c in family.sum_of)
 
 
-def _safe(hidden: Iterable[Cell], user_sets: Mapping[str, frozenset[str]]) -> bool:
-    """Do these hidden cells (two or more) together reach the strictest of their thresholds?"""
+def _splits(week_families: Iterable[Family]) -> dict[str, list[list[str]]]:
+    """Every way a cell with a row splits into other cells (its families as the parent)."""
+    found: dict[str, list[list[str]]] = defaultdict(list)
+    for family in week_families:
+        if family.parent is not None:
+            found[family.parent].append(family.children)
+    return found
+
+
+def _residual(
+    cell_id: str,
+    cells: Mapping[str, Cell],
+    splits: Mapping[str, list[list[str]]],
+    memo: dict[str, frozenset[str]],
+) -> frozenset[str]:
+    """The finest hidden cells a cell still stands for once an analyst subtracts the visible
+    parts of its best split (the one that leaves the fewest), as the disclosure audit reduces it:
+    nothing for a visible cell, the cell itself when it does not split."""
+    if not cells[cell_id].suppressed:
+        return frozenset()
+    if cell_id not in memo:
+        best: frozenset[str] | None = None
+        for children in splits.get(cell_id, []):
+            left = frozenset().union(*(_residual(c, cells, splits, memo) for c in children))
+            if best is None or len(left) < len(best):
+                best = left
+        memo[cell_id] = frozenset([cell_id]) if best is None else best
+    return memo[cell_id]
+
+
+def _safe(
+    hidden: Iterable[Cell],
+    user_sets: Mapping[str, frozenset[str]],
+    cells: Mapping[str, Cell] | None = None,
+    splits: Mapping[str, list[list[str]]] | None = None,
+) -> bool:
+    """Do these hidden cells (two or more) together reach the strictest of their thresholds?
+
+    With ``cells`` and ``splits`` the people counted are those of the finest hidden cells the
+    hidden ones reduce to (:func:`_residual`): a hidden company day whose departments are
+    mostly visible gives back only its hidden departments, not all its people. A sum that
+    reduces to nothing is known anyway, and the rule for a hidden parent whose children are
+    all visible decides it.
+    """
     hidden = list(hidden)
     if len(hidden) < 2:
         return False
-    needed = max(c.min_users for c in hidden)
-    if any(c.users >= needed for c in hidden):
+    if cells is None or splits is None:
+        finest = hidden
+    else:
+        memo: dict[str, frozenset[str]] = {}
+        ids = frozenset().union(*(_residual(c.cell_id, cells, splits, memo) for c in hidden))
+        if not ids:
+            return True
+        finest = [cells[c] for c in sorted(ids)]
+    needed = max(c.min_users for c in [*hidden, *finest])
+    if any(c.users >= needed for c in finest):
         return True
     union: set[str] = set()
-    for cell in hidden:
-        union |= user_sets[cell.cell_id]
+    for cell in finest:
+        union |= user_sets.get(cell.cell_id, frozenset())
         if len(union) >= needed:
             return True
     return False
+
+
+def _next_to_hide(
+    family: Family, cells: Mapping[str, Cell], splits: Mapping[str, list[list[str]]]
+) -> Cell | None:
+    """The smallest visible cell (fewest prompts, then cell_id) that adds to what the family's
+    hidden children give back: one of its visible children, or a visible part of a hidden child
+    (a department of a hidden company day), which keeps the larger cell's siblings visible."""
+    candidates = [c for c in family.children if not cells[c].suppressed]
+    for child in family.children:
+        if cells[child].suppressed:
+            for parts in splits.get(child, []):
+                candidates.extend(c for c in parts if not cells[c].suppressed)
+    if not candidates:
+        return None
+    return min((cells[c] for c in set(candidates)), key=lambda c: (c.prompts, c.cell_id))
 
 
 def settle(cells: Mapping[str, Cell], user_sets: Mapping[str, frozenset[str]]) -> int:
@@ -173,6 +255,7 @@ def settle(cells: Mapping[str, Cell], user_sets: Mapping[str, frozenset[str]]) -
     for cell in cells.values():
         cell.suppressed = cell.small_group
     week_families = families(cells)
+    splits = _splits(week_families)
     for passes in range(1, MAX_PASSES + 1):
         changed = False
         for family in week_families:
@@ -190,22 +273,27 @@ def settle(cells: Mapping[str, Cell], user_sets: Mapping[str, frozenset[str]]) -
             hidden = [cells[c] for c in family.children if cells[c].suppressed]
             if not hidden:
                 continue
-            while not _safe(hidden, user_sets):
-                visible = sorted(
-                    (cells[c] for c in family.children if not cells[c].suppressed),
-                    key=lambda c: (c.prompts, c.cell_id),
-                )
-                if visible:
-                    visible[0].suppressed = True
-                    hidden.append(visible[0])
+            while not _safe(hidden, user_sets, cells, splits):
+                following = _next_to_hide(family, cells, splits)
+                if following is not None:
+                    following.suppressed = True
+                    if following.cell_id in family.children:
+                        hidden.append(following)
                 elif family.parent is not None:
                     cells[family.parent].suppressed = True
                     break
                 else:
                     # A total without a row of its own: published only while some cell is
                     # visible, and hiding them all is what the other families then decide.
+                    # It is also the sum of the departments' totals (a topic the catalogue
+                    # hides can leave a period's topics all hidden while every department cell
+                    # is visible): hiding one department cell leaves that sum unknown.
                     for cell_id in family.total_of:
                         cells[cell_id].suppressed = True
+                    if family.sum_of and all(not cells[c].suppressed for c in family.sum_of):
+                        min(
+                            (cells[c] for c in family.sum_of), key=lambda c: (c.prompts, c.cell_id)
+                        ).suppressed = True
                     break
                 changed = True
         if not changed:

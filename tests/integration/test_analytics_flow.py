@@ -38,11 +38,12 @@ def docs_queries() -> list[tuple[str, str]]:
 
 QUERIES = docs_queries()
 # Queries that must return rows on two weeks of demo data (alerts and emerging topics may
-# legitimately be empty on so short a history).
+# legitimately be empty on so short a history, and so may the wellbeing trend by department:
+# no department's wellbeing week reaches that category's threshold of 10 people in two demo
+# weeks, and a hidden week has no row).
 MUST_RETURN_ROWS = {
     "1. Top movers this week",
     "2. Department comparison",
-    "3. Wellbeing trend by department",
     "4. IT support day by day, company-wide",
     "8. Top topics this week",
     "10. How much is hidden",

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
-import polars as pl
+from datetime import date
+
+import duckdb
 import pytest
 
+from insight_core import disclosure_audit, warehouse
 from insight_core.inference import Classifier
 from insight_core.serve.webapp import data
 from insight_core.settings import InsightSettings
@@ -38,26 +41,71 @@ def test_failure_analysis_reports_what_the_classifier_decides(demo_run: DemoRun)
             assert row["category"] == classifier.taxonomy.fallback
 
 
-def test_no_suppressed_cell_of_the_analytics_tables_is_shown_as_a_number(
+def test_no_hidden_cell_is_a_row_and_no_visible_number_reveals_a_small_group(
     demo_run: DemoRun,
 ) -> None:
     published = demo_run.home / "warehouse.duckdb"
     tables = data.analytics_tables(published)
     assert data.DAILY_VIEW in tables
-    checked = 0
+    # the demo has small groups and their complements: there is something to hide
+    hidden = warehouse.query(
+        published, "SELECT count(*) FROM core.cell_suppression WHERE suppressed"
+    ).item()
+    assert hidden > 0
     for name in sorted(tables):
-        frame = data.read_view(published, name)
-        if "suppressed" not in frame.columns or not frame.get_column("suppressed").any():
-            continue
-        shown = data.display_table(frame).filter(pl.col("suppressed"))
-        numeric = [c for c, dtype in frame.schema.items() if dtype.is_numeric()]
-        for column in numeric:
-            assert set(shown.get_column(column).to_list()) == {data.SUPPRESSED}, (name, column)
-        checked += 1
-    assert checked >= 1
+        published_rows = warehouse.query(published, f"SELECT * FROM analytics.{name}")
+        if "suppressed" in published_rows.columns:
+            assert not published_rows.get_column("suppressed").any(), name
+        shown = data.display_table(data.read_view(published, name))
+        assert shown.height == published_rows.height, name
+        assert "suppressed" not in shown.columns, name
+    # no hidden cell has a row in the tables the app reads (categories and topics)
+    with_rows = warehouse.query(
+        published,
+        """
+        SELECT s.cell_id
+        FROM core.cell_suppression AS s
+        JOIN core.category_scores AS c
+            ON s.cell_id = concat_ws('|', 'category', c.grain, c.period, c.department, c.category)
+        WHERE s.suppressed AND (
+            (c.grain = 'day' AND c.department <> '(all)' AND EXISTS (
+                SELECT 1 FROM analytics.daily_category_trends AS t
+                WHERE t.date = c.period AND t.department = c.department
+                  AND t.category = c.category))
+            OR (c.grain = 'day' AND c.department = '(all)' AND EXISTS (
+                SELECT 1 FROM analytics.company_daily_category_trends AS t
+                WHERE t.date = c.period AND t.category = c.category))
+            OR (c.grain = 'week' AND c.department <> '(all)' AND EXISTS (
+                SELECT 1 FROM analytics.weekly_category_trends AS t
+                WHERE t.week_start = c.period AND t.department = c.department
+                  AND t.category = c.category))
+            OR (c.grain = 'week' AND c.department = '(all)' AND EXISTS (
+                SELECT 1 FROM analytics.company_weekly_category_trends AS t
+                WHERE t.week_start = c.period AND t.category = c.category)))
+        UNION ALL
+        SELECT s.cell_id
+        FROM core.cell_suppression AS s
+        JOIN analytics.topic_trends AS t
+            ON s.cell_id = concat_ws('|', 'topic', t.grain, t.period, t.model_version, t.topic_id)
+        WHERE s.suppressed
+        UNION ALL
+        SELECT concat_ws('|', 'catalogue', v.model_version, v.topic_id)
+        FROM core.topic_visibility AS v
+        JOIN analytics.topics AS t USING (model_version, topic_id)
+        WHERE v.hidden
+        """,
+    )
+    assert with_rows.height == 0, with_rows.head(5)
+    # and what is visible gives no small group back by subtraction (the disclosure audit over
+    # every published period, not only the last build's)
+    with duckdb.connect(str(published), read_only=True) as con:
+        assert disclosure_audit.audit(con, since=date.min) == []
+    # the app's share table holds exactly the department's published cells; every other
+    # date-category reads "–", whether it had no prompts or was hidden
     daily = data.read_view(published, data.DAILY_VIEW)
     department = data.departments_by_size(daily)[0]
-    table = data.share_table(data.in_scope(daily, department))
-    hidden = daily.filter((pl.col("department") == department) & pl.col("suppressed")).height
+    rows = data.in_scope(daily, department)
+    table = data.share_table(rows)
     cells = [v for c in table.columns[1:] for v in table.get_column(c).to_list()]
-    assert cells.count(data.SUPPRESSED) == hidden
+    assert len(cells) - cells.count(data.NOT_SHOWN) == rows.height
+    assert all(v == data.NOT_SHOWN or v.endswith(" %") for v in cells)

@@ -19,7 +19,7 @@ import duckdb
 import polars as pl
 import pytest
 
-from insight_core import disclosure_audit, warehouse
+from insight_core import disclosure_audit, suppression, warehouse
 from insight_core.errors import ChecksFailedError
 
 pytestmark = pytest.mark.unit
@@ -520,12 +520,24 @@ def test_topic_catalogue_flags_new_topics_and_hides_small_ones(tmp_path: Path) -
             TOPICS,
             pl.DataFrame(
                 {
-                    "model_version": ["v2", "v2", "v2", "v2"],
-                    "topic_id": [-1, 0, 1, 2],
-                    "label": ["unclustered", "python · traceback", "burnout · tired", "tiny"],
-                    "words": ["misc", "python, traceback, error", "burnout, tired", "rare"],
-                    "size": [3, 50, 20, 2],
-                    "category": [None, "coding", "wellbeing", "other"],
+                    "model_version": ["v2"] * 5,
+                    "topic_id": [-1, 0, 1, 2, 3],
+                    "label": [
+                        "unclustered",
+                        "python · traceback",
+                        "burnout · tired",
+                        "tiny",
+                        "sql · query",
+                    ],
+                    "words": [
+                        "misc",
+                        "python, traceback, error",
+                        "burnout, tired",
+                        "rare",
+                        "sql, query",
+                    ],
+                    "size": [3, 50, 20, 2, 10],
+                    "category": [None, "coding", "wellbeing", "other", "coding"],
                 },
                 schema_overrides={"category": pl.String},
             ),
@@ -538,6 +550,7 @@ def test_topic_catalogue_flags_new_topics_and_hides_small_ones(tmp_path: Path) -
         Cell(tuesday, "Engineering", "coding", users("a", 8), topic_id=0, model_version="v2"),
         Cell(tuesday, "Engineering", "wellbeing", users("w", 12), topic_id=1, model_version="v2"),
         Cell(tuesday, "Engineering", "other", users("r", 2), topic_id=2, model_version="v2"),
+        Cell(tuesday, "Engineering", "coding", users("q", 6), topic_id=3, model_version="v2"),
     ]
     wh = Warehouse(tmp_path, topics=topics)
     wh.load_history(cells)
@@ -545,21 +558,44 @@ def test_topic_catalogue_flags_new_topics_and_hides_small_ones(tmp_path: Path) -
         (r["model_version"], r["topic_id"]): r
         for r in wh.query("SELECT * FROM analytics.topics").iter_rows(named=True)
     }
+    # v1's -1 was asked about by no one: no group of people, listed like the others.
+    # v2's topic 2 (2 people) is a small group; hidden alone, v2's training size minus the
+    # listed sizes would give its size back, so the smallest topics beside it are hidden too
+    # until the hidden ones hold enough people: -1 (no one) and 3 (6 people). Hidden topics
+    # have no row at all.
+    assert sorted(catalogue) == [("v1", -1), ("v1", 0), ("v1", 1), ("v2", 0), ("v2", 1)]
+    assert not any(r["suppressed"] for r in catalogue.values())
+    assert all(r["label"] and r["size"] for r in catalogue.values())
+    reasons = dict(
+        wh.query(
+            "SELECT topic_id, reason FROM core.topic_visibility "
+            "WHERE model_version = 'v2' AND hidden"
+        ).iter_rows()
+    )
+    assert reasons == {2: "small_group", -1: "complementary", 3: "complementary"}
     assert catalogue[("v2", 0)]["is_new"] is False
     assert catalogue[("v2", 0)]["counterpart_topic_id"] == 0
     assert catalogue[("v2", 1)]["is_new"] is True and catalogue[("v2", 1)]["is_current_model"]
     assert catalogue[("v1", 0)]["is_new"] is False  # the first model has nothing to compare to
-    small = catalogue[("v2", 2)]
-    assert small["suppressed"] and small["label"] is None and small["size"] is None
-    # v2's -1 (no prompts) is hidden too, so the small topic's size is not total - visible
-    assert sum(r["suppressed"] for k, r in catalogue.items() if k[0] == "v2") >= 2
     trends = wh.query(
         "SELECT topic_id, suppressed, emerging_reason FROM analytics.topic_trends "
         "WHERE grain = 'day' AND model_version = 'v2' ORDER BY topic_id"
     ).rows()
-    # topic 2 is a small group; topic 0, the smallest visible one, is its complement (and
-    # neither has a row)
-    assert trends == [(1, False, "new_topic")]
+    # the catalogue's hidden topics have no trend rows either: a row would name a topic the
+    # catalogue does not list (topic 3's 6 people would be visible on their own)
+    assert trends == [(0, False, None), (1, False, "new_topic")]
+    assert wh.failing_checks_after() == {}
+    # listing the complement again leaves topic 2 the only hidden topic with people
+    relisted = wh.failing_checks_after(
+        "INSERT INTO analytics.topics BY NAME "
+        "SELECT 'v2' AS model_version, 3 AS topic_id, FALSE AS suppressed, 6 AS users"
+    )
+    assert "topic_catalogue_complement" in relisted
+    marked = wh.failing_checks_after(
+        "INSERT INTO analytics.topics BY NAME "
+        "SELECT 'v2' AS model_version, 2 AS topic_id, TRUE AS suppressed"
+    )
+    assert "topic_catalogue_complement" in marked
 
 
 def test_a_night_without_prompts_builds_empty_tables(tmp_path: Path) -> None:
@@ -708,6 +744,43 @@ def test_audit_category_cell_minus_its_departments(tmp_path: Path) -> None:
         "WHERE c.grain = 'day' AND c.department <> '(all)' AND s.suppressed"
     ).item()
     assert hidden == 16
+
+
+def test_hidden_days_count_only_the_people_they_still_hide() -> None:
+    # The company's coding week is published and two of its days are hidden: Sunday (three
+    # people) and Saturday (eight). Together eleven people, but an analyst subtracts
+    # Saturday's visible Engineering cell too: what the week gives back is Engineering's and
+    # Legal's Sunday and Legal's Saturday, four people. (The demo's backfill failed its
+    # disclosure audit on such a week.)
+    saturday, sunday = MONDAY + timedelta(days=5), MONDAY + timedelta(days=6)
+    people = {
+        ("(all)", saturday): users("e", 6) + users("l", 2),
+        ("Engineering", saturday): users("e", 6),
+        ("Legal", saturday): users("l", 2),
+        ("(all)", sunday): users("e", 2) + users("l", 1),
+        ("Engineering", sunday): users("e", 2),
+        ("Legal", sunday): users("l", 1),
+    }
+    cells = {}
+    for (department, day), who in people.items():
+        cell_id = f"{department}|{day}"
+        cells[cell_id] = suppression.Cell(
+            cell_id, "category", "day", day, MONDAY, department, "coding", None, None,
+            len(who), len(who), 5, len(who) < 5,
+            suppressed=department == "(all)" or len(who) < 5,
+        )  # fmt: skip
+    user_sets = {
+        cell_id: frozenset(people[(c.department, c.period)]) for cell_id, c in cells.items()
+    }
+    splits = {
+        f"(all)|{day}": [[f"Engineering|{day}", f"Legal|{day}"]] for day in (saturday, sunday)
+    }
+    hidden_days = [cells[f"(all)|{saturday}"], cells[f"(all)|{sunday}"]]
+    assert suppression._safe(hidden_days, user_sets)  # the hidden days' own people: eleven
+    assert not suppression._safe(hidden_days, user_sets, cells, splits)  # what they give back
+    # hiding Saturday's Engineering cell as well makes the sum one of eight people
+    cells[f"Engineering|{saturday}"].suppressed = True
+    assert suppression._safe(hidden_days, user_sets, cells, splits)
 
 
 def _week_with_a_few_regulars(topic_id: int = 0) -> list[Cell]:

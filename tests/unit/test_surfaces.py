@@ -67,27 +67,49 @@ def test_hard_cases_cover_every_kind_with_valid_expectations() -> None:
 
 
 def _daily() -> pl.DataFrame:
+    """Published rows: Sales' wellbeing cell of Oct 5 is hidden, so it has no row."""
     return pl.DataFrame(
         {
-            "date": [date(2026, 10, 5)] * 3 + [date(2026, 10, 6)] * 2,
-            "department": ["Sales", "Sales", "Sales", "Sales", "IT"],
-            "category": ["coding", "wellbeing", "other", "coding", "coding"],
-            "prompts": [6, None, 4, 9, 12],
-            "users": [6, None, 4, 7, 8],
-            "share": [0.6, None, 0.4, 1.0, 1.0],
-            "suppressed": [False, True, False, False, False],
+            "date": [date(2026, 10, 5)] * 2 + [date(2026, 10, 6)] * 2,
+            "department": ["Sales", "Sales", "Sales", "IT"],
+            "category": ["coding", "other", "coding", "coding"],
+            "prompts": [6, 4, 9, 12],
+            "users": [6, 4, 7, 8],
+            "share": [0.6, 0.4, 1.0, 1.0],
+            "suppressed": [False] * 4,
         }
     )
 
 
-def test_share_table_marks_suppressed_cells_and_absent_categories() -> None:
+def _legacy_row() -> pl.DataFrame:
+    """A row that marks a hidden cell, as publications made before hidden cells lost their
+    rows still have."""
+    return pl.DataFrame(
+        {
+            "date": [date(2026, 10, 5)],
+            "department": ["Sales"],
+            "category": ["wellbeing"],
+            "prompts": [None],
+            "users": [None],
+            "share": [None],
+            "suppressed": [True],
+        },
+        schema=_daily().schema,
+    )
+
+
+def test_share_table_reads_the_same_for_a_hidden_cell_and_an_absent_category() -> None:
     table = data.share_table(data.in_scope(_daily(), "Sales"))
-    assert table.columns == ["date", "coding", "wellbeing", "other"]
-    assert table.row(0) == ("2026-10-05", "60.0 %", "suppressed", "40.0 %")
-    assert table.row(1) == ("2026-10-06", "100.0 %", "–", "–")
+    assert table.columns == ["date", "coding", "other"]
+    assert table.row(0) == ("2026-10-05", "60.0 %", "40.0 %")
+    assert table.row(1) == ("2026-10-06", "100.0 %", "–")
+    # a legacy row marking a hidden cell is dropped on reading: no column, no count, no mark
+    legacy = data.visible_rows(pl.concat([_daily(), _legacy_row()]))
+    assert "suppressed" not in legacy.columns
+    assert data.share_table(data.in_scope(legacy, "Sales")).equals(table)
 
 
-def test_share_series_leaves_suppressed_cells_out_of_the_chart() -> None:
+def test_share_series_charts_the_published_cells() -> None:
     series = data.share_series(data.in_scope(_daily(), "Sales"))
     assert "wellbeing" not in series.columns
     assert series.get_column("coding").to_list() == [60.0, 100.0]
@@ -95,43 +117,58 @@ def test_share_series_leaves_suppressed_cells_out_of_the_chart() -> None:
 
 
 def _weekly() -> pl.DataFrame:
-    weeks = ["2026-W41"] * 3 + ["2026-W42"] * 3 + ["2026-W43"]
+    """Published rows: wellbeing is hidden in W41 and W42 (no rows)."""
+    weeks = ["2026-W41"] * 2 + ["2026-W42"] * 2 + ["2026-W43"]
     return pl.DataFrame(
         {
             "iso_week": weeks,
-            "complete": [True] * 6 + [False],
-            "department": ["Sales"] * 7,
-            "category": ["coding", "other", "wellbeing"] * 2 + ["coding"],
-            "prompts": [10, 10, None, 15, 5, None, 3],
-            "share": [0.5, 0.5, None, 0.75, 0.25, None, 1.0],
-            "share_change": [None, None, None, 0.25, -0.3, None, None],
-            "prompts_change_rel": [None, None, None, 0.5, -0.5, None, None],
-            "suppressed": [False, False, True, False, False, True, False],
+            "complete": [True] * 4 + [False],
+            "department": ["Sales"] * 5,
+            "category": ["coding", "other"] * 2 + ["coding"],
+            "prompts": [10, 10, 15, 5, 3],
+            "share": [0.5, 0.5, 0.75, 0.25, 1.0],
+            "share_change": [None, None, 0.25, -0.3, None],
+            "prompts_change_rel": [None, None, 0.5, -0.5, None],
+            "suppressed": [False] * 5,
         }
     )
 
 
-def test_movers_rank_the_latest_complete_week_and_count_suppressed_cells() -> None:
+def test_movers_rank_the_latest_complete_week_without_counting_hidden_cells() -> None:
     movers = data.weekly_movers(_weekly())
     assert movers.week == "2026-W42" and movers.complete
     assert movers.table.get_column("category").to_list() == ["other", "coding"]
-    assert (movers.suppressed_cells, movers.total_cells) == (1, 3)
+    assert movers.cells == 2  # the published cells; hidden ones are neither rows nor counted
     in_progress = data.weekly_movers(_weekly().filter(pl.col("iso_week") == "2026-W43"))
     assert in_progress.week == "2026-W43" and not in_progress.complete
     assert data.weekly_movers(_weekly().clear()).week is None
 
 
-def test_display_table_never_shows_a_number_for_a_suppressed_row() -> None:
-    shown = data.display_table(_weekly())
-    hidden = shown.filter(pl.col("suppressed"))
-    for column in ("prompts", "share", "share_change", "prompts_change_rel"):
-        assert set(hidden.get_column(column).to_list()) == {"suppressed"}
+def test_display_table_formats_published_rows_and_drops_hidden_ones() -> None:
+    legacy = pl.DataFrame(
+        {
+            "iso_week": ["2026-W42"],
+            "complete": [True],
+            "department": ["Sales"],
+            "category": ["wellbeing"],
+            "prompts": [None],
+            "share": [None],
+            "share_change": [None],
+            "prompts_change_rel": [None],
+            "suppressed": [True],
+        },
+        schema=_weekly().schema,
+    )
+    shown = data.display_table(pl.concat([_weekly(), legacy]))
+    assert "suppressed" not in shown.columns
+    assert "wellbeing" not in shown.get_column("category").to_list()
+    assert shown.height == _weekly().height
     row = shown.filter(pl.col("iso_week") == "2026-W42", pl.col("category") == "other").row(
         0, named=True
     )
     assert row["share"] == "25.0 %" and row["share_change"] == "-30.0 pp"
     assert row["prompts_change_rel"] == "-50 %" and row["prompts"] == "5"
-    first_week = shown.filter(pl.col("iso_week") == "2026-W41", ~pl.col("suppressed"))
+    first_week = shown.filter(pl.col("iso_week") == "2026-W41")
     assert set(first_week.get_column("share_change").to_list()) == {"–"}
 
 

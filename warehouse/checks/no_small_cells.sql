@@ -27,8 +27,9 @@ visible AS (
            topic_category, users
     FROM analytics.topic_trends WHERE NOT suppressed
     UNION ALL
+    -- A topic of the catalogue no one asked about (0 people) is no group, like an empty cell.
     SELECT 'topics', concat_ws('|', model_version, topic_id), category, users
-    FROM analytics.topics WHERE NOT suppressed
+    FROM analytics.topics WHERE NOT suppressed AND users IS DISTINCT FROM 0
     UNION ALL
     SELECT 'alerts', alert_id, category, users
     FROM analytics.alerts WHERE status = 'active'

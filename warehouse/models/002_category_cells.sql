@@ -52,10 +52,110 @@ CROSS JOIN default_threshold
 LEFT JOIN ops.privacy_thresholds AS specific
     ON specific.category = known.category AND specific.category <> '*';
 
+-- core.topic_visibility (restricted): which topic of each model version's catalogue
+-- (analytics.topics, models/030_topics.sql) is hidden, and why. A topic is a small group when
+-- some, but fewer distinct people than its category's threshold (the default without a
+-- category) asked about it on any loaded date (core.topic_users). Its catalogue entry is the model's, not a
+-- period's, so the rule of complementary suppression applies once per model version, to one
+-- family: the version's topics, whose training sizes add up to the version's training
+-- documents. Its hidden topics are none, or at least two whose people together (distinct users
+-- over the union) reach the strictest threshold among them; otherwise the next smallest visible
+-- topic (training size, then topic id) is hidden too, as insight_core/suppression.py does for
+-- the cells. With one family that greedy loop is a choice of k, the number of complements:
+-- the smallest k that satisfies the rule, or every topic when none does.
+-- A hidden topic has no catalogue row, and its cells are hidden in every period
+-- (models/004_cell_suppression.sql): a trend row would name a topic the catalogue does not
+-- list. It is part of the fingerprint below, so a topic crossing the threshold rewrites every
+-- period.
+CREATE OR REPLACE TABLE core.topic_visibility AS
+WITH default_threshold AS (
+    SELECT coalesce(max(min_users), 2147483647) AS min_users
+    FROM ops.privacy_thresholds
+    WHERE category = '*'
+),
+usage AS (
+    SELECT model_version, topic_id, count(*) AS users
+    FROM core.topic_users
+    GROUP BY ALL
+),
+flagged AS (
+    SELECT
+        t.model_version,
+        t.topic_id,
+        t.size,
+        coalesce(u.users, 0) AS users,
+        coalesce(th.min_users, d.min_users) AS min_users,
+        -- A topic no one asked about is not a group of people, like an empty cell.
+        coalesce(u.users, 0) > 0
+            AND u.users < coalesce(th.min_users, d.min_users) AS small_group
+    FROM core.topics AS t
+    LEFT JOIN usage AS u USING (model_version, topic_id)
+    LEFT JOIN core.category_thresholds AS th ON th.category = t.category
+    CROSS JOIN default_threshold AS d
+),
+ranked AS (
+    -- rank: 0 for a small group (always hidden), else the step at which it is hidden as a
+    -- complement (smallest training size first, ties by topic id).
+    SELECT
+        *,
+        CASE WHEN small_group THEN 0
+             ELSE row_number() OVER (PARTITION BY model_version, small_group
+                                     ORDER BY size, topic_id) END AS rank
+    FROM flagged
+),
+steps AS (
+    SELECT model_version, unnest(range(0, count(*) FILTER (WHERE NOT small_group) + 1)) AS k
+    FROM ranked
+    GROUP BY model_version
+),
+hidden_at AS (
+    SELECT s.model_version, s.k, count(r.topic_id) AS hidden, max(r.min_users) AS needed
+    FROM steps AS s
+    LEFT JOIN ranked AS r ON r.model_version = s.model_version AND r.rank <= s.k
+    GROUP BY ALL
+),
+entered AS (
+    -- A person is in the hidden topics' union from the first step that hides one of theirs,
+    -- so the union's size at step k is a running count (no set per step).
+    SELECT u.model_version, min(r.rank) AS rank, u.user_hash
+    FROM core.topic_users AS u
+    JOIN ranked AS r USING (model_version, topic_id)
+    GROUP BY u.model_version, u.user_hash
+),
+entered_at AS (
+    SELECT model_version, rank, count(*) AS people FROM entered GROUP BY ALL
+),
+people_at AS (
+    SELECT s.model_version, s.k, coalesce(sum(e.people), 0) AS people
+    FROM steps AS s
+    LEFT JOIN entered_at AS e ON e.model_version = s.model_version AND e.rank <= s.k
+    GROUP BY ALL
+),
+chosen AS (
+    SELECT
+        h.model_version,
+        coalesce(min(h.k) FILTER (WHERE h.hidden = 0 OR (h.hidden >= 2 AND p.people >= h.needed)),
+                 max(h.k)) AS k
+    FROM hidden_at AS h
+    JOIN people_at AS p USING (model_version, k)
+    GROUP BY h.model_version
+)
+SELECT
+    r.model_version,
+    r.topic_id,
+    r.users,
+    r.min_users,
+    r.small_group,
+    r.rank <= c.k AS hidden,
+    CASE WHEN r.small_group THEN 'small_group'
+         WHEN r.rank <= c.k THEN 'complementary' END AS reason
+FROM ranked AS r
+JOIN chosen AS c USING (model_version);
+
 -- What shapes the cells of every period, not only of the touched weeks: the grid's categories
--- and thresholds, its departments, the topic catalogue and the trend parameters. When it differs
--- from what the stored tables were built on, they are recomputed from the first period
--- (build_from, models/000_build_scope.sql).
+-- and thresholds, its departments, the topic catalogue and the topics it hides, and the trend
+-- parameters. When it differs from what the stored tables were built on, they are recomputed
+-- from the first period (build_from, models/000_build_scope.sql).
 CREATE OR REPLACE TEMP TABLE build_dimensions AS
 SELECT md5(concat_ws(chr(10),
     (SELECT string_agg(t::VARCHAR, ';' ORDER BY t::VARCHAR) FROM core.category_thresholds AS t),
@@ -63,6 +163,9 @@ SELECT md5(concat_ws(chr(10),
     (SELECT string_agg(DISTINCT department, ';' ORDER BY department)
      FROM core.category_cell_counts),
     (SELECT string_agg(t::VARCHAR, ';' ORDER BY t::VARCHAR) FROM core.topics AS t),
+    (SELECT string_agg(concat_ws('|', model_version, topic_id), ';'
+                       ORDER BY model_version, topic_id)
+     FROM core.topic_visibility WHERE hidden),
     (SELECT string_agg(t::VARCHAR, ';' ORDER BY t::VARCHAR) FROM ops.trend_parameters AS t)
 )) AS fingerprint;
 

@@ -1,6 +1,8 @@
 -- core.cell_suppression: which non-empty cell of every analyst-facing grid is hidden, and why.
 --
 -- Primary suppression: a cell with fewer distinct users than its threshold (small_group).
+-- Every cell of a topic the catalogue hides (core.topic_visibility) is primary too (reason
+-- 'small_group').
 -- Complementary suppression: what an analyst can subtract must never give back a group of
 -- fewer people than the threshold, nor a single hidden cell. Prompt counts add up along the
 -- published marginals, so every cell whose total is published (the parent) gives back the sum
@@ -49,21 +51,25 @@ FROM core.category_cells
 WHERE prompts > 0 AND week_start >= (SELECT period FROM build_from)
 UNION ALL
 SELECT
-    concat_ws('|', 'topic', grain, period, model_version, topic_id),
+    concat_ws('|', 'topic', c.grain, c.period, c.model_version, c.topic_id),
     'topic',
-    grain,
-    period,
-    week_start,
+    c.grain,
+    c.period,
+    c.week_start,
     '(all)',
-    topic_category,
-    model_version,
-    topic_id,
-    prompts,
-    users,
-    min_users,
-    small_group
-FROM core.topic_cells
-WHERE prompts > 0 AND week_start >= (SELECT period FROM build_from);
+    c.topic_category,
+    c.model_version,
+    c.topic_id,
+    c.prompts,
+    c.users,
+    c.min_users,
+    -- A topic the catalogue hides (core.topic_visibility, models/002_category_cells.sql) is
+    -- hidden in every period like a small group: a trend row would name a topic that
+    -- analytics.topics does not list, and the other cells must not give it back either.
+    c.small_group OR coalesce(v.hidden, FALSE)
+FROM core.topic_cells AS c
+LEFT JOIN core.topic_visibility AS v USING (model_version, topic_id)
+WHERE c.prompts > 0 AND c.week_start >= (SELECT period FROM build_from);
 
 CREATE OR REPLACE TEMP TABLE suppression_weeks AS
 SELECT DISTINCT week_start

@@ -2,25 +2,14 @@
 -- is_new: the topic has no counterpart in the previous model version (the one used before
 -- it), i.e. no topic there whose top-word tokens overlap with a Jaccard similarity of at
 -- least ops.trend_parameters.topic_match_similarity; counterpart_* name the best match.
--- A topic classified for fewer distinct users than its category's threshold is suppressed
--- (label, words, size and users NULL), and so is the next smallest topic of its model
--- version when it is the only one, so that size cannot be recovered from the model's total.
+-- A topic hidden by core.topic_visibility (models/002_category_cells.sql: fewer distinct people
+-- than its category's threshold, or hidden as its complement so that neither its size nor its
+-- people can be recovered from the model version's total) has no row, so the catalogue never
+-- shows that a small topic exists; counterparts are sought among listed topics only, so
+-- counterpart_topic_id never names a hidden one. suppressed is
+-- always false (kept for the readers that filter on it).
 CREATE OR REPLACE TEMP TABLE topics_rebuilt AS
-WITH default_threshold AS (
-    SELECT coalesce(max(min_users), 2147483647) AS min_users
-    FROM ops.privacy_thresholds
-    WHERE category = '*'
-),
-usage AS (
-    -- core.topic_users: one row per topic and user who asked about it on any loaded date.
-    SELECT
-        model_version,
-        topic_id,
-        count(*) AS users
-    FROM core.topic_users
-    GROUP BY ALL
-),
-used_days AS (
+WITH used_days AS (
     SELECT DISTINCT period AS run_date, model_version
     FROM core.topic_cell_counts
     WHERE grain = 'day'
@@ -52,7 +41,12 @@ tokens AS (
             topic_id,
             unnest(string_split(regexp_replace(lower(words), '[,\s]+', ' ', 'g'), ' ')) AS token
         FROM core.topics
+        -- Only listed topics are matched: a counterpart the catalogue hides would show that
+        -- it exists (a topic whose only match is hidden is new to the analyst, who never saw
+        -- the other).
         WHERE topic_id <> -1
+          AND (model_version, topic_id) IN (
+              SELECT (model_version, topic_id) FROM core.topic_visibility WHERE NOT hidden)
     )
     WHERE token <> ''
 ),
@@ -85,43 +79,29 @@ similarity AS (
     JOIN token_counts AS b ON b.model_version = v.previous_version AND b.topic_id = o.other_topic_id
     GROUP BY ALL
 ),
-flagged AS (
+visible AS (
     SELECT
         t.*,
         v.first_used,
         v.last_used,
         v.previous_version,
-        coalesce(u.users, 0) AS topic_users,
-        coalesce(th.min_users, d.min_users) AS min_users,
-        coalesce(u.users, 0) < coalesce(th.min_users, d.min_users) AS small_group,
+        vis.users AS topic_users,
         s.counterpart_topic_id,
         s.counterpart_similarity
     FROM core.topics AS t
     JOIN versions AS v USING (model_version)
-    LEFT JOIN usage AS u USING (model_version, topic_id)
-    LEFT JOIN core.category_thresholds AS th ON th.category = t.category
+    JOIN core.topic_visibility AS vis USING (model_version, topic_id)
     LEFT JOIN similarity AS s USING (model_version, topic_id)
-    CROSS JOIN default_threshold AS d
-),
-complemented AS (
-    SELECT
-        *,
-        small_group OR (
-            count(*) FILTER (WHERE small_group) OVER (PARTITION BY model_version) = 1
-            AND NOT small_group
-            AND row_number() OVER (PARTITION BY model_version, small_group
-                                   ORDER BY size, topic_id) = 1
-        ) AS suppressed
-    FROM flagged
+    WHERE NOT vis.hidden
 )
 SELECT
     c.model_version,
     c.topic_id,
-    CASE WHEN c.suppressed THEN NULL ELSE c.label END           AS label,
-    CASE WHEN c.suppressed THEN NULL ELSE c.words END           AS top_words,
-    CASE WHEN c.suppressed THEN NULL ELSE c.size END            AS size,
+    c.label,
+    c.words                                                     AS top_words,
+    c.size,
     c.category,
-    CASE WHEN c.suppressed THEN NULL ELSE c.topic_users END     AS users,
+    c.topic_users                                               AS users,
     c.first_used,
     c.last_used,
     coalesce(c.model_version = cur.model_version, FALSE)        AS is_current_model,
@@ -130,8 +110,8 @@ SELECT
         AND coalesce(c.counterpart_similarity, 0) < p.topic_match_similarity AS is_new,
     c.counterpart_topic_id,
     round(c.counterpart_similarity, 3)                          AS counterpart_similarity,
-    c.suppressed
-FROM complemented AS c
+    FALSE                                                       AS suppressed
+FROM visible AS c
 LEFT JOIN current_version AS cur ON TRUE
 CROSS JOIN ops.trend_parameters AS p
 ORDER BY c.first_used NULLS LAST, c.model_version, c.topic_id;

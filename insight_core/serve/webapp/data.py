@@ -1,9 +1,10 @@
 """What the web app shows, computed without Streamlit (so it is testable on its own).
 
-Trends come read-only from the published warehouse's ``analytics`` schema. A suppressed cell
-(too few distinct users, or hidden so that a total cannot give one back) has no counts there;
-here it stays a row marked ``suppressed`` and reads "suppressed", never a zero or a blank that
-could pass for one.
+Trends come read-only from the published warehouse's ``analytics`` schema. A hidden cell (too
+few distinct users, or hidden so that a total cannot give one back) has no row there, exactly
+like a cell without prompts, so the app can neither show nor count it: a count of hidden cells
+would tell that small groups exist. A table reads "–" where there is no row, whichever the
+reason. Rows that an older publication still marks ``suppressed`` are dropped on reading.
 """
 
 from __future__ import annotations
@@ -25,7 +26,6 @@ from insight_core.prep.redact import redact_text
 from insight_core.runtime import get_embedder
 from insight_core.settings import resource_path
 
-SUPPRESSED = "suppressed"
 DAILY_VIEW = "daily_category_trends"
 COMPANY_DAILY_VIEW = "company_daily_category_trends"
 WEEKLY_VIEW = "weekly_category_trends"
@@ -146,10 +146,22 @@ def analytics_tables(published: Path) -> set[str]:
 
 
 def read_view(published: Path, name: str) -> pl.DataFrame:
-    """Every row of ``analytics.<name>`` (names come from :func:`analytics_tables`)."""
+    """Every visible row of ``analytics.<name>`` (names come from :func:`analytics_tables`)."""
     if not name.replace("_", "").isalnum():
         raise InsightError(f"not a table name: {name!r}")
-    return warehouse.query(published, f"SELECT * FROM analytics.{name}")
+    return visible_rows(warehouse.query(published, f"SELECT * FROM analytics.{name}"))
+
+
+def visible_rows(frame: pl.DataFrame) -> pl.DataFrame:
+    """``frame`` without the rows that mark a hidden cell, and without the ``suppressed`` column.
+
+    Since hidden cells have no row, ``suppressed`` is always false; a publication made before
+    that still has rows marked ``suppressed`` (with no counts), and showing one would tell that
+    a small group exists, so they are dropped here like any cell that has no row.
+    """
+    if "suppressed" not in frame.columns:
+        return frame
+    return frame.filter(~pl.col("suppressed").fill_null(True)).drop("suppressed")
 
 
 def privacy_thresholds(published: Path) -> dict[str, int]:
@@ -178,15 +190,12 @@ def in_scope(frame: pl.DataFrame, department: str | None) -> pl.DataFrame:
 
 
 def share_table(rows: pl.DataFrame) -> pl.DataFrame:
-    """Date x category table of shares as text: "12.5 %", "suppressed", or "–" for a category
-    with no prompts that day. A suppressed cell is never shown as a number."""
+    """Date x category table of shares as text: "12.5 %", or "–" where the category has no row
+    that day (no prompts, or a cell below the minimum group size: the two look the same)."""
     if rows.height == 0:
         return pl.DataFrame({"date": []}, schema={"date": pl.String})
     cells = rows.with_columns(
-        pl.when(pl.col("suppressed"))
-        .then(pl.lit(SUPPRESSED))
-        .otherwise((pl.col("share") * 100).round(1).cast(pl.String) + " %")
-        .alias("cell")
+        ((pl.col("share") * 100).round(1).cast(pl.String) + " %").alias("cell")
     )
     return (
         cells.pivot(on="category", index="date", values="cell", aggregate_function="first")
@@ -197,13 +206,12 @@ def share_table(rows: pl.DataFrame) -> pl.DataFrame:
 
 
 def share_series(rows: pl.DataFrame) -> pl.DataFrame:
-    """Visible shares in percent as a wide date x category frame for a chart; suppressed cells
-    are missing values there (the table beside the chart marks them)."""
-    visible = rows.filter(~pl.col("suppressed"))
-    if visible.height == 0:
+    """Shares in percent as a wide date x category frame for a chart; a cell without a row is a
+    missing value there."""
+    if rows.height == 0:
         return pl.DataFrame({"date": []}, schema={"date": pl.Date})
     return (
-        visible.with_columns((pl.col("share") * 100).alias("share_pct"))
+        rows.with_columns((pl.col("share") * 100).alias("share_pct"))
         .pivot(on="category", index="date", values="share_pct", aggregate_function="first")
         .sort("date")
     )
@@ -211,39 +219,33 @@ def share_series(rows: pl.DataFrame) -> pl.DataFrame:
 
 @dataclass(frozen=True)
 class Movers:
-    """The biggest visible changes of one week, and what could not be ranked."""
+    """The biggest changes of one week among its published cells."""
 
     week: str | None
     complete: bool
     table: pl.DataFrame
-    suppressed_cells: int
-    total_cells: int
+    cells: int  # published cells of the week (a hidden cell has no row and is not counted)
 
 
 def weekly_movers(weekly: pl.DataFrame, top: int = 10) -> Movers:
     """The latest complete ISO week's cells ranked by the absolute change of their share.
 
     A week in progress has no changes yet, so the latest complete week is ranked; with none
-    complete, the week in progress is shown unranked. Suppressed cells are counted, not ranked.
+    complete, the week in progress is shown unranked. Only a cell with a change (both weeks
+    published) is ranked.
     """
     if weekly.height == 0:
-        return Movers(None, False, weekly, 0, 0)
+        return Movers(None, False, weekly, 0)
     complete = weekly.filter(pl.col("complete")) if "complete" in weekly.columns else weekly
     candidates = complete if complete.height else weekly
     week = str(candidates.get_column("iso_week").max())
     this_week = weekly.filter(pl.col("iso_week") == week)
-    visible = this_week.filter(~pl.col("suppressed"))
-    if "share_change" in visible.columns:
-        visible = visible.filter(pl.col("share_change").is_not_null()).sort(
+    ranked = this_week
+    if "share_change" in ranked.columns:
+        ranked = ranked.filter(pl.col("share_change").is_not_null()).sort(
             pl.col("share_change").abs(), descending=True
         )
-    return Movers(
-        week,
-        complete.height > 0,
-        visible.head(top),
-        this_week.filter(pl.col("suppressed")).height,
-        this_week.height,
-    )
+    return Movers(week, complete.height > 0, ranked.head(top), this_week.height)
 
 
 def _formatted(name: str, dtype: pl.DataType) -> pl.Expr:
@@ -261,17 +263,15 @@ def _formatted(name: str, dtype: pl.DataType) -> pl.Expr:
 
 
 def display_table(frame: pl.DataFrame) -> pl.DataFrame:
-    """An analytics table for people: numbers of suppressed rows read "suppressed", values
-    that are not shown (no comparable previous week, for example) read "–", shares are
-    percentages and dates have no time of day."""
-    hidden = pl.col("suppressed") if "suppressed" in frame.columns else pl.lit(False)
+    """An analytics table for people: values that are not shown (no comparable previous week,
+    for example) read "–", shares are percentages and dates have no time of day. Rows that mark
+    a hidden cell are dropped (:func:`visible_rows`)."""
+    frame = visible_rows(frame)
     columns = []
     for name, dtype in frame.schema.items():
         if dtype.is_numeric():
             columns.append(
-                pl.when(hidden)
-                .then(pl.lit(SUPPRESSED))
-                .when(pl.col(name).is_null())
+                pl.when(pl.col(name).is_null())
                 .then(pl.lit(NOT_SHOWN))
                 .otherwise(_formatted(name, dtype))
                 .alias(name)

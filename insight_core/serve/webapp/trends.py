@@ -67,8 +67,9 @@ def _threshold_note(thresholds: dict[str, int]) -> str:
         else "too few distinct users"
     )
     return (
-        f"A cell with {rule}, or one hidden so that a total cannot give it back, is "
-        "**suppressed**: it reads *suppressed*, never a number."
+        f"Cells with {rule}, and cells hidden so that no total gives one back, are **not "
+        "shown**: they have no row, like a category without prompts, and read *–* in the "
+        "tables. They are not counted either: a count would tell that such groups exist."
     )
 
 
@@ -124,10 +125,10 @@ def _daily_section(key: Key, daily: pl.DataFrame, department: str | None) -> Non
     series = data.share_series(rows)
     if series.height:
         st.line_chart(series, x="date", y_label="share of prompts (%)")
-    hidden = rows.filter(pl.col("suppressed")).height
     st.caption(
-        f"Share of {name}'s prompts per day and category. {hidden} cell(s) are "
-        "suppressed: they are left out of the chart and marked in the table."
+        f"Share of {name}'s published prompts per day and category (shares are of the cells "
+        "shown, so they add up to 100 % a day). *–*: no prompts, or below the minimum group "
+        "size."
     )
     st.dataframe(data.share_table(rows), hide_index=True)
 
@@ -146,21 +147,20 @@ def _movers_section(key: Key, tables: set[str], department: str | None) -> None:
     if movers.complete:
         st.caption(
             f"Week {movers.week}, the latest complete week: the biggest changes of share against "
-            f"the week before. {movers.suppressed_cells} of {movers.total_cells} cell(s) are "
-            "suppressed and cannot be ranked; a change shows only when both weeks are visible."
+            f"the week before, among its {movers.cells} published cell(s); a change shows only "
+            "when both weeks are published."
         )
     else:
         st.caption(
             f"Week {movers.week} is still in progress and no week is complete yet, so there is "
-            f"no change to rank. {movers.suppressed_cells} of {movers.total_cells} cell(s) are "
-            "suppressed."
+            "no change to rank."
         )
     if movers.table.height:
         st.dataframe(
             data.display_table(movers.table.select(_selected(MOVER_COLUMNS, movers.table))),
             hide_index=True,
         )
-    with st.expander(f"Every cell of week {movers.week} (suppressed ones marked)"):
+    with st.expander(f"Every published cell of week {movers.week}"):
         this_week = weekly.filter(pl.col("iso_week") == movers.week)
         st.dataframe(data.display_table(this_week), hide_index=True)
 
