@@ -53,6 +53,9 @@ _pending: int | None = None  # a signal that came while shielded
 _received: int | None = None  # the first stop signal of this process
 _installed = False
 _raised = threading.Event()  # the handler has raised RunInterrupted
+# Bumped by restore(): a delivery thread of an earlier install must not send its signal into
+# the next one (it may not have seen _raised before restore() cleared it).
+_generation = 0
 
 
 def stop_requested() -> bool:
@@ -110,7 +113,9 @@ def reclaim() -> None:
 
 def restore(previous: dict[int, Any]) -> None:
     """Put back the handlers :func:`install` replaced and forget any signal received."""
-    global _installed, _received, _pending
+    global _installed, _received, _pending, _generation
+    with _lock:
+        _generation += 1
     for signum, handler in previous.items():
         signal.signal(signum, handler)
     with _lock:
@@ -166,10 +171,15 @@ def _deliver_to_main_thread(signum: int) -> None:
     if threading.current_thread() is threading.main_thread():
         return
 
+    generation = _generation
+
     def repeat() -> None:
         for _ in range(100):  # 20 s at most: a main thread that long in C code is stuck
             if _raised.wait(0.2):
                 return
-            signal.pthread_kill(main, signum)
+            with _lock:
+                if _generation != generation:
+                    return  # the handlers were restored: that stop is over
+                signal.pthread_kill(main, signum)
 
     threading.Thread(target=repeat, name="deliver-stop-signal", daemon=True).start()

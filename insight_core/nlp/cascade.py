@@ -91,22 +91,58 @@ def decide_with_cascade(
     if not tuple(cascade.head.classes) == tuple(lexical_classes) == tuple(head.classes):
         raise ValueError("the static and transformer heads must share their classes")
     matches = rules.decide_many(texts)
-    # A rule's decision ignores every head, so only the other prompts are read by the cheap heads.
+    # A rule's decision ignores every head, so only the other prompts are read by the heads.
     probabilities = np.zeros((len(texts), len(head.classes)))
+    escalated = np.zeros(len(texts), dtype=bool)
     unruled = np.flatnonzero([match is None for match in matches])
     if len(unruled):
-        probabilities[unruled] = static_probabilities(
-            [texts[int(i)] for i in unruled], static_vectors[unruled], cascade
+        probabilities[unruled], escalated[unruled] = cascade_probabilities(
+            [texts[int(i)] for i in unruled],
+            static_vectors[unruled],
+            cascade,
+            head,
+            embedder,
+            cache,
         )
-    escalated = escalation_mask(matches, probabilities, cascade.threshold)
+    decisions = decisions_from(matches, probabilities, head.classes, abstain_threshold, fallback)
+    return CascadeResult(decisions, escalated)
+
+
+def cascade_probabilities(
+    texts: Sequence[str],
+    static_vectors: np.ndarray,
+    cascade: Cascade,
+    head: CategoryHead,
+    embedder: Embedder,
+    cache: EmbeddingCache | None,
+) -> tuple[np.ndarray, np.ndarray]:
+    """The class probabilities the cascade decides from (no rules), and which texts it sent to
+    the transformer: the static side's where it reaches the threshold, else the transformer's."""
+    probabilities = static_probabilities(texts, static_vectors, cascade)
+    escalated = escalation_mask([None] * len(texts), probabilities, cascade.threshold)
     positions = np.flatnonzero(escalated)
     if len(positions):
         unsure = [texts[int(i)] for i in positions]
         vectors, _ = embed_with_cache(unsure, embedder, cache)
         views = embed_views(unsure, embedder, cache, vectors, head)
         probabilities[positions] = most_confident_probabilities(head, vectors, views)
-    decisions = decisions_from(matches, probabilities, head.classes, abstain_threshold, fallback)
-    return CascadeResult(decisions, escalated)
+    return probabilities, escalated
+
+
+def model_probabilities(
+    texts: Sequence[str],
+    vectors: np.ndarray,
+    head: CategoryHead,
+    cascade: Cascade | None,
+    embedder: Embedder,
+    cache: EmbeddingCache | None,
+) -> np.ndarray:
+    """The class probabilities :func:`decide` takes its model decisions from, before the rules
+    and the abstain threshold (``vectors`` in the model's topic space, as for ``decide``)."""
+    if cascade is not None:
+        return cascade_probabilities(texts, vectors, cascade, head, embedder, cache)[0]
+    views = embed_views(texts, embedder, cache, vectors, head)
+    return most_confident_probabilities(head, vectors, views)
 
 
 def decide(

@@ -125,7 +125,8 @@ def test_auto_precision_follows_the_cpu(plain: SentenceTransformerEmbedder) -> N
 
     native = bool(torch.ops.mkldnn._is_mkldnn_bf16_supported())
     assert resolve_precision("auto") == ("bfloat16" if native else "float32")
-    auto = get_embedder(InsightSettings(embedding_precision="auto"))
+    # The transformer-only decision, whose model id carries no token cut (the cascade's does).
+    auto = get_embedder(InsightSettings(embedding_precision="auto", embedding_cascade=False))
     assert auto.model_id == plain.model_id + ("+bf16" if native else "")
     with pytest.raises(ConfigError, match="exclude each other"):
         SentenceTransformerEmbedder("bundled:all-MiniLM-L6-v2", quantize=True, precision="bfloat16")

@@ -233,6 +233,17 @@ def test_trend_table_shares_add_up(demo_run: DemoRun) -> None:
     assert (visible["users"] >= 5).all()
     totals = _query(
         demo_run.home,
-        "SELECT run_date, department, count(*) AS n FROM core.classifications GROUP BY ALL",
+        "SELECT run_date AS date, department, count(*) AS n FROM core.classifications GROUP BY ALL",
     )
-    assert totals.height == trends.select("date", "department").unique().height
+    # A hidden cell has no row, so a day's department appears only when it has a visible cell;
+    # every row belongs to a day and department that was classified.
+    published = trends.select("date", "department").unique()
+    assert 0 < published.height <= totals.height
+    assert published.join(totals, on=["date", "department"], how="anti").height == 0
+    # Shares are of the visible prompts, so each published day and department adds up to 1.
+    sums = trends.group_by("date", "department").agg(pl.col("share").sum())
+    assert sums.get_column("share").is_between(1 - 1e-6, 1 + 1e-6).all()
+    # A department's visible prompts never exceed what was classified for it that day.
+    published_prompts = trends.group_by("date", "department").agg(pl.col("prompts").sum())
+    both = published_prompts.join(totals, on=["date", "department"])
+    assert (both.get_column("prompts") <= both.get_column("n")).all()

@@ -128,6 +128,17 @@ def _parquet_hits(path: Path, needle: str) -> list[str]:
     ]
 
 
+def _bundled_vocabulary_only(tokenizer_file: Path) -> bool:
+    """Whether a distilled static model's tokenizer holds only the bundled transformer's own
+    word pieces: its vocabulary (30k pieces, "tobias" among them) comes with the installed
+    model, not from any prompt, and the distillation only drops pieces from it."""
+    from insight_core.nlp.embed import resolve_model
+
+    bundled = Path(resolve_model("bundled:all-MiniLM-L6-v2")[0]) / "tokenizer.json"
+    own = json.loads(tokenizer_file.read_text())["model"]["vocab"]
+    return set(own) <= set(json.loads(bundled.read_text())["model"]["vocab"])
+
+
 def _hits(home: Path, needle: str, skip: tuple[str, ...] = ()) -> list[str]:
     """Where under ``home`` ``needle`` occurs: files byte for byte (any case), DuckDB tables
     and Parquet columns as text (both may store strings compressed)."""
@@ -136,6 +147,8 @@ def _hits(home: Path, needle: str, skip: tuple[str, ...] = ()) -> list[str]:
     for path in sorted(p for p in home.rglob("*") if p.is_file()):
         relative = path.relative_to(home).as_posix()
         if relative.startswith(skip):
+            continue
+        if path.name == "tokenizer.json" and _bundled_vocabulary_only(path):
             continue
         if needle.encode() in path.read_bytes().lower():
             hits.append(relative)

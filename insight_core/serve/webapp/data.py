@@ -20,8 +20,7 @@ import yaml
 from insight_core import inference, warehouse
 from insight_core.errors import ConfigError, InsightError, SourceError
 from insight_core.inference import Classifier
-from insight_core.nlp.decision import embed_views, most_confident_probabilities
-from insight_core.nlp.embed import embed_with_cache
+from insight_core.nlp.cascade import model_probabilities
 from insight_core.prep.redact import redact_text
 from insight_core.runtime import get_embedder
 from insight_core.settings import resource_path
@@ -50,15 +49,16 @@ def category_probabilities(classifier: Classifier, texts: list[str]) -> pl.DataF
     """The category head's probability of every category for each text (before the rules and
     the abstain threshold): columns ``row``, ``category``, ``probability``.
 
-    The probabilities are the ones the decision uses: like ``decide_categories``, the head reads
-    the whole prompt and each of its instruction views and keeps the most confident of them.
+    The probabilities are the ones the decision uses: like ``cascade.decide``, the static side's
+    where it is sure enough, else the transformer head's, each from whichever of the whole
+    prompt and its instruction views the head is most confident about.
     """
     redacted = [redact_text(t) for t in texts]
     embedder = get_embedder(classifier.settings)
-    vectors, _ = embed_with_cache(redacted, embedder, None)
-    head = classifier.bundle.head
-    views = embed_views(redacted, embedder, None) if texts else []
-    probabilities = most_confident_probabilities(head, vectors, views)
+    bundle = classifier.bundle
+    head = bundle.head
+    vectors = bundle.topic_vectors(redacted, embedder, None)
+    probabilities = model_probabilities(redacted, vectors, head, bundle.cascade, embedder, None)
     return pl.DataFrame(
         {
             "row": [r for r in range(len(texts)) for _ in head.classes],
