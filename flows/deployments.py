@@ -13,16 +13,22 @@ from typing import Any
 
 from prefect.schedules import Cron
 
+from flows.digest import digest
 from flows.lifecycle import refit, tune
 from flows.nightly import backfill, nightly
 from flows.runners import configured
 from insight_core.settings import InsightSettings
 
 TAGS = ["employee-insight-engine"]
+# The weekly digest: Monday morning, after the night that loaded Sunday (INSIGHT_SCHEDULE_CRON,
+# 02:00 by default). Registered paused: it sends messages, so it runs only once turned on.
+DIGEST_CRON = "0 7 * * 1"
+DIGEST_DEPLOYMENT = "insight-digest/digest"
 
 
-def build_deployments(settings: InsightSettings) -> list[Any]:
-    """nightly (cron), backfill, refit (weekly cron) and tune (on demand)."""
+def build_deployments(settings: InsightSettings, digest_on: bool = False) -> list[Any]:
+    """nightly (cron), backfill, refit (weekly cron), tune (on demand) and digest (weekly cron,
+    paused unless ``digest_on``)."""
     tz = settings.schedule_timezone
     return [
         configured(nightly, settings).to_deployment(
@@ -43,11 +49,32 @@ def build_deployments(settings: InsightSettings) -> list[Any]:
         tune.to_deployment(
             name="tune", description="Topic-model hyperparameter search (on demand).", tags=TAGS
         ),
+        digest.to_deployment(
+            name="digest",
+            schedules=[Cron(DIGEST_CRON, timezone=tz, active=digest_on)],
+            description="Last week's movers and alerts per department, sent through the alert "
+            "channels and written to <home>/digests (schedule paused until turned on).",
+            tags=TAGS,
+        ),
     ]
+
+
+def digest_schedule_on() -> bool:
+    """Whether the registered digest deployment's schedule was turned on (in the UI or with
+    ``prefect deployment schedule resume``): registering the deployments again keeps it on.
+    False when there is no such deployment yet or the server cannot say."""
+    from prefect.client.orchestration import get_client
+
+    try:
+        with get_client(sync_client=True) as client:
+            found = client.read_deployment_by_name(DIGEST_DEPLOYMENT)
+    except Exception:  # not registered yet (or no answer): the default, paused
+        return False
+    return any(schedule.active for schedule in found.schedules or [])
 
 
 def serve_deployments(settings: InsightSettings, limit: int | None = None) -> None:
     """Register the deployments and execute their runs in this process until stopped."""
     from prefect import serve
 
-    serve(*build_deployments(settings), limit=limit)
+    serve(*build_deployments(settings, digest_on=digest_schedule_on()), limit=limit)

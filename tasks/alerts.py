@@ -1,5 +1,7 @@
 """Alert messages through Prefect's notification blocks: the channels, and the night's task.
 
+The weekly digest (``tasks/digest.py``) goes through the same channels.
+
 What is due and what a message says is decided in
 :mod:`insight_core.nightly.alert_delivery`; this module only turns the settings into Prefect
 blocks (Slack, Microsoft Teams, a generic webhook, e-mail over SMTP, or any saved block) and
@@ -9,6 +11,7 @@ hands their ``notify`` over as the senders.
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 
 from prefect import task
 from prefect.blocks.abstract import NotificationBlock
@@ -20,9 +23,13 @@ from insight_core.settings import InsightSettings
 
 log = logging.getLogger(__name__)
 
+# A sender takes any notice with a subject and a body: alert messages and the weekly digest
+# go through the same channels.
+NoticeSender = Callable[[alert_delivery.Notice], None]
 
-def _sender(block: NotificationBlock) -> alert_delivery.Sender:
-    def send(message: alert_delivery.AlertMessage) -> None:
+
+def _sender(block: NotificationBlock) -> NoticeSender:
+    def send(message: alert_delivery.Notice) -> None:
         # Apprise-based blocks only log a failed post unless asked to raise: a failure must
         # reach the delivery record so the next night retries it.
         with block.raise_on_failure():
@@ -31,14 +38,14 @@ def _sender(block: NotificationBlock) -> alert_delivery.Sender:
     return send
 
 
-def _failing(reason: str) -> alert_delivery.Sender:
-    def send(message: alert_delivery.AlertMessage) -> None:
+def _failing(reason: str) -> NoticeSender:
+    def send(message: alert_delivery.Notice) -> None:
         raise RuntimeError(reason)
 
     return send
 
 
-def alert_senders(settings: InsightSettings) -> dict[str, alert_delivery.Sender]:
+def alert_senders(settings: InsightSettings) -> dict[str, NoticeSender]:
     """One sender per configured channel, keyed by a channel name kept with each delivery.
 
     A channel whose block cannot be built or loaded (a Prefect server down, a block renamed)
@@ -51,7 +58,7 @@ def alert_senders(settings: InsightSettings) -> dict[str, alert_delivery.Sender]
         SlackWebhook,
     )
 
-    senders: dict[str, alert_delivery.Sender] = {}
+    senders: dict[str, NoticeSender] = {}
     if settings.alert_block:
         channel = f"block:{settings.alert_block}"
         try:

@@ -47,6 +47,7 @@ def _options(
 app.command()(nightly.demo)
 app.command()(nightly.run)
 app.command()(nightly.serve)
+app.command()(nightly.digest)
 app.command()(lifecycle.train)
 app.command()(lifecycle.refit)
 app.command()(lifecycle.tune)

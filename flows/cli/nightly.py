@@ -1,4 +1,5 @@
-"""Commands that run nights: ``run`` (one date or a backfill), ``demo`` and ``serve``."""
+"""Commands that run nights: ``run`` (one date or a backfill), ``demo``, ``serve`` and the weekly
+``digest``."""
 
 from __future__ import annotations
 
@@ -124,7 +125,7 @@ def _first_line(error: BaseException) -> str:
 def serve(
     limit: Annotated[int | None, typer.Option(help="Concurrent flow runs at most.")] = None,
 ) -> None:
-    """Serve the nightly, backfill, refit and tune deployments to a Prefect server."""
+    """Serve the nightly, backfill, refit, tune and digest deployments to a Prefect server."""
     with clear_errors():
         settings = load_settings()
         if not os.environ.get("PREFECT_API_URL"):
@@ -135,6 +136,29 @@ def serve(
         from flows.deployments import serve_deployments
 
         serve_deployments(settings, limit=limit)
+
+
+def digest(
+    week: Annotated[
+        DateOption,
+        typer.Option(
+            formats=["%Y-%m-%d"],
+            help="Any day of the ISO week (default: the week before this one).",
+        ),
+    ] = None,
+) -> None:
+    """Write a week's digest page (movers and alerts) and send it through the alert channels."""
+    with clear_errors():
+        settings = load_settings()
+        prefect_ready()
+        from flows.digest import digest as digest_flow
+
+        report = digest_flow(week=week.date() if week else None)
+        console.print(report.summary())
+        for channel, error in report.failed:
+            err_console.print(f"[bold red]not delivered[/] to {channel}: {error}")
+        if report.page is None:
+            raise InsightError(f"no warehouse at {settings.warehouse_file} yet: nothing to digest")
 
 
 def demo(

@@ -22,7 +22,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 from insight_core import warehouse
 
@@ -57,6 +57,16 @@ class DeliveryReport:
     def summary(self) -> str:
         """One line for the run's log."""
         return f"alert messages: {len(self.sent)} sent, {len(self.failed)} failed"
+
+
+class Notice(Protocol):
+    """What a channel sends: an alert message, or another notice such as the weekly digest."""
+
+    @property
+    def subject(self) -> str: ...
+
+    @property
+    def body(self) -> str: ...
 
 
 Sender = Callable[[AlertMessage], None]
