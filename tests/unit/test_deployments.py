@@ -18,10 +18,14 @@ def test_served_deployments_are_defined_with_schedules() -> None:
     from flows.deployments import build_deployments
 
     deployments = {d.name: d for d in build_deployments(InsightSettings())}
-    assert set(deployments) == {"nightly", "backfill", "refit", "tune"}
+    assert set(deployments) == {"nightly", "backfill", "refit", "tune", "digest"}
     nightly_cron = deployments["nightly"].schedules[0].schedule.cron
     assert nightly_cron == "0 2 * * *"
     assert deployments["refit"].schedules[0].schedule.cron == "0 4 * * 0"
+    # The digest sends messages: registered with its schedule paused, Monday 07:00.
+    (digest,) = deployments["digest"].schedules
+    assert digest.schedule.cron == "0 7 * * 1" and digest.active is False
+    assert deployments["nightly"].schedules[0].active is True
     assert not deployments["tune"].schedules and not deployments["backfill"].schedules
     from prefect.utilities.callables import parameter_schema
 
@@ -38,12 +42,15 @@ def test_schedule_follows_settings() -> None:
     nightly = next(d for d in build_deployments(settings) if d.name == "nightly")
     assert nightly.schedules[0].schedule.cron == "30 3 * * *"
     assert nightly.schedules[0].schedule.timezone == "Europe/Berlin"
+    digest = next(d for d in build_deployments(settings, digest_on=True) if d.name == "digest")
+    assert digest.schedules[0].schedule.timezone == "Europe/Berlin"
+    assert digest.schedules[0].active is True
 
 
 def test_prefect_yaml_entrypoints_are_the_flows() -> None:
     document = yaml.safe_load((ROOT / "deploy" / "prefect.yaml").read_text())
     names = {d["name"] for d in document["deployments"]}
-    assert names == {"nightly", "backfill", "refit", "tune"}
+    assert names == {"nightly", "backfill", "refit", "tune", "digest"}
     for deployment in document["deployments"]:
         path, attribute = deployment["entrypoint"].split(":")
         assert (ROOT / path).exists()
@@ -64,6 +71,11 @@ def test_work_pool_deployments_use_the_settings_schedules() -> None:
         {"cron": defaults.refit_cron, "timezone": defaults.schedule_timezone}
     ]
     assert not schedules["backfill"] and not schedules["tune"]
+    from flows.deployments import DIGEST_CRON
+
+    assert schedules["digest"] == [
+        {"cron": DIGEST_CRON, "timezone": defaults.schedule_timezone, "active": False}
+    ]
 
 
 @pytest.mark.parametrize("threads", [None, "1", "3"])
