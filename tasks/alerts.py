@@ -1,11 +1,10 @@
 """Alert messages through Prefect's notification blocks: the channels, and the night's task.
 
-The weekly digest (``tasks/digest.py``) goes through the same channels.
-
 What is due and what a message says is decided in
 :mod:`insight_core.nightly.alert_delivery`; this module only turns the settings into Prefect
 blocks (Slack, Microsoft Teams, a generic webhook, e-mail over SMTP, or any saved block) and
-hands their ``notify`` over as the senders.
+hands their ``notify`` over as the senders. The weekly digest (``tasks/digest.py``) goes
+through the same channels.
 """
 
 from __future__ import annotations

@@ -290,6 +290,10 @@ def test_the_digest_schedule_stays_as_the_user_left_it(prefect_api: None) -> Non
         assert schedule.active is False and schedule.schedule.cron == "0 7 * * 1"
         client.update_deployment_schedule(deployment_id, schedule.id, active=True)
     assert digest_schedule_on() is True
+    with get_client(sync_client=True) as client:
+        # What `insight serve` does to its deployments when it stops (pause_on_shutdown).
+        client.pause_deployment(deployment_id)
+    assert digest_schedule_on() is True
     again = next(d for d in build_deployments(settings, digest_on=True) if d.name == "digest")
     assert again.apply() == deployment_id
     with get_client(sync_client=True) as client:
