@@ -255,7 +255,7 @@ def main() -> int:
     )
     print(f"  messages received:               {len(received)}")
     print(f"  ops.alert_deliveries sent:       {len(sent_pairs)} (channels {channels})")
-    print(f"  rerun of {rerun_day}:           {rerun_sent} messages ({rerun_seconds:.0f} s)")
+    print(f"  {f'rerun of {rerun_day}:':<33}{rerun_sent} messages ({rerun_seconds:.0f} s)")
     print(
         f"  wall time:                       {time.perf_counter() - began:.0f} s "
         f"(median night {sorted(n[3] for n in nights)[len(nights) // 2]:.0f} s)"
