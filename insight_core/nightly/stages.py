@@ -49,6 +49,7 @@ from insight_core.nightly.run_log import track_cancelled, track_failure
 from insight_core.nightly.summary import RunSummary
 from insight_core.nlp.cascade import decide
 from insight_core.nlp.embed import embed_with_cache
+from insight_core.nlp.kept_text import kept_text
 from insight_core.nlp.taxonomy import load_taxonomy
 from insight_core.nlp.topics import OUTLIER_LABEL, OUTLIER_TOPIC
 from insight_core.prep.ingest import (
@@ -338,8 +339,10 @@ def _loaded_text_differs(
 ) -> dict[str, bool]:
     """For ids loaded on another date: does this row's (redacted) text differ from theirs?
 
-    Only redacted texts are kept (``texts_dir``), so the new text is redacted the same way
-    before comparing. Where the stored text is gone, the row counts as the same (duplicate).
+    Only the kept form of redacted texts is stored (``texts_dir``, :func:`kept_text`), so the
+    new text is redacted and reduced the same way before comparing (and so is the stored one:
+    texts kept before the kept form existed are the full redacted text). Where the stored text
+    is gone, the row counts as the same (duplicate).
     """
     if not loaded:
         return {}
@@ -357,7 +360,7 @@ def _loaded_text_differs(
             stored.update(dict(found.select("prompt_id", "text").iter_rows()))
     return {
         prompt_id: prompt_id in stored
-        and redact_text(new_texts.get(prompt_id) or "") != stored[prompt_id]
+        and kept_text(redact_text(new_texts.get(prompt_id) or "")) != kept_text(stored[prompt_id])
         for prompt_id in loaded
     }
 
@@ -463,12 +466,24 @@ def redact(ctx: RunContext, chunk: ValidatedChunk) -> RedactedChunk:
     frame = pl.read_parquet(chunk.path)
     original = frame.get_column("text")
     redacted = redact_frame(
-        frame, hash_secret(ctx.settings), parallelism(ctx.settings).redaction_processes
+        frame,
+        hash_secret(ctx.settings),
+        parallelism(ctx.settings).redaction_processes,
+        derive=("kept_text", kept_text),  # the form kept after the night (_store_texts)
     )
     changed = int((redacted.get_column("text") != original).sum()) if frame.height else 0
     redacted = redacted.with_columns(
         (pl.col("text") != original).cast(pl.Int32).alias("pii_redacted")
-    ).select("prompt_id", "event_ts", "user_hash", "department", "tool", "text", "pii_redacted")
+    ).select(
+        "prompt_id",
+        "event_ts",
+        "user_hash",
+        "department",
+        "tool",
+        "text",
+        "kept_text",
+        "pii_redacted",
+    )
     path = ctx.path(f"chunk-{chunk.index:04d}.redacted.parquet")
     redacted.write_parquet(path)
     _discard(chunk.path)  # the raw (unredacted) chunk
@@ -620,7 +635,7 @@ def categorize(
     lookup = bundle.topic_lookup()
     topic_ids = topic_frame.get_column("topic_id").to_list()
     classified = (
-        frame.drop("text")
+        frame.drop("text", "kept_text", strict=False)
         .with_columns(
             pl.lit(ctx.run_date).alias("run_date"),
             pl.Series("category", [d.category for d in decisions], dtype=pl.String),
@@ -877,7 +892,8 @@ def _texts_temp(ctx: RunContext) -> Path:
 
 
 def _store_texts(ctx: RunContext, redacted: Sequence[RedactedChunk]) -> None:
-    """Keep the date's redacted texts (outside the warehouse) for later topic refits."""
+    """Keep the date's texts (outside the warehouse) for later topic refits, in their kept form
+    (:func:`kept_text`: only words that cannot name a person or hold a secret)."""
     target_dir = ctx.settings.texts_dir
     target_dir.mkdir(parents=True, exist_ok=True)
     # user_hash lets refits count how many distinct users use a topic word.
@@ -887,9 +903,9 @@ def _store_texts(ctx: RunContext, redacted: Sequence[RedactedChunk]) -> None:
         # Streamed in row groups of a chunk: a night's texts never sit in memory at once.
         # polars' default row groups held 325-354 MB of a 1M-prompt night's texts at the
         # end of the run; a chunk's size, 52 MB, as fast (docs/benchmarks.md).
-        pl.scan_parquet([c.path for c in redacted]).select(columns).sink_parquet(
-            tmp, row_group_size=ctx.settings.chunk_size
-        )
+        pl.scan_parquet([c.path for c in redacted]).select(
+            "prompt_id", pl.col("kept_text").alias("text"), "user_hash"
+        ).sink_parquet(tmp, row_group_size=ctx.settings.chunk_size)
     else:
         pl.DataFrame(schema=dict.fromkeys(columns, pl.String)).write_parquet(tmp)
     tmp.replace(target_dir / f"{ctx.run_date:%Y-%m-%d}.parquet")

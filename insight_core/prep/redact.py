@@ -39,7 +39,7 @@ import unicodedata
 from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
-from functools import lru_cache
+from functools import lru_cache, partial
 from itertools import accumulate
 from typing import Any, NamedTuple
 
@@ -2048,6 +2048,13 @@ def _redact_batch(texts: list[str]) -> list[str]:
     return [redact_text(text) for text in texts]
 
 
+def _redact_and_derive(
+    derive: Callable[[str], str], texts: list[str]
+) -> tuple[list[str], list[str]]:
+    redacted = _redact_batch(texts)
+    return redacted, [derive(text) for text in redacted]
+
+
 def redact_texts(texts: Sequence[str], processes: int = 1) -> list[str]:
     """``redact_text`` of every text, in order; with ``processes`` > 1 spread over that many
     worker processes (the patterns are pure Python, so threads would share one core).
@@ -2055,28 +2062,52 @@ def redact_texts(texts: Sequence[str], processes: int = 1) -> list[str]:
     A daemonic process (a Dask worker) may not start processes of its own: there, and for
     small batches, the texts are redacted in the calling process.
     """
+    return redact_and_derive(texts, None, processes)[0]
+
+
+def redact_and_derive(
+    texts: Sequence[str], derive: Callable[[str], str] | None, processes: int = 1
+) -> tuple[list[str], list[str]]:
+    """:func:`redact_texts`, and ``derive`` (a module-level function, so that worker
+    processes can receive it) of each redacted text, computed in the same worker processes;
+    without ``derive`` the second list is empty."""
     texts = list(texts)
+    work = partial(_redact_and_derive, derive) if derive is not None else None
     if (
         processes <= 1
         or len(texts) < PARALLEL_MIN_TEXTS
         or multiprocessing.current_process().daemon
     ):
-        return _redact_batch(texts)
+        return work(texts) if work is not None else (_redact_batch(texts), [])
     size = -(-len(texts) // processes)
     parts = [texts[start : start + size] for start in range(0, len(texts), size)]
     pool = _redaction_pool(processes)
-    return [text for part in pool.map(_redact_batch, parts) for text in part]
+    if work is None:
+        return [text for part in pool.map(_redact_batch, parts) for text in part], []
+    done = list(pool.map(work, parts))
+    return [t for part, _ in done for t in part], [t for _, part in done for t in part]
 
 
-def redact_frame(frame: pl.DataFrame, secret: str, processes: int = 1) -> pl.DataFrame:
+def redact_frame(
+    frame: pl.DataFrame,
+    secret: str,
+    processes: int = 1,
+    derive: tuple[str, Callable[[str], str]] | None = None,
+) -> pl.DataFrame:
     """Redact ``text`` and replace ``user_id`` by ``user_hash`` in a validated batch
-    (``processes``: see :func:`redact_texts`)."""
-    redacted = redact_texts(frame.get_column("text").to_list(), processes)
+    (``processes``: see :func:`redact_texts`). With ``derive`` (a column name and a function),
+    that column is added: the function of each redacted text."""
+    redacted, derived = redact_and_derive(
+        frame.get_column("text").to_list(), derive[1] if derive else None, processes
+    )
     hashes = [hash_user_id(uid, secret) for uid in frame.get_column("user_id").to_list()]
-    return frame.with_columns(
+    columns = [
         pl.Series("text", redacted, dtype=pl.String),
         pl.Series("user_hash", hashes, dtype=pl.String),
-    ).drop("user_id")
+    ]
+    if derive is not None:
+        columns.append(pl.Series(derive[0], derived, dtype=pl.String))
+    return frame.with_columns(columns).drop("user_id")
 
 
 def cap_text(text: str, max_chars: int) -> str:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+import json
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
@@ -27,6 +29,7 @@ START = date(2026, 10, 5)
 class CascadeRun:
     settings: InsightSettings
     summaries: list
+    log_files: list[Path]
 
 
 @pytest.fixture(scope="module")
@@ -45,7 +48,7 @@ def cascade_run(prefect_api: None, tmp_path_factory: pytest.TempPathFactory) -> 
             for day, path in zip(dataset.dates, dataset.log_files, strict=True)
         ]
         settings = InsightSettings()
-    return CascadeRun(settings, summaries)
+    return CascadeRun(settings, summaries, list(dataset.log_files))
 
 
 def test_the_cascade_model_carries_its_static_model_and_topics(cascade_run: CascadeRun) -> None:
@@ -78,10 +81,27 @@ def test_rows_are_accounted_for_and_only_some_reach_the_transformer(
     assert cascade_run.summaries[0].model_fitted and not cascade_run.summaries[1].model_fitted
 
 
+def _records(path: Path) -> list[dict]:
+    """The demo file's JSON objects (its deliberately broken lines left out)."""
+    records = []
+    for line in path.read_text(encoding="utf-8").splitlines():
+        with contextlib.suppress(ValueError):
+            record = json.loads(line)
+            if isinstance(record, dict) and isinstance(record.get("text"), str):
+                records.append(record)
+    return records
+
+
 def test_classify_decides_as_the_nightly_run_did(cascade_run: CascadeRun) -> None:
     settings = cascade_run.settings
     day = START.replace(day=START.day + 1)
-    texts = pl.read_parquet(settings.texts_dir / f"{day:%Y-%m-%d}.parquet")
+    # The prompts as they came in (texts/ keeps only their kept form); classify redacts them.
+    texts = pl.DataFrame(
+        [
+            {"prompt_id": str(record.get("prompt_id")), "text": record.get("text")}
+            for record in _records(cascade_run.log_files[1])
+        ]
+    ).unique("prompt_id", keep="first", maintain_order=True)
     published = warehouse.query(
         settings.warehouse_file,
         f"SELECT prompt_id, category, topic_id FROM core.classifications "
