@@ -7,10 +7,10 @@ recognises; the ones it misses (a surname outside every list, a password made up
 an unusual id) would then sit under the home for as long as the texts are kept. So the kept
 form goes further and keeps a word only when it may be a topic word at all: a common English
 word that is not a person name, or a workplace glossary term (:func:`topic_word_list`), or an
-English stop word, or a single letter. Every other word (names of any origin, ids, numbers, invented passwords,
-words of other languages) becomes ``·``, and so does a listed word written capitalised in
-mid-sentence ("ask Grace"), the way names are written. Redaction placeholders (``<EMAIL>``)
-and punctuation stay, so the text keeps its shape.
+English stop word, or a single letter. Every other word (names of any origin, ids, numbers,
+invented passwords, words of other languages) becomes ``·``, and so does a listed word
+written capitalised in mid-sentence ("ask Grace"), the way names are written. Redaction
+placeholders (``<EMAIL>``) and punctuation stay, so the text keeps its shape.
 
 What this costs: refits embed and cluster the kept form, so a prompt's words outside the list
 (rare technical terms, other languages) no longer shape its topic after its night; the
