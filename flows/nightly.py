@@ -83,15 +83,13 @@ def nightly(
         alerts.deliver_alerts(ctx)
         return t.record_late_warnings(ctx, summary)
     except STOPS as stop:
-        reason = _stop_reason(stop)
-        _stop_tasks()
-        if ctx is None:  # stopped while beginning: the next run records what it left
-            return Cancelled(message=f"{reason} before the run began")
-        summary = stages.cancel_run(ctx, reason, summary)
-        if summary.status == "succeeded":
-            return summary
-        return Cancelled(message=f"run {ctx.run_id} {reason}; nothing was published")
+        return _cancel(ctx, _stop_reason(stop), summary)
     except Exception as error:
+        signum = interrupts.received_signal()
+        if signum is not None:
+            # The stop landed inside Prefect's own task machinery, which raised an error of
+            # its own on the way out (seen: "ValueError: Task run is not set"): still a stop.
+            return _cancel(ctx, f"stopped by {signal.Signals(signum).name}", summary)
         if ctx is not None:
             recorded = t.record_failure(ctx, error)
             if recorded.status == "succeeded":  # it failed after its publication: a warning
@@ -114,6 +112,17 @@ def _stop_reason(stop: BaseException) -> str:
     if isinstance(stop, TerminationSignal):
         return f"stopped by {signal.Signals(stop.signal).name}"
     return "stopped by SIGINT"
+
+
+def _cancel(ctx: RunContext | None, reason: str, summary: RunSummary | None) -> RunSummary | State:
+    """A stopped run: its tasks stopped, recorded cancelled unless it had published."""
+    _stop_tasks()
+    if ctx is None:  # stopped while beginning: the next run records what it left
+        return Cancelled(message=f"{reason} before the run began")
+    summary = stages.cancel_run(ctx, reason, summary)
+    if summary.status == "succeeded":
+        return summary
+    return Cancelled(message=f"run {ctx.run_id} {reason}; nothing was published")
 
 
 def _stop_tasks() -> None:

@@ -103,7 +103,14 @@ def run(
                             run_date=dates[0], source=source, mode=mode, replace=replace
                         )
                     ]
-            except (interrupts.RunInterrupted, CancelledRun) as stopped:
+            except (interrupts.RunInterrupted, CancelledRun, Exception) as stopped:
+                # Any error after a stop signal is the stop's (Prefect's machinery may raise
+                # its own on the way out); other errors go to clear_errors.
+                if (
+                    not isinstance(stopped, interrupts.RunInterrupted | CancelledRun)
+                    and not interrupts.received_signal()
+                ):
+                    raise
                 code = 128 + (interrupts.received_signal() or signal.SIGINT)
                 err_console.print(
                     f"[bold red]cancelled:[/] {_first_line(stopped)} (ops.runs, MLflow and "
