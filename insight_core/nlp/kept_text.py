@@ -54,7 +54,9 @@ def _keeps(word: str, text: str, start: int, kept: frozenset[str]) -> bool:
     if word.startswith("<") or (len(word) == 1 and word.isascii() and word.isalpha()):
         return True  # a redaction placeholder, or one letter ("e-mail", "a", "I")
     parts = re.split(r"['’]", word.lower())
-    if parts[0] not in kept or any(p not in _CONTRACTION_ENDINGS | kept for p in parts[1:]):
+    if parts[0] not in kept or any(
+        p not in _CONTRACTION_ENDINGS and p not in kept for p in parts[1:]
+    ):
         return False
     # A listed word written like a name in mid-sentence ("ask Grace", "Mark said so") is one.
     capitalised = word[0].isupper() and word[1:2].islower()

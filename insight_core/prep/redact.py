@@ -2049,10 +2049,10 @@ def _redact_batch(texts: list[str]) -> list[str]:
 
 
 def _redact_and_derive(
-    derive: Callable[[str], str], texts: list[str]
+    derive: Callable[[str], str] | None, texts: list[str]
 ) -> tuple[list[str], list[str]]:
     redacted = _redact_batch(texts)
-    return redacted, [derive(text) for text in redacted]
+    return redacted, [derive(text) for text in redacted] if derive is not None else []
 
 
 def redact_texts(texts: Sequence[str], processes: int = 1) -> list[str]:
@@ -2072,19 +2072,16 @@ def redact_and_derive(
     processes can receive it) of each redacted text, computed in the same worker processes;
     without ``derive`` the second list is empty."""
     texts = list(texts)
-    work = partial(_redact_and_derive, derive) if derive is not None else None
+    work = partial(_redact_and_derive, derive)
     if (
         processes <= 1
         or len(texts) < PARALLEL_MIN_TEXTS
         or multiprocessing.current_process().daemon
     ):
-        return work(texts) if work is not None else (_redact_batch(texts), [])
+        return work(texts)
     size = -(-len(texts) // processes)
     parts = [texts[start : start + size] for start in range(0, len(texts), size)]
-    pool = _redaction_pool(processes)
-    if work is None:
-        return [text for part in pool.map(_redact_batch, parts) for text in part], []
-    done = list(pool.map(work, parts))
+    done = list(_redaction_pool(processes).map(work, parts))
     return [t for part, _ in done for t in part], [t for _, part in done for t in part]
 
 
