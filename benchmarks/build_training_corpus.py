@@ -88,6 +88,33 @@ def assistant_family(source: str) -> str:
     }[parts[0]]
 
 
+NOTICE_HEAD = """# Attribution: the shipped training corpus
+
+`corpus.csv` holds real text from public sources, each row with its `source` and `licence`
+(written by `benchmarks/build_training_corpus.py`). Pool sources are described, with their
+repositories and commits, in the training pool's `SOURCES_a.md` and `SOURCES_b.md`; the
+assistant prompts in the assistant set's `SOURCES.md`. Only sources whose licence allows
+redistribution are included; non-commercial, research-only and unlicensed sources, and
+prompts that came through AlpacaEval (non-commercial flag), are left out. Labels of the pool
+rows come from each source's own metadata; labels of the assistant prompts are this project's
+own reading (`assistant_labels.csv`, both passes), under the project's licence.
+
+| family | rows | licence as its source states it |
+|---|---:|---|
+"""
+
+
+def write_notice(corpus: Path) -> None:
+    """NOTICE.md beside ``corpus``: rows and licence per family."""
+    counts: dict[tuple[str, str], int] = {}
+    with corpus.open(newline="", encoding="utf-8") as handle:
+        for row in csv.DictReader(handle):
+            key = (row["family"], row["licence"])
+            counts[key] = counts.get(key, 0) + 1
+    lines = [f"| {family} | {n} | {licence} |" for (family, licence), n in sorted(counts.items())]
+    (corpus.parent / "NOTICE.md").write_text(NOTICE_HEAD + "\n".join(lines) + "\n")
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--shared", type=Path, default=SHARED)
@@ -95,11 +122,18 @@ def main() -> int:
         "--labels",
         nargs=2,
         type=Path,
-        required=True,
         metavar=("PASS_A", "PASS_B"),
         help="the two passes' id,category files",
     )
+    parser.add_argument(
+        "--notice-only", action="store_true", help="only rewrite NOTICE.md from corpus.csv"
+    )
     args = parser.parse_args()
+    if args.notice_only:
+        write_notice(TARGET / "corpus.csv")
+        return 0
+    if args.labels is None:
+        parser.error("--labels is required")
 
     def read_pass(path: Path) -> dict[str, str]:
         with path.open(newline="", encoding="utf-8") as handle:
@@ -145,6 +179,7 @@ def main() -> int:
         )
         writer.writeheader()
         writer.writerows(rows)
+    write_notice(TARGET / "corpus.csv")
     print(f"wrote {len(rows)} rows to {TARGET / 'corpus.csv'} and both passes to {labels_path}")
     return 0
 

@@ -123,8 +123,9 @@ def get_static_embedder(settings: InsightSettings) -> StaticEmbedder:
         directory.parent.mkdir(parents=True, exist_ok=True)
         with FileLock(str(directory) + ".lock"):
             if not directory.exists():
-                location, _, model_id = resolve_model(settings.embedding_model)
-                distill_static_model(location, model_id, directory, settings.static_embedding_dims)
+                distill_static_model(
+                    settings.embedding_model, directory, settings.static_embedding_dims
+                )
     with _LOADING:
         return _load_static(directory)
 

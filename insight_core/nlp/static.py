@@ -21,6 +21,7 @@ from pathlib import Path
 import numpy as np
 
 from insight_core.errors import ConfigError
+from insight_core.nlp.embed import load_transformer_parts, resolve_model
 
 log = logging.getLogger(__name__)
 
@@ -66,19 +67,21 @@ class StaticEmbedder:
         return vectors / np.where(norms > 0, norms, 1.0)
 
 
-def distill_static_model(source_location: str, source_id: str, out: Path, dims: int) -> None:
-    """Distil ``source_location`` (a sentence-transformers folder) into ``out``.
+def distill_static_model(model_spec: str, out: Path, dims: int) -> None:
+    """Distil the transformer a model setting names (its adapter merged) into ``out``.
 
     Written to a temporary folder and renamed into place, so a reader never sees half a model.
     """
-    from model2vec.distill import distill
+    from model2vec.distill import distill_from_model
 
+    source_id = resolve_model(model_spec)[2]
     log.info(
         "distilling a %d-dim static embedding model from %s (once per home, about 20 s)",
         dims,
         source_id,
     )
-    model = distill(model_name=source_location, pca_dims=dims, device="cpu")
+    transformer, tokenizer = load_transformer_parts(model_spec)
+    model = distill_from_model(model=transformer, tokenizer=tokenizer, pca_dims=dims, device="cpu")
     out.parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=f".{out.name}-", dir=out.parent))
     try:

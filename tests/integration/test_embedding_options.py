@@ -39,7 +39,9 @@ def plain() -> SentenceTransformerEmbedder:
 
 def test_settings_off_give_the_unchanged_bundled_model(plain: SentenceTransformerEmbedder) -> None:
     # The transformer-only decision: no token cut, float32 (the cascade's defaults differ).
-    embedder = get_embedder(InsightSettings(embedding_cascade=False))
+    embedder = get_embedder(
+        InsightSettings(embedding_cascade=False, embedding_model="bundled:all-MiniLM-L6-v2")
+    )
     assert embedder.model_id == plain.model_id == resolve_model("bundled:all-MiniLM-L6-v2")[2]
     from sentence_transformers import SentenceTransformer
 

@@ -1,0 +1,199 @@
+"""Does fine-tuning the transformer (a LoRA adapter) help on sources it has not seen?
+
+The shipped training set's families (pool sources, assistant datasets) are split into
+``--folds`` groups; for each group an adapter is trained on everything else (the team's
+examples and descriptions always included), the category head is trained on the same rows with
+the adapted vectors, and the held-out group is decided. The frozen model gets the same folds and
+heads, so the two columns differ only by the adapter. Heads see the first ``--max-tokens`` word
+pieces, as the cascade's transformer does.
+
+    .venv/bin/python benchmarks/adapter_quality.py --home /tmp/adapter-bench
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import random
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+from insight_core.modelling.examples import (
+    DESCRIPTIONS_FAMILY,
+    EXAMPLES_FAMILY,
+    train_blended_head,
+    training_set,
+)
+from insight_core.modelling.finetune import train_adapter
+from insight_core.modelling.metrics import score
+from insight_core.nlp.embed import resolve_model
+from insight_core.nlp.lexical import combine_probabilities, train_lexical_head
+from insight_core.nlp.static import StaticEmbedder
+from insight_core.runtime import load_decision_config
+from insight_core.settings import InsightSettings
+
+ASSISTANT_FAMILIES = ("asst-oasst", "asst-hh", "asst-dolly", "asst-prism")
+
+
+def encode(model, texts: list[str]) -> np.ndarray:  # type: ignore[no-untyped-def]
+    import torch
+
+    with torch.inference_mode():
+        return np.asarray(
+            model.encode(texts, batch_size=32, normalize_embeddings=True, show_progress_bar=False),
+            dtype=np.float32,
+        )
+
+
+def static_vectors(model, texts: list[str], dims: int) -> np.ndarray:  # type: ignore[no-untyped-def]
+    """The cascade's static vectors of ``texts``, from a model2vec model distilled from
+    ``model`` (a SentenceTransformer) as a home distils it."""
+    from model2vec.distill import distill_from_model
+
+    static = distill_from_model(
+        model=model[0].auto_model, tokenizer=model.tokenizer, pca_dims=dims, device="cpu"
+    )
+    with tempfile.TemporaryDirectory() as directory:
+        static.save_pretrained(directory)
+        return StaticEmbedder(Path(directory)).embed(texts)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--home", type=Path, required=True)
+    parser.add_argument("--folds", type=int, default=2)
+    parser.add_argument("--epochs", type=int, default=2)
+    parser.add_argument("--rank", type=int, default=8)
+    parser.add_argument("--learning-rate", type=float, default=5e-4)
+    parser.add_argument("--max-tokens", type=int, default=128)
+    parser.add_argument("--cascade-threshold", type=float, default=0.5)
+    parser.add_argument("--json", type=Path)
+    args = parser.parse_args()
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s")
+    started = time.perf_counter()
+    from sentence_transformers import SentenceTransformer
+
+    settings = InsightSettings(home=args.home)
+    taxonomy, _ = load_decision_config(settings)
+    classes = taxonomy.categories
+    training = training_set(settings, taxonomy)
+    texts = training.get_column("text").to_list()
+    truth = np.asarray(training.get_column("category").to_list())
+    family = np.asarray(training.get_column("family").to_list())
+    weights = training.get_column("weight").to_numpy()
+    location, _, _ = resolve_model("bundled:all-MiniLM-L6-v2")
+
+    def fresh_model() -> SentenceTransformer:
+        model = SentenceTransformer(location, device="cpu", local_files_only=True)
+        model.max_seq_length = args.max_tokens
+        return model
+
+    families = sorted(set(family) - {EXAMPLES_FAMILY, DESCRIPTIONS_FAMILY})
+    random.Random(5).shuffle(families)
+    # Each assistant dataset in a different fold where there are enough folds.
+    assistant = [f for f in families if f in ASSISTANT_FAMILIES]
+    pool = [f for f in families if f not in ASSISTANT_FAMILIES]
+    groups: list[list[str]] = [[] for _ in range(args.folds)]
+    for index, name in enumerate(assistant + pool):
+        groups[index % args.folds].append(name)
+
+    dims = settings.static_embedding_dims
+    frozen_model = fresh_model()
+    base_vectors = encode(frozen_model, texts)
+    base_static = static_vectors(frozen_model, texts, dims)
+    print(f"frozen model: {len(texts)} texts in {time.perf_counter() - started:.0f} s", flush=True)
+    team = np.isin(family, [EXAMPLES_FAMILY, DESCRIPTIONS_FAMILY])
+    # As in the shipped cascade, the lexical head learns from the team's rows only.
+    lexical = train_lexical_head([texts[i] for i in np.flatnonzero(team)], list(truth[team]))
+    lexical_order = [lexical.classes.index(c) for c in classes]
+    kinds = ("frozen", "adapter", "frozen cascade", "adapter cascade")
+    decided = {kind: np.empty(len(texts), dtype=object) for kind in kinds}
+    escalated = {kind: np.zeros(len(texts), dtype=bool) for kind in kinds}
+    held_out = np.zeros(len(texts), dtype=bool)
+    for number, held in enumerate(groups, 1):
+        in_fold = np.isin(family, held)
+        train = np.flatnonzero(~in_fold)
+        test = np.flatnonzero(in_fold)
+        held_out |= in_fold
+        model = fresh_model()
+        train_adapter(
+            model,
+            [texts[i] for i in train],
+            list(truth[train]),
+            list(weights[train]),
+            epochs=args.epochs,
+            rank=args.rank,
+            learning_rate=args.learning_rate,
+            max_tokens=args.max_tokens,
+        )
+        tuned_vectors = encode(model, texts)
+        tuned_static = static_vectors(model, texts, dims)
+        lexical_probabilities = lexical.predict_proba([texts[i] for i in test])[:, lexical_order]
+        for kind, vectors, static in (
+            ("frozen", base_vectors, base_static),
+            ("adapter", tuned_vectors, tuned_static),
+        ):
+            head = train_blended_head(vectors[train], training[train], taxonomy.fallback)
+            order = [head.classes.index(c) for c in classes]
+            probabilities = head.predict_proba(vectors[test])[:, order]
+            decided[kind][test] = np.asarray(classes)[probabilities.argmax(axis=1)]
+            static_head = train_blended_head(static[train], training[train], taxonomy.fallback)
+            cheap = combine_probabilities(
+                static_head.predict_proba(static[test])[
+                    :, [static_head.classes.index(c) for c in classes]
+                ],
+                lexical_probabilities,
+            )
+            unsure = cheap.max(axis=1) < args.cascade_threshold
+            mixed = np.where(unsure[:, None], probabilities, cheap)
+            decided[f"{kind} cascade"][test] = np.asarray(classes)[mixed.argmax(axis=1)]
+            escalated[f"{kind} cascade"][test] = unsure
+        print(
+            f"fold {number}/{len(groups)} ({len(test)} rows) done, "
+            f"{time.perf_counter() - started:.0f} s",
+            flush=True,
+        )
+
+    report: dict[str, object] = {
+        "folds": groups,
+        "args": {k: str(v) for k, v in vars(args).items()},
+    }
+    for kind, labels in decided.items():
+        rows = held_out
+        pooled = score(list(truth[rows]), list(labels[rows]), classes)[1]
+        in_assistant = rows & np.isin(family, ASSISTANT_FAMILIES)
+        assistant_f1 = score(list(truth[in_assistant]), list(labels[in_assistant]), classes)[1]
+        per_category = score(list(truth[rows]), list(labels[rows]), classes)[2].to_dicts()
+        per_family = {
+            name: score(
+                list(truth[family == name]),
+                list(labels[family == name]),
+                sorted(set(truth[family == name])),
+            )[1]
+            for name in ASSISTANT_FAMILIES
+            if (family == name).any()
+        }
+        report[kind] = {
+            "escalated_share": float(escalated[kind][rows].mean()),
+            "pooled": pooled,
+            "assistant": assistant_f1,
+            "per_category": per_category,
+            "per_assistant_source": per_family,
+        }
+        print(
+            f"\n== {kind}: held-out macro-F1 {pooled:.3f}, assistant prompts {assistant_f1:.3f}, "
+            f"{escalated[kind][rows].mean():.1%} to the transformer"
+        )
+        print("  " + ", ".join(f"{r['category']} {r['f1']:.2f}" for r in per_category))
+        print("  " + ", ".join(f"{k} {v:.3f}" for k, v in per_family.items()))
+    if args.json:
+        args.json.write_text(json.dumps(report, indent=2, default=str))
+    print(f"\n{time.perf_counter() - started:.0f} s in all")
+
+
+if __name__ == "__main__":
+    main()
