@@ -25,6 +25,7 @@ demo: $(STAMP)
 
 test: $(STAMP)
 	$(BIN)/python -m ruff check .
+	$(BIN)/python -m ruff format --check .
 	$(BIN)/lint-imports
 	$(BIN)/python -m mypy
 	$(BIN)/python -m pytest
