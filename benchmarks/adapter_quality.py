@@ -28,7 +28,7 @@ from insight_core.modelling.examples import (
     train_blended_head,
     training_set,
 )
-from insight_core.modelling.finetune import train_adapter
+from insight_core.modelling.finetune import adapter_weights, train_adapter
 from insight_core.modelling.metrics import score
 from insight_core.nlp.embed import resolve_model
 from insight_core.nlp.lexical import combine_probabilities, train_lexical_head
@@ -84,7 +84,7 @@ def main() -> None:
     texts = training.get_column("text").to_list()
     truth = np.asarray(training.get_column("category").to_list())
     family = np.asarray(training.get_column("family").to_list())
-    weights = training.get_column("weight").to_numpy()
+    weights = adapter_weights(training)
     location, _, _ = resolve_model("bundled:all-MiniLM-L6-v2")
 
     def fresh_model() -> SentenceTransformer:

@@ -20,10 +20,29 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 import numpy as np
+import polars as pl
+
+from insight_core.modelling.examples import (
+    DESCRIPTIONS_FAMILY,
+    EXAMPLES_FAMILY,
+    EXAMPLES_HEAD_SHARE,
+)
 
 log = logging.getLogger(__name__)
 
 LORA_TARGETS = ("query", "key", "value", "dense")
+
+
+def adapter_weights(training: pl.DataFrame) -> np.ndarray:
+    """How often each row of a ``training_set`` frame is drawn: the team's rows (examples and
+    descriptions) carry ``EXAMPLES_HEAD_SHARE`` of the whole, as they do in the blended head,
+    each part keeping its source weights within it."""
+    weights = training.get_column("weight").to_numpy().astype(float)
+    team = training.get_column("family").is_in([EXAMPLES_FAMILY, DESCRIPTIONS_FAMILY]).to_numpy()
+    if team.any() and (~team).any():
+        weights[team] *= EXAMPLES_HEAD_SHARE / weights[team].sum()
+        weights[~team] *= (1 - EXAMPLES_HEAD_SHARE) / weights[~team].sum()
+    return weights
 
 
 def train_adapter(
