@@ -13,17 +13,18 @@ from insight_core.nlp.embed import (
     resolve_model,
     split_adapter,
 )
-from insight_core.settings import BUNDLED_MODEL, InsightSettings
+from insight_core.settings import ADAPTED_BUNDLED_MODEL, InsightSettings
 
 pytestmark = pytest.mark.integration
 
 BASE = "bundled:all-MiniLM-L6-v2"
 
 
-def test_the_default_model_is_the_bundled_one_with_the_adapter() -> None:
-    assert InsightSettings().embedding_model == BUNDLED_MODEL == f"{BASE}+categories"
+def test_the_adapted_model_is_the_bundled_one_with_an_id_of_its_own() -> None:
+    assert f"{BASE}+categories" == ADAPTED_BUNDLED_MODEL
+    assert InsightSettings().embedding_model == BASE
     base_location, offline, base_id = resolve_model(BASE)
-    location, tuned_offline, tuned_id = resolve_model(BUNDLED_MODEL)
+    location, tuned_offline, tuned_id = resolve_model(ADAPTED_BUNDLED_MODEL)
     # Same weights on disk, offline, but a model id of its own: cached vectors and bundles of
     # the two are never mixed.
     assert (location, tuned_offline) == (base_location, offline) and offline
@@ -41,7 +42,7 @@ def test_the_adapter_is_for_the_bundled_model_only() -> None:
 def test_the_merged_model_is_a_plain_model_with_other_vectors() -> None:
     texts = ["reset my password for the payroll portal", "write a haiku about autumn rain"]
     base = SentenceTransformerEmbedder(BASE)
-    tuned = SentenceTransformerEmbedder(BUNDLED_MODEL)
+    tuned = SentenceTransformerEmbedder(ADAPTED_BUNDLED_MODEL)
     # Merged, not wrapped: no LoRA layers remain, so a pass costs what the base model's does.
     names = [name for name, _ in tuned._model.named_parameters()]
     assert names == [name for name, _ in base._model.named_parameters()]
@@ -51,7 +52,7 @@ def test_the_merged_model_is_a_plain_model_with_other_vectors() -> None:
     assert not np.allclose(tuned_vectors, base.embed(texts), atol=1e-3)
     assert np.array_equal(tuned_vectors, tuned.embed(texts))
     # What the static model is distilled from is the same merged model.
-    model, tokenizer = load_transformer_parts(BUNDLED_MODEL)
+    model, tokenizer = load_transformer_parts(ADAPTED_BUNDLED_MODEL)
     query = tuned._model[0].auto_model.encoder.layer[0].attention.self.query.weight
     assert np.array_equal(
         model.encoder.layer[0].attention.self.query.weight.detach().numpy(),
