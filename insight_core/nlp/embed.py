@@ -230,6 +230,7 @@ def category_adapter_dir() -> Path:
     return Path(str(files("insight_core"))) / "resources" / "adapters" / "minilm-categories"
 
 
+@lru_cache(maxsize=4)
 def _adapter_digest(directory: Path) -> str:
     return hashlib.sha256((directory / "adapter_model.safetensors").read_bytes()).hexdigest()[:12]
 
