@@ -32,7 +32,7 @@ from insight_core.modelling.finetune import adapter_weights, train_adapter
 from insight_core.modelling.metrics import score
 from insight_core.nlp.embed import resolve_model
 from insight_core.nlp.lexical import combine_probabilities, train_lexical_head
-from insight_core.nlp.static import StaticEmbedder
+from insight_core.nlp.static import StaticEmbedder, distill_from_transformer
 from insight_core.runtime import load_decision_config
 from insight_core.settings import InsightSettings
 
@@ -50,16 +50,12 @@ def encode(model, texts: list[str]) -> np.ndarray:  # type: ignore[no-untyped-de
 
 
 def static_vectors(model, texts: list[str], dims: int) -> np.ndarray:  # type: ignore[no-untyped-def]
-    """The cascade's static vectors of ``texts``, from a model2vec model distilled from
-    ``model`` (a SentenceTransformer) as a home distils it."""
-    from model2vec.distill import distill_from_model
-
-    static = distill_from_model(
-        model=model[0].auto_model, tokenizer=model.tokenizer, pca_dims=dims, device="cpu"
-    )
+    """The cascade's static vectors of ``texts``, from a static model distilled from ``model``
+    (a SentenceTransformer) as a home distils it."""
     with tempfile.TemporaryDirectory() as directory:
-        static.save_pretrained(directory)
-        return StaticEmbedder(Path(directory)).embed(texts)
+        out = Path(directory) / "static"
+        distill_from_transformer(model[0].auto_model, model.tokenizer, "fold", out, dims)
+        return StaticEmbedder(out).embed(texts)
 
 
 def main() -> None:

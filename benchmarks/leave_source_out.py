@@ -18,11 +18,10 @@ category, per family, per assistant source; the share error (total variation dis
 a family's true and estimated category shares) for raw counts and for counts corrected by the
 confusion measured on the other families (``insight_core.modelling.quantify``).
 
-The default embedding model carries the shipped category adapter, which was trained on every
-shipped family: with it, only the families the package does not ship (and dev, xdev) are
-unseen by the encoder. ``--embedding-model bundled:all-MiniLM-L6-v2`` scores the published
-model, whose folds are all unseen; ``benchmarks/adapter_quality.py`` measures the adapter itself
-by training one per fold.
+``--embedding-model bundled:all-MiniLM-L6-v2+categories`` scores the model with the shipped
+category adapter, which was trained on every shipped family: with it, only the families the
+package does not ship (and dev, xdev) are unseen by the encoder; ``benchmarks/adapter_quality.py``
+measures the adapter itself by training one per fold.
 """
 
 from __future__ import annotations

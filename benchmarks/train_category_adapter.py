@@ -106,6 +106,7 @@ def main() -> None:
     args.out.chmod(0o755)
     for path in args.out.iterdir():
         path.chmod(0o644)
+    shutil.rmtree(staging, ignore_errors=True)
     shutil.rmtree(home, ignore_errors=True)
     print(f"adapter written to {args.out} ({seconds:.0f} s of training)")
 

@@ -16,7 +16,7 @@ import logging
 import math
 import random
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
@@ -57,7 +57,6 @@ def train_adapter(
     batch_size: int = 32,
     max_tokens: int = 128,
     seed: int = 0,
-    progress: Callable[[int, int], None] | None = None,
 ) -> Any:
     """Train a LoRA adapter on ``model`` (a SentenceTransformer) and return the peft model.
 
@@ -85,11 +84,7 @@ def train_adapter(
         {"params": [p for p in peft_model.parameters() if p.requires_grad]},
         {"params": list(classifier.parameters()), "lr": learning_rate * 10},
     ]
-    optimiser = torch.optim.AdamW(
-        groups,
-        lr=learning_rate,
-        weight_decay=0.01,
-    )
+    optimiser = torch.optim.AdamW(groups, lr=learning_rate, weight_decay=0.01)
     per_epoch = len(texts)
     steps = epochs * math.ceil(per_epoch / batch_size)
     scheduler = torch.optim.lr_scheduler.LambdaLR(
@@ -123,8 +118,6 @@ def train_adapter(
             optimiser.step()
             scheduler.step()
             step += 1
-            if progress is not None:
-                progress(step, steps)
             if step % 50 == 0:
                 log.info(
                     "adapter step %d/%d, loss %.3f, %.0f s",

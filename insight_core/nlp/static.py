@@ -17,6 +17,7 @@ import shutil
 import tempfile
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -68,12 +69,7 @@ class StaticEmbedder:
 
 
 def distill_static_model(model_spec: str, out: Path, dims: int) -> None:
-    """Distil the transformer a model setting names (its adapter merged) into ``out``.
-
-    Written to a temporary folder and renamed into place, so a reader never sees half a model.
-    """
-    from model2vec.distill import distill_from_model
-
+    """Distil the transformer a model setting names (its adapter merged) into ``out``."""
     source_id = resolve_model(model_spec)[2]
     log.info(
         "distilling a %d-dim static embedding model from %s (once per home, about 20 s)",
@@ -81,6 +77,18 @@ def distill_static_model(model_spec: str, out: Path, dims: int) -> None:
         source_id,
     )
     transformer, tokenizer = load_transformer_parts(model_spec)
+    distill_from_transformer(transformer, tokenizer, source_id, out, dims)
+
+
+def distill_from_transformer(
+    transformer: Any, tokenizer: Any, source_id: str, out: Path, dims: int
+) -> None:
+    """Distil a loaded transformers model into ``out``.
+
+    Written to a temporary folder and renamed into place, so a reader never sees half a model.
+    """
+    from model2vec.distill import distill_from_model
+
     model = distill_from_model(model=transformer, tokenizer=tokenizer, pca_dims=dims, device="cpu")
     out.parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=f".{out.name}-", dir=out.parent))
