@@ -1,8 +1,17 @@
-"""The SQL model runner: ``warehouse/models/*.sql`` in order, over the per-prompt rows."""
+"""The SQL model runner: ``warehouse/models/<layer>/*.sql`` in order, over the per-prompt rows.
+
+Layers run in order, ``core`` (cells, suppression, scores: restricted) then ``analytics``
+(what analysts read, and the alert log behind it); files by name within a layer. A model file
+hands state to later ones only through temp relations it declares in its first lines
+(``-- hands over: a, b``); a file that reads another's temp relation declares it
+(``-- takes: a``). :func:`model_files` refuses files that read an undeclared or not yet handed
+over relation, so no model relies on a temp table another file happens to create.
+"""
 
 from __future__ import annotations
 
 import logging
+import re
 import time
 from collections.abc import Callable, Sequence
 from datetime import date
@@ -28,7 +37,7 @@ _INCREMENTAL_TABLES = (
     "ops.build_dimensions",
 )
 # Core tables the models rewrite only from the first period a build can change (build_from in
-# models/000_build_scope.sql); the analytics ones are those warehouse/analytics.toml declares
+# models/core/000_build_scope.sql); the analytics ones are those warehouse/analytics.toml declares
 # build = "scoped". Each model creates its table from its own SELECT when it is missing, so a
 # full rebuild drops them and they take the shape the models give them now.
 _SCOPED_CORE_TABLES = (
@@ -44,9 +53,45 @@ _AFTER_MODEL: dict[str, Callable[[duckdb.DuckDBPyConnection], None]] = {
 }
 
 
+MODEL_LAYERS = ("core", "analytics")
+# Temp relations the runner keeps for the models (see build_models); build_dates is also
+# handed back to the runner, which shows its dates' rows as build_rows.
+_RUNNER_RELATIONS = frozenset(
+    {"build_touched", "build_dates", "build_rows", "touched_rows", "replaced_rows"}
+)
+_TEMP_RELATION = re.compile(r"CREATE\s+OR\s+REPLACE\s+TEMP\s+(?:TABLE|VIEW)\s+(\w+)", re.I)
+
+
+def _declared(sql: str, what: str) -> set[str]:
+    found = re.search(rf"^-- {what}: (.*)$", sql, re.M)
+    return {name.strip() for name in found.group(1).split(",")} if found else set()
+
+
+def _check_hand_overs(models: Sequence[tuple[str, str]]) -> None:
+    """Raise unless every temp relation a model reads from elsewhere is declared and handed
+    over by an earlier model (or the runner), and every hand-over is one the model makes."""
+    code = {name: re.sub(r"--[^\n]*", "", sql) for name, sql in models}
+    made = {name: set(_TEMP_RELATION.findall(code[name])) for name, _ in models}
+    elsewhere = set(_RUNNER_RELATIONS).union(*made.values())
+    handed = set(_RUNNER_RELATIONS)
+    for name, sql in models:
+        takes, hands_over = _declared(sql, "takes"), _declared(sql, "hands over")
+        read = {r for r in elsewhere - made[name] if re.search(rf"\b{r}\b", code[name])}
+        problems = [
+            *(f"reads {r} without declaring it (-- takes:)" for r in sorted(read - takes)),
+            *(f"takes {r}, which no earlier model hands over" for r in sorted(takes - handed)),
+            *(f"hands over {r}, which it does not create" for r in sorted(hands_over - made[name])),
+        ]
+        if problems:
+            raise InsightError(f"warehouse model {name}: {'; '.join(problems)}")
+        handed |= hands_over
+
+
 def model_files() -> list[tuple[str, str]]:
-    """(file name, SQL) of every analytics model, in build order."""
-    return sql_files("models")
+    """(file name, SQL) of every model, in build order (layer by layer)."""
+    models = [model for layer in MODEL_LAYERS for model in sql_files(f"models/{layer}")]
+    _check_hand_overs(models)
+    return models
 
 
 def _define_rows_view(
@@ -82,7 +127,7 @@ def build_models(
     whose cells changed rerun the suppression fixpoint, and only the baseline windows that hold
     a touched date are recounted; the cell grids, scores and trend tables are rewritten from
     the first period the touched dates can affect on (``build_from``,
-    models/000_build_scope.sql) and kept before it.
+    models/core/000_build_scope.sql) and kept before it.
     Without ``touched_dates`` the build starts from scratch over every loaded date. Both give
     the same tables for the same per-prompt rows (tests/integration/test_incremental_publish.py).
 

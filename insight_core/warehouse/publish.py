@@ -222,7 +222,7 @@ def _write_run_context(con: duckdb.DuckDBPyConnection, request: PublishRequest) 
         [[k, v, request.taxonomy_version] for k, v in request.categories.items()],
     )
     insert_run(con, request.run_record)
-    # The models read the building run from SQL (models/041_alert_log.sql logs new alerts
+    # The models read the building run from SQL (models/analytics/041_alert_log.sql logs new alerts
     # under it); a single row, so a stale context can never be picked up.
     con.execute("DELETE FROM ops.build_context")
     con.execute("INSERT INTO ops.build_context VALUES (?, ?)", [request.run_id, request.run_date])

@@ -417,7 +417,7 @@ def test_a_model_beyond_the_memory_limit_also_names_the_setting(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """A model's error arrives wrapped (InsightError from DuckDB's): a full rebuild of a year
-    at 100k prompts a day ran out of 256 MB in models/002_category_cells.sql that way."""
+    at 100k prompts a day ran out of 256 MB in models/core/002_category_cells.sql that way."""
     published = tmp_path / "w.duckdb"
     warehouse.publish_run(published, _request([_classified(tmp_path, DAY, _users(6))]))
 

@@ -91,3 +91,15 @@ def test_a_declaration_without_its_user_count_is_refused() -> None:
         declarations._relation(
             "t", {"suppression": "cells", "key": ["a"], "category": "c", "visible": "TRUE"}
         )
+
+
+def test_a_model_may_read_only_the_temp_relations_handed_over_to_it() -> None:
+    scope = "-- hands over: build_from\nCREATE OR REPLACE TEMP TABLE build_from AS SELECT 1;"
+    reader = "SELECT * FROM build_from;"
+    with pytest.raises(InsightError, match="reads build_from without declaring it"):
+        warehouse.models._check_hand_overs([("000_scope.sql", scope), ("010_trend.sql", reader)])
+    with pytest.raises(InsightError, match="takes build_from, which no earlier model hands over"):
+        warehouse.models._check_hand_overs([("010_trend.sql", f"-- takes: build_from\n{reader}")])
+    warehouse.models._check_hand_overs(
+        [("000_scope.sql", scope), ("010_trend.sql", f"-- takes: build_from\n{reader}")]
+    )
