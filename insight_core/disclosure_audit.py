@@ -24,7 +24,7 @@ minus its known children is the sum of the unknown ones. The audit
 4. reports every row that marks a hidden cell: it tells that the group exists.
 
 Distinct-user counts are not additive and are not attacked; baselines and scores are computed
-from visible shares only (models/005, 006) and are not attacked either.
+from visible shares only (models/core/005, 006) and are not attacked either.
 """
 
 from __future__ import annotations
@@ -34,6 +34,7 @@ from collections import defaultdict
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import date, timedelta
+from typing import Any
 
 import duckdb
 import polars as pl
@@ -45,7 +46,7 @@ log = logging.getLogger(__name__)
 # A node of the published hierarchy: ("cell", kind, grain, period, group, member) or
 # ("total", kind, grain, period, group). kind is 'category' (group: a department or '(all)')
 # or 'topic' (group: the model version).
-Node = tuple
+Node = tuple[Any, ...]
 ALL = "(all)"
 
 
@@ -261,7 +262,7 @@ def audit(con: duckdb.DuckDBPyConnection, since: date | None = None) -> list[Fin
     return findings
 
 
-def _frame(con: duckdb.DuckDBPyConnection, sql: str, params: dict) -> pl.DataFrame:
+def _frame(con: duckdb.DuckDBPyConnection, sql: str, params: dict[str, Any]) -> pl.DataFrame:
     cursor = con.execute(sql, params)
     names = [d[0] for d in cursor.description]
     return pl.DataFrame(cursor.fetchall(), schema=names, orient="row", infer_schema_length=None)

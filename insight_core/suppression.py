@@ -1,4 +1,4 @@
-"""Complementary suppression over the published marginals (models/004_cell_suppression.sql).
+"""Complementary suppression over the published marginals (models/core/004_cell_suppression.sql).
 
 Prompt counts add up along the hierarchy the analytics tables publish: departments add up to
 the company-wide cell, days to the week, categories to the company's period total, topics to
@@ -22,6 +22,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import date
 from importlib import resources
+from typing import Any
 
 import duckdb
 import polars as pl
@@ -34,6 +35,9 @@ FROM suppression_inputs
 WHERE week_start IN (SELECT week_start FROM suppression_weeks)
 ORDER BY week_start, cell_id
 """
+
+# A family's grouping key: a tuple of the cell fields that group it.
+_Key = tuple[Any, ...]
 
 # A fixpoint that has not settled after this many passes over a week is a bug, not data.
 MAX_PASSES = 10_000
@@ -83,15 +87,15 @@ def sql_query(name: str) -> str:
 
 def families(cells: Mapping[str, Cell]) -> list[Family]:
     """Every parent/children family of one week's cells (see the module docstring)."""
-    departments: dict[tuple, list[str]] = defaultdict(list)
-    company_categories: dict[tuple, list[str]] = defaultdict(list)
-    days: dict[tuple, list[str]] = defaultdict(list)
-    topics: dict[tuple, list[str]] = defaultdict(list)
-    period_cells: dict[tuple, list[str]] = defaultdict(list)
-    department_cells: dict[tuple, list[str]] = defaultdict(list)
-    week_days: dict[tuple, list[str]] = defaultdict(list)
-    week_cells: dict[tuple, list[str]] = defaultdict(list)
-    ids: dict[tuple, str] = {}
+    departments: dict[_Key, list[str]] = defaultdict(list)
+    company_categories: dict[_Key, list[str]] = defaultdict(list)
+    days: dict[_Key, list[str]] = defaultdict(list)
+    topics: dict[_Key, list[str]] = defaultdict(list)
+    period_cells: dict[_Key, list[str]] = defaultdict(list)
+    department_cells: dict[_Key, list[str]] = defaultdict(list)
+    week_days: dict[_Key, list[str]] = defaultdict(list)
+    week_cells: dict[_Key, list[str]] = defaultdict(list)
+    ids: dict[_Key, str] = {}
     for cell in cells.values():
         series = (cell.kind, cell.department, cell.category, cell.model_version, cell.topic_id)
         ids[(cell.grain, cell.period, *series)] = cell.cell_id

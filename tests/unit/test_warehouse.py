@@ -92,7 +92,7 @@ def _users(n: int) -> list[str]:
 def test_migrations_apply_once(tmp_path: Path) -> None:
     with duckdb.connect(str(tmp_path / "w.duckdb")) as con:
         applied = warehouse.apply_migrations(con)
-        assert applied == [name for name, _ in warehouse.migrations()]
+        assert applied == [name for name, _ in warehouse.migration_files()]
         assert applied[0] == "0001_init.sql"
         assert warehouse.apply_migrations(con) == []
 
@@ -320,7 +320,7 @@ def test_a_warehouse_with_rows_inside_the_file_is_converted_on_its_next_publicat
     published = tmp_path / "w.duckdb"
     old_day = date(2026, 10, 2)
     with duckdb.connect(str(published)) as con:  # the layout before per-date files
-        for name, sql in warehouse.migrations():
+        for name, sql in warehouse.migration_files():
             if name < "0005":
                 con.execute(sql)
         con.execute(
@@ -417,7 +417,7 @@ def test_a_model_beyond_the_memory_limit_also_names_the_setting(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """A model's error arrives wrapped (InsightError from DuckDB's): a full rebuild of a year
-    at 100k prompts a day ran out of 256 MB in models/002_category_cells.sql that way."""
+    at 100k prompts a day ran out of 256 MB in models/core/002_category_cells.sql that way."""
     published = tmp_path / "w.duckdb"
     warehouse.publish_run(published, _request([_classified(tmp_path, DAY, _users(6))]))
 
@@ -427,7 +427,7 @@ def test_a_model_beyond_the_memory_limit_also_names_the_setting(
         except duckdb.OutOfMemoryException as error:
             raise InsightError("warehouse model 002_category_cells.sql failed") from error
 
-    monkeypatch.setattr(warehouse, "build_models", out_of_memory)
+    monkeypatch.setattr(warehouse.publish, "build_models", out_of_memory)
     bigger = _request([_classified(tmp_path, DAY, _users(7))], run_id="r2")
     with pytest.raises(ConfigError, match="INSIGHT_WAREHOUSE_MEMORY_LIMIT"):
         warehouse.publish_run(published, bigger, memory_limit="256MB")

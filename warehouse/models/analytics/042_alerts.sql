@@ -3,7 +3,7 @@
 -- latest spike period. status 'withdrawn': a rerun or backfill changed the data and the alert
 -- no longer holds; only what and where are shown, since the cell may now be hidden. A withdrawn
 -- emerging-topic alert whose topic the catalogue no longer lists (hidden since, with all its
--- cells: models/002_category_cells.sql) does not name the topic: its id would tell that a
+-- cells: models/core/002_category_cells.sql) does not name the topic: its id would tell that a
 -- hidden topic exists.
 CREATE OR REPLACE TABLE analytics.alerts AS
 SELECT

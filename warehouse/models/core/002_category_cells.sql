@@ -1,3 +1,4 @@
+-- takes: build_from, build_rows, build_scope_weeks
 -- core.category_cell_counts (restricted): prompts and distinct users per period (day, ISO week
 -- starting Monday), department ('(all)' = the whole company) and category, for every cell with
 -- prompts. Only the ISO weeks of the dates this build replaced are recounted (build_rows holds
@@ -53,7 +54,7 @@ LEFT JOIN ops.privacy_thresholds AS specific
     ON specific.category = known.category AND specific.category <> '*';
 
 -- core.topic_visibility (restricted): which topic of each model version's catalogue
--- (analytics.topics, models/030_topics.sql) is hidden, and why. A topic is a small group when
+-- (analytics.topics, models/analytics/030_topics.sql) is hidden, and why. A topic is a small group when
 -- some, but fewer distinct people than its category's threshold (the default without a
 -- category) asked about it on any loaded date (core.topic_users). Its catalogue entry is the model's, not a
 -- period's, so the rule of complementary suppression applies once per model version, to one
@@ -64,7 +65,7 @@ LEFT JOIN ops.privacy_thresholds AS specific
 -- the cells. With one family that greedy loop is a choice of k, the number of complements:
 -- the smallest k that satisfies the rule, or every topic when none does.
 -- A hidden topic has no catalogue row, and its cells are hidden in every period
--- (models/004_cell_suppression.sql): a trend row would name a topic the catalogue does not
+-- (models/core/004_cell_suppression.sql): a trend row would name a topic the catalogue does not
 -- list. It is part of the fingerprint below, so a topic crossing the threshold rewrites every
 -- period.
 CREATE OR REPLACE TABLE core.topic_visibility AS
@@ -155,7 +156,7 @@ JOIN chosen AS c USING (model_version);
 -- What shapes the cells of every period, not only of the touched weeks: the grid's categories
 -- and thresholds, its departments, the topic catalogue and the topics it hides, and the trend
 -- parameters. When it differs from what the stored tables were built on, they are recomputed
--- from the first period (build_from, models/000_build_scope.sql).
+-- from the first period (build_from, models/core/000_build_scope.sql).
 CREATE OR REPLACE TEMP TABLE build_dimensions AS
 SELECT md5(concat_ws(chr(10),
     (SELECT string_agg(t::VARCHAR, ';' ORDER BY t::VARCHAR) FROM core.category_thresholds AS t),

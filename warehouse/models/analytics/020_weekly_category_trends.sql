@@ -1,7 +1,12 @@
--- analytics.company_weekly_category_trends: the whole company's prompts per ISO week and
--- category, with the same columns and rules as analytics.weekly_category_trends.
--- Rewritten from build_from on (models/000_build_scope.sql); earlier rows are kept.
-CREATE OR REPLACE TEMP TABLE company_weekly_category_trends_rebuilt AS
+-- takes: build_from
+-- analytics.weekly_category_trends: prompts per ISO week (Monday to Sunday), department and
+-- category, the change against the previous week and the spike score against the trailing
+-- complete weeks (departments only; company-wide: analytics.company_weekly_category_trends).
+-- The week in progress has complete = false and no change or score. A change is shown only
+-- when both weeks are complete and visible, so it never gives back a hidden week. Hidden cells
+-- have no row (models/analytics/010_daily_category_trends.sql).
+-- Rewritten from build_from on (models/core/000_build_scope.sql); earlier rows are kept.
+CREATE OR REPLACE TEMP TABLE weekly_category_trends_rebuilt AS
 WITH weeks AS (
     SELECT
         cur.*,
@@ -20,12 +25,13 @@ WITH weeks AS (
         AND prev.department = cur.department
         AND prev.category = cur.category
     WHERE cur.grain = 'week' AND cur.period >= (SELECT period FROM build_from)
-      AND cur.prompts > 0 AND NOT cur.suppressed AND cur.department = '(all)'
+      AND cur.prompts > 0 AND NOT cur.suppressed
 )
 SELECT
     strftime(period, '%G-W%V')                                    AS iso_week,
     period                                                        AS week_start,
     complete,
+    department,
     category,
     CASE WHEN suppressed THEN NULL ELSE prompts END               AS prompts,
     CASE WHEN suppressed THEN NULL ELSE users END                 AS users,
@@ -40,11 +46,11 @@ SELECT
     is_spike,
     suppressed
 FROM weeks
-ORDER BY week_start, category;
+WHERE department <> '(all)'
+ORDER BY week_start, department, category;
 
-CREATE TABLE IF NOT EXISTS analytics.company_weekly_category_trends AS
-SELECT * FROM company_weekly_category_trends_rebuilt LIMIT 0;
-DELETE FROM analytics.company_weekly_category_trends
-WHERE week_start >= (SELECT period FROM build_from);
-INSERT INTO analytics.company_weekly_category_trends BY NAME
-SELECT * FROM company_weekly_category_trends_rebuilt;
+CREATE TABLE IF NOT EXISTS analytics.weekly_category_trends AS
+SELECT * FROM weekly_category_trends_rebuilt LIMIT 0;
+DELETE FROM analytics.weekly_category_trends WHERE week_start >= (SELECT period FROM build_from);
+INSERT INTO analytics.weekly_category_trends BY NAME
+SELECT * FROM weekly_category_trends_rebuilt;

@@ -1,7 +1,8 @@
+-- takes: replaced_rows, touched_rows
 -- core.topic_users: on how many loaded dates each user asked about each topic, so
 -- analytics.topics counts a topic's distinct users without reading the whole history. It runs
 -- first because which topics the catalogue hides (core.topic_visibility,
--- models/002_category_cells.sql) shapes every period's topic cells. A build
+-- models/core/002_category_cells.sql) shapes every period's topic cells. A build
 -- subtracts the dates its publication replaced (replaced_rows: the retired per-prompt files)
 -- and adds them back as they are now (touched_rows: the files now live for those dates).
 CREATE OR REPLACE TEMP TABLE topic_user_change AS

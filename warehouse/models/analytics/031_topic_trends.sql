@@ -1,3 +1,4 @@
+-- takes: build_from, topics_changed
 -- analytics.topic_trends: prompts per topic (of one model version) per day and per ISO week,
 -- company-wide. share is the topic's part of the prompts its model version classified in the
 -- period. emerging marks a visible topic cell whose volume jumps (the spike rules of the
@@ -5,8 +6,8 @@
 -- topic of the current model that is new (analytics.topics.is_new) in the first seven days the
 -- model is used ('new_topic'). Only volume jumps raise alerts: a refit renames and splits most
 -- topics, so "new" alone is a prompt to look, not evidence of a change in behaviour.
--- Rewritten from build_from on (models/000_build_scope.sql), and in every period for the
--- topics whose catalogue entry changed (models/030_topics.sql); other rows are kept.
+-- Rewritten from build_from on (models/core/000_build_scope.sql), and in every period for the
+-- topics whose catalogue entry changed (models/analytics/030_topics.sql); other rows are kept.
 CREATE OR REPLACE TEMP TABLE topic_trends_rebuilt AS
 SELECT
     s.grain,

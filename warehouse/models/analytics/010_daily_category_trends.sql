@@ -1,3 +1,4 @@
+-- takes: build_from
 -- analytics.daily_category_trends: prompts per day, department and category (departments
 -- only; company-wide totals are in analytics.company_daily_category_trends).
 -- A hidden cell (fewer distinct users than its category's threshold in
@@ -5,7 +6,7 @@
 -- no row, exactly like a cell with no prompts, so a hidden row cannot show that a group exists.
 -- share is of the department's visible prompts that day. suppressed is always false (kept
 -- for the readers that filter on it).
--- Rewritten from build_from on (models/000_build_scope.sql); earlier rows are kept.
+-- Rewritten from build_from on (models/core/000_build_scope.sql); earlier rows are kept.
 CREATE OR REPLACE TEMP TABLE daily_category_trends_rebuilt AS
 SELECT
     period                                                        AS date,

@@ -1,3 +1,5 @@
+-- takes: build_from, build_touched
+-- hands over: baseline_pending, category_gated
 -- core.category_scores (restricted): every category cell with its share, its trailing
 -- baseline and its spike score, whether it is visible, and the streak it belongs to.
 --
@@ -15,10 +17,10 @@
 --         (the robust z-score; only with at least mad_min_history baseline periods)
 --     spike_score = whichever of the two is closer to zero.
 --
--- This file scores the cells from build_from on (models/000_build_scope.sql: earlier scores
+-- This file scores the cells from build_from on (models/core/000_build_scope.sql: earlier scores
 -- cannot change; their baselines only look back) from the aggregate cells (cheap: no per-prompt
 -- rows) into the temp table category_gated and lists the visible scored cells whose baseline
--- users must be counted and are not known yet; models/007_baseline_users.sql counts those and
+-- users must be counted and are not known yet; models/core/007_baseline_users.sql counts those and
 -- finishes core.category_scores.
 CREATE OR REPLACE TEMP TABLE category_gated AS
 WITH params AS (

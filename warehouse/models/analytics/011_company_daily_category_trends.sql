@@ -1,8 +1,9 @@
+-- takes: build_from
 -- analytics.company_daily_category_trends: the whole company's prompts per day and category,
 -- with the same columns and suppression as analytics.daily_category_trends (hidden cells have
 -- no row). Complementary suppression guarantees that this total minus the visible departments
 -- gives back only the sum of two or more hidden cells whose users together reach the threshold.
--- Rewritten from build_from on (models/000_build_scope.sql); earlier rows are kept.
+-- Rewritten from build_from on (models/core/000_build_scope.sql); earlier rows are kept.
 CREATE OR REPLACE TEMP TABLE company_daily_category_trends_rebuilt AS
 SELECT
     period                                                        AS date,

@@ -1,7 +1,9 @@
+-- takes: build_touched
+-- hands over: build_dates, build_from, build_scope_weeks
 -- The scope of this build. build_touched (temp, written by build_models) holds the dates whose
 -- per-prompt rows this publication replaced (every loaded date on a full rebuild). Their ISO
 -- weeks are the only cells whose counts can change: every suppression group and every count
--- lies inside one ISO week (models/004_cell_suppression.sql). build_dates are the loaded days
+-- lies inside one ISO week (models/core/004_cell_suppression.sql). build_dates are the loaded days
 -- of those weeks; build_models shows their per-prompt rows as the view build_rows.
 CREATE OR REPLACE TEMP TABLE build_scope_weeks AS
 SELECT DISTINCT date_trunc('week', run_date)::DATE AS week_start FROM build_touched;
@@ -18,7 +20,7 @@ WHERE p.dataset = 'classifications'
 -- week is complete once its Sunday is loaded: hence the weeks of the last loaded day before
 -- and after this publication) and its score (baselines and streaks only look back). Changes
 -- that reshape every period (thresholds, categories, departments, topics) move it to the
--- first period (models/002_category_cells.sql). A full rebuild starts from nothing.
+-- first period (models/core/002_category_cells.sql). A full rebuild starts from nothing.
 CREATE OR REPLACE TEMP TABLE build_from AS
 SELECT coalesce(
     least(

@@ -1,3 +1,4 @@
+-- takes: build_from, build_rows, build_scope_weeks
 -- core.topic_cell_counts (restricted): prompts and distinct users per period (day, ISO week),
 -- model version and topic, for every cell with prompts; recounted only for the ISO weeks of the
 -- dates this build replaced, like core.category_cell_counts.

@@ -1,8 +1,9 @@
+-- hands over: topics_changed
 -- analytics.topics: the topic catalogue of every model version a published run used.
 -- is_new: the topic has no counterpart in the previous model version (the one used before
 -- it), i.e. no topic there whose top-word tokens overlap with a Jaccard similarity of at
 -- least ops.trend_parameters.topic_match_similarity; counterpart_* name the best match.
--- A topic hidden by core.topic_visibility (models/002_category_cells.sql: fewer distinct people
+-- A topic hidden by core.topic_visibility (models/core/002_category_cells.sql: fewer distinct people
 -- than its category's threshold, or hidden as its complement so that neither its size nor its
 -- people can be recovered from the model version's total) has no row, so the catalogue never
 -- shows that a small topic exists; counterparts are sought among listed topics only, so
@@ -119,7 +120,7 @@ ORDER BY c.first_used NULLS LAST, c.model_version, c.topic_id;
 CREATE TABLE IF NOT EXISTS analytics.topics AS SELECT * FROM topics_rebuilt LIMIT 0;
 
 -- The topics whose catalogue entry, as analytics.topic_trends shows it, changed in this build:
--- their trend rows are rewritten in every period (models/031_topic_trends.sql).
+-- their trend rows are rewritten in every period (models/analytics/031_topic_trends.sql).
 CREATE OR REPLACE TEMP TABLE topics_changed AS
 SELECT DISTINCT model_version, topic_id
 FROM (

@@ -1,17 +1,19 @@
+-- takes: baseline_pending, build_from
+-- hands over: build_dates, topic_gated
 -- core.topic_scores (restricted): every topic cell with its share, baseline, spike score,
 -- visibility and streak; the same score as core.category_scores, a series being one topic of
 -- one model version. Topic ids are only stable within a model version, so a refit starts new
 -- series: a new model's topics are scored once they have the minimum history (a week of
 -- weekdays, two complete weeks). Until then a topic only shows whether it is new.
--- Like models/005, this file scores the cells from build_from on into the temp table
+-- Like models/core/005, this file scores the cells from build_from on into the temp table
 -- topic_gated and adds the cells whose history users are not known yet to baseline_pending;
--- models/007 finishes core.topic_scores.
+-- models/core/007 finishes core.topic_scores.
 CREATE OR REPLACE TEMP TABLE topic_gated AS
 WITH params AS (
     SELECT * FROM ops.trend_parameters
 ),
 lookback AS (
-    -- As in models/005: a period's usability depends only on its model version's period.
+    -- As in models/core/005: a period's usability depends only on its model version's period.
     SELECT ranked.grain, ranked.series_type, ranked.model_version, min(ranked.period) AS first_period
     FROM (
         SELECT
@@ -153,7 +155,7 @@ WHERE g.prompts > 0 AND NOT g.suppressed AND g.from_history
   AND g.history_floor < g.min_users
   AND b.cell_id IS NULL;
 
--- The per-prompt rows models/007 needs: the loaded dates inside any pending window.
+-- The per-prompt rows models/core/007 needs: the loaded dates inside any pending window.
 CREATE OR REPLACE TEMP TABLE build_dates AS
 SELECT p.run_date
 FROM ops.partitions AS p

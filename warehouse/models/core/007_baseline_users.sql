@@ -1,9 +1,10 @@
+-- takes: baseline_pending, build_from, build_rows, category_gated, topic_gated
 -- Distinct users behind each visible scored cell's baseline window (category cells) or history
 -- window (topic cells): the baseline and score are published only when that group reaches the
 -- cell's threshold. When the window's busiest single period already reaches it, that
 -- period's users stand in (baseline_users is then a lower bound, and the baseline is shown
 -- exactly as an exact count would decide). Otherwise the cells in baseline_pending
--- (models/005, 006) are counted from build_rows (the per-prompt rows of the dates inside their
+-- (models/core/005, 006) are counted from build_rows (the per-prompt rows of the dates inside their
 -- windows), and every other cell keeps its stored count in core.baseline_users.
 DELETE FROM core.baseline_users
 WHERE cell_id IN (SELECT cell_id FROM baseline_pending);
@@ -64,8 +65,8 @@ SELECT * FROM topic_users;
 
 -- core.category_scores (restricted): every category cell with its share, its trailing
 -- baseline and its spike score, whether it is visible, and the streak it belongs to (the
--- score is explained in models/005_category_scores.sql). Rewritten from build_from on
--- (models/000_build_scope.sql); earlier periods keep their rows.
+-- score is explained in models/core/005_category_scores.sql). Rewritten from build_from on
+-- (models/core/000_build_scope.sql); earlier periods keep their rows.
 CREATE OR REPLACE TEMP TABLE category_scores_rebuilt AS
 WITH streaks AS (
     SELECT
@@ -112,7 +113,7 @@ DELETE FROM core.category_scores WHERE period >= (SELECT period FROM build_from)
 INSERT INTO core.category_scores BY NAME
 SELECT * EXCLUDE (streak_group) FROM category_scores_rebuilt;
 
--- core.topic_scores (restricted): the same for every topic cell (models/006_topic_scores.sql).
+-- core.topic_scores (restricted): the same for every topic cell (models/core/006_topic_scores.sql).
 CREATE OR REPLACE TEMP TABLE topic_scores_rebuilt AS
 WITH streaks AS (
     SELECT

@@ -1,3 +1,5 @@
+-- takes: build_from, build_scope_weeks
+-- hands over: suppression_inputs, suppression_weeks
 -- core.cell_suppression: which non-empty cell of every analyst-facing grid is hidden, and why.
 --
 -- Primary suppression: a cell with fewer distinct users than its threshold (small_group).
@@ -30,7 +32,7 @@
 -- Every family lies inside one ISO week, so the fixpoint runs per week, and only for the weeks
 -- whose cells (id, prompts, small_group) differ from the ones their stored decision was made
 -- on: after a nightly run that is the run date's week; after a change of thresholds, every
--- week. Weeks before build_from (models/000_build_scope.sql) keep their cells, so only the
+-- week. Weeks before build_from (models/core/000_build_scope.sql) keep their cells, so only the
 -- weeks from there on are compared.
 CREATE OR REPLACE TEMP TABLE suppression_inputs AS
 SELECT
@@ -63,7 +65,7 @@ SELECT
     c.prompts,
     c.users,
     c.min_users,
-    -- A topic the catalogue hides (core.topic_visibility, models/002_category_cells.sql) is
+    -- A topic the catalogue hides (core.topic_visibility, models/core/002_category_cells.sql) is
     -- hidden in every period like a small group: a trend row would name a topic that
     -- analytics.topics does not list, and the other cells must not give it back either.
     c.small_group OR coalesce(v.hidden, FALSE)
