@@ -127,7 +127,7 @@ class LineReader:
 
     def _raw_lines(self) -> Iterator[bytes]:
         if self.encoding.codec == "utf-8":
-            yield from self.handle  # a UTF-8 mark is removed after decoding, as it always was
+            yield from self.handle  # a UTF-8 mark is removed after decoding
         else:
             self.handle.read(self.encoding.bom)
             yield from _wide_lines(self.handle, self.encoding.codec)

@@ -52,11 +52,10 @@ _NOT_PEOPLE = frozenset(
         "ada",
     }
 )
-# Two or three capitalised words: a first name followed by a last name ("Priya Raman").
 
 
 class NameEntry(NamedTuple):
-    """What the gazetteer knows of one lower-cased name part (a tuple: 107k load fast)."""
+    """What the gazetteer knows of one lower-cased name part (a tuple, so the list loads fast)."""
 
     first: bool
     last: bool

@@ -34,8 +34,6 @@ _TOKEN_KEYS = (
     r"session|sessionid|code|credential|jwt|X-Amz-Signature|X-Amz-Credential"
 )
 
-# Private keys, URLs carrying credentials and connection strings: before e-mail addresses, whose
-# pattern would otherwise take "user:pw@host" apart.
 CREDENTIALS_IN_URLS: tuple[PiiPattern, ...] = (
     # PEM private keys: the whole block, also with its line breaks collapsed to spaces, and to the
     # end of its body when a paste lost the END line.
