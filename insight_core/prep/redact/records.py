@@ -38,7 +38,7 @@ def redact_record(record: dict[str, Any], secret: str, max_chars: int) -> dict[s
     at ``max_chars``, and ``user_id`` replaced by its keyed hash."""
     record = dict(record)
     user_id = record.pop("user_id", None)
-    cleaned = _redact_value(record, max_chars)
+    cleaned: dict[str, Any] = _redact_value(record, max_chars)
     if user_id is not None:
         cleaned["user_hash"] = hash_user_id(str(user_id), secret)
     return cleaned
