@@ -19,7 +19,7 @@ from zoneinfo import ZoneInfo
 import pandera.polars as pa
 import polars as pl
 
-from insight_core.prep.ingest import is_numeric_timestamp
+from insight_core.prep.contract import is_numeric_timestamp
 from insight_core.prep.quarantine import QUARANTINE_SCHEMA
 from schemas.raw import raw_prompt_schema
 
