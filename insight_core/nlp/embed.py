@@ -200,9 +200,8 @@ def resolve_precision(precision: str) -> str:
         return precision
     import torch
 
-    native = torch.backends.mkldnn.is_available() and bool(
-        torch.ops.mkldnn._is_mkldnn_bf16_supported()
-    )
+    available: bool = torch.backends.mkldnn.is_available()  # type: ignore[no-untyped-call]
+    native = available and bool(torch.ops.mkldnn._is_mkldnn_bf16_supported())
     return "bfloat16" if native else "float32"
 
 
@@ -220,9 +219,10 @@ def quantize_linear_layers(model: ModuleT) -> ModuleT:
         # torch marks its quantised tensor types deprecated in favour of torchao; they work.
         warnings.simplefilter("ignore", UserWarning)
         warnings.simplefilter("ignore", DeprecationWarning)
-        return quantize_dynamic(
+        quantized: ModuleT = quantize_dynamic(  # type: ignore[no-untyped-call]
             model, {torch.nn.Linear: per_channel_dynamic_qconfig}, dtype=torch.qint8
         )
+        return quantized
 
 
 class HashingEmbedder:
