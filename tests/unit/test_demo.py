@@ -1,4 +1,4 @@
-"""Tests of the demo data generator (insight_core/demo.py)."""
+"""Tests of the demo data generator (insight_core/demo/)."""
 
 from __future__ import annotations
 

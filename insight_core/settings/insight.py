@@ -1,124 +1,21 @@
-"""The one typed settings object of the engine.
-
-Every value can be set through an ``INSIGHT_``-prefixed environment variable (nested values
-with ``__``, e.g. ``INSIGHT_TOPICS__UMAP_N_NEIGHBORS=20``) or a ``.env`` file. Building the
-object has no side effects: directories are created by the code that writes into them.
-
-Settings a user chooses (where data is, secrets, thresholds, schedules, servers) are listed in
-docs/configuration.md. Tuning knobs the engine decides for itself are marked with
-:func:`advanced`: they still override the engine's choice, but are not listed there (their
-measurements are in docs/benchmarks.md). Parallelism left unset (None) is derived from the
-machine by ``insight_core.environment.parallelism``.
-"""
+"""``InsightSettings``: every setting of the engine, each an ``INSIGHT_`` environment variable."""
 
 from __future__ import annotations
 
-from importlib import resources
 from pathlib import Path
-from typing import Any, Literal
+from typing import Literal
 
-from pydantic import BaseModel, Field, SecretStr
-from pydantic.fields import FieldInfo
+from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from insight_core.settings.fields import advanced, resource_path
+from insight_core.settings.topics import TopicSettings
 
 BUNDLED_MODEL = "bundled:all-MiniLM-L6-v2"
 # The bundled MiniLM with the shipped category adapter merged in (docs/classification.md,
 # "The category adapter"): better on unseen sources, not yet the default.
 ADAPTED_BUNDLED_MODEL = "bundled:all-MiniLM-L6-v2+categories"
 DEMO_USER_HASH_SECRET = "insight-demo-secret-not-for-production"
-
-
-def advanced(*args: Any, **kwargs: Any) -> Any:
-    """``Field(...)`` of a tuning override: the engine decides it, an explicit value wins, and
-    docs/configuration.md does not list it."""
-    return Field(*args, json_schema_extra={"advanced": True}, **kwargs)
-
-
-def is_advanced(field: FieldInfo) -> bool:
-    """Whether a settings field was declared with :func:`advanced`."""
-    extra = field.json_schema_extra
-    return isinstance(extra, dict) and bool(extra.get("advanced"))
-
-
-def resource_path(*parts: str) -> Path:
-    """Path of a file shipped inside ``insight_core/resources``."""
-    return Path(str(resources.files("insight_core").joinpath("resources", *parts)))
-
-
-class TopicSettings(BaseModel):
-    """BERTopic, UMAP and HDBSCAN parameters for ``fit`` mode."""
-
-    # The clustering parameters below are what `insight tune` searches; its best values
-    # (<home>/config/topic_params.json) take precedence at the next fit.
-    umap_n_neighbors: int = advanced(15)
-    umap_n_components: int = advanced(5)
-    umap_min_dist: float = advanced(0.0)
-    hdbscan_min_cluster_size: int = advanced(10)
-    hdbscan_min_samples: int = advanced(5)
-    # Topics with fewer than this many documents are merged into their nearest neighbour.
-    min_topic_size: int = advanced(10)
-    # Inference assigns the outlier topic (-1) below this cosine similarity to every topic.
-    min_similarity: float = advanced(0.3)
-    training_window_days: int = 28
-    # Below this many documents a cold-start fit adds the shipped example set.
-    min_training_docs: int = advanced(200)
-    extra_stopwords: list[str] = advanced(
-        default_factory=lambda: [
-            "act",
-            "acting",
-            "chatgpt",
-            "gpt",
-            "ai",
-            "assistant",
-            "write",
-            "writing",
-            "prompt",
-            "please",
-            "pls",
-            "help",
-            "need",
-            "want",
-            "like",
-            "hi",
-            "hello",
-            "hey",
-            "thanks",
-            "thank",
-            "thx",
-            "ok",
-            "just",
-            "know",
-            "make",
-            "use",
-            "using",
-            "get",
-            "im",
-            "ive",
-            "dont",
-            "can",
-            "could",
-            "would",
-            "should",
-            "tell",
-            "give",
-            # fragments the tokenizer leaves of contractions ("isn't" -> "isn")
-            "isn",
-            "doesn",
-            "don",
-            "didn",
-            "wasn",
-            "aren",
-            "won",
-            "couldn",
-            "shouldn",
-            "wouldn",
-            "haven",
-            "hasn",
-            "ll",
-            "ve",
-        ]
-    )
-    random_state: int = advanced(42)
 
 
 class InsightSettings(BaseSettings):
@@ -142,8 +39,8 @@ class InsightSettings(BaseSettings):
         "<home>/analyst.duckdb.",
     )
     # DuckDB would otherwise cache up to 80% of the machine's memory while it publishes a
-    # night: 500 MB more RSS for a 1M-prompt night, against 260 MB at 256 MB (and 2.3 → 3.5 s).
-    # Beyond the limit it writes to a temporary folder beside the warehouse.
+    # night; beyond the limit it writes to a temporary folder beside the warehouse: slower,
+    # but the run's memory stays bounded (docs/benchmarks.md, "DuckDB memory limit").
     warehouse_memory_limit: str = advanced(
         default="256MB",
         pattern=r"^\s*\d+(\.\d+)?\s*([KMGT]i?B)\s*$",
@@ -172,14 +69,14 @@ class InsightSettings(BaseSettings):
         "the cheap category heads (static and lexical) are unsure. False: the transformer-only "
         "decision (full-length, float32 transformer).",
     )
-    # Small batches waste less padding on mixed-length prompts (faster on CPU, measured).
+    # Small batches waste less padding on mixed-length prompts, which is faster on a CPU.
     embedding_batch_size: int = advanced(16, ge=1)
     # Speed options of the transformer embedder (docs/benchmarks.md, "Embedding options").
     # Each changes the vectors, so each is part of the embedder's model id: cached vectors
     # and model bundles of one variant are never used with another.
-    # The cut to 128 word pieces keeps the cascade within 0.01 macro-F1 of the full-length
-    # transformer, but costs the transformer alone 0.012 on xdev: so it comes with the cascade
-    # and the transformer-only decision stays full length unless set.
+    # The cut to 128 word pieces barely moves the cascade's decisions but costs the
+    # transformer alone some accuracy: so it comes with the cascade and the transformer-only
+    # decision stays full length unless set.
     embedding_max_tokens: int | None = advanced(
         default_factory=lambda data: 128 if data.get("embedding_cascade", True) else None,
         ge=16,
@@ -189,9 +86,9 @@ class InsightSettings(BaseSettings):
     embedding_quantize: bool = advanced(
         False, description="Dynamic int8 quantisation of the transformer's Linear layers."
     )
-    # bfloat16 matrix products: 2.3x the float32 speed on CPUs with AVX-512 BF16, vectors at
-    # cosine 0.99997 or closer to float32 (docs/benchmarks.md, "bfloat16"). "auto" leaves
-    # CPUs without native bfloat16 (where it is emulated and slower) at float32.
+    # bfloat16 matrix products: faster on CPUs with native bfloat16 instructions, with vectors
+    # all but equal to float32's (docs/benchmarks.md, "bfloat16"). "auto" leaves CPUs without
+    # them (where bfloat16 is emulated and slower) at float32.
     embedding_precision: Literal["float32", "bfloat16", "auto"] = advanced(
         default_factory=lambda data: "auto" if data.get("embedding_cascade", True) else "float32",
         description="Arithmetic of the transformer: 'float32', 'bfloat16', or 'auto' "
