@@ -11,12 +11,16 @@ available to it; an explicit setting overrides each (see :func:`derive_paralleli
 
 from __future__ import annotations
 
+import ctypes
+import ctypes.util
 import logging
 import math
 import os
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
+
+import psutil
 
 from insight_core.nlp.embed import resolve_model
 from insight_core.settings import InsightSettings
@@ -78,9 +82,6 @@ def apply_runtime_defaults(settings: InsightSettings) -> None:
 
 def _limit_heap_arenas(value: str) -> None:
     """glibc ``mallopt(M_ARENA_MAX, value)``; a no-op elsewhere (musl, macOS) or if invalid."""
-    import ctypes
-    import ctypes.util
-
     library = ctypes.util.find_library("c")
     if not library or not value.isdigit() or int(value) < 1:
         return
@@ -268,8 +269,6 @@ def cgroup_cpu_quota(cgroup_root: Path = CGROUP_ROOT) -> float | None:
 def available_memory(cgroup_root: Path = CGROUP_ROOT) -> int:
     """Bytes this process can still use: the machine's available memory (psutil), or less
     where a cgroup memory limit leaves less room (limit minus what the cgroup uses)."""
-    import psutil
-
     available = int(psutil.virtual_memory().available)
     for directory in _cgroup_dirs(cgroup_root, "memory"):
         limit = _read(directory / "memory.max") or _read(directory / "memory.limit_in_bytes")

@@ -12,8 +12,11 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
+from flows.local_api import ensure_prefect_api
+from insight_core.environment import apply_runtime_defaults
 from insight_core.errors import InsightError
 from insight_core.interrupts import RunInterrupted
+from insight_core.settings import InsightSettings
 
 console = Console()
 
@@ -61,8 +64,6 @@ def clear_errors() -> Iterator[None]:
 
 
 def load_settings(**overrides: object):
-    from insight_core.environment import apply_runtime_defaults
-    from insight_core.settings import InsightSettings
 
     settings = InsightSettings(**overrides)  # type: ignore[arg-type]
     apply_runtime_defaults(settings)
@@ -74,7 +75,6 @@ def prefect_ready() -> None:
 
     Call only after the settings are checked: starting a server on a fresh home takes ~30 s.
     """
-    from flows.local_api import ensure_prefect_api
 
     with console.status("starting the local Prefect server..."):
         ensure_prefect_api()

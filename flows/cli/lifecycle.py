@@ -17,6 +17,7 @@ from flows.cli.common import (
     load_settings,
     prefect_ready,
 )
+from insight_core.lifecycle.evaluate import log_evaluation, run_evaluation
 
 
 def train(
@@ -31,7 +32,7 @@ def train(
     """Fit a topic model and category head on stored prompts and make it the champion."""
     with clear_errors():
         settings = load_settings()
-        from insight_core.lifecycle.champion import train_champion
+        from insight_core.lifecycle.champion import train_champion  # lazy: mlflow
 
         with console.status("fitting the topic model and category head..."):
             fit = train_champion(
@@ -58,7 +59,7 @@ def refit(
     with clear_errors():
         load_settings()
         prefect_ready()
-        from flows.lifecycle import refit as refit_flow
+        from flows.lifecycle import refit as refit_flow  # lazy: prefect
 
         result = refit_flow(end=end.date() if end else None, window_days=window_days)
         console.print(result.to_markdown())
@@ -73,7 +74,7 @@ def tune(
     with clear_errors():
         settings = load_settings()
         prefect_ready()
-        from flows.lifecycle import tune as tune_flow
+        from flows.lifecycle import tune as tune_flow  # lazy: prefect
 
         result = tune_flow(trials=trials, window_days=window_days, seed=seed)
         console.print(result.to_markdown())
@@ -84,7 +85,7 @@ def model_list() -> None:
     """Registered versions, newest first, with aliases and scores."""
     with clear_errors():
         settings = load_settings()
-        from insight_core.lifecycle.champion import list_versions
+        from insight_core.lifecycle.champion import list_versions  # lazy: mlflow
 
         table = Table("version", "aliases", "bundle", "role", "macro-F1", "promotion")
         for version in list_versions(settings):
@@ -103,7 +104,7 @@ def model_list() -> None:
 def model_promote(version: Annotated[str, typer.Argument(help="Registry version.")]) -> None:
     """Make a registered version the champion."""
     with clear_errors():
-        from insight_core.lifecycle.champion import promote
+        from insight_core.lifecycle.champion import promote  # lazy: mlflow
 
         bundle = promote(load_settings(), version)
         console.print(f"version {version} (bundle {bundle}) is now the champion")
@@ -117,7 +118,7 @@ def model_rollback(
 ) -> None:
     """Move the champion alias back."""
     with clear_errors():
-        from insight_core.lifecycle.champion import rollback
+        from insight_core.lifecycle.champion import rollback  # lazy: mlflow
 
         version = rollback(load_settings(), to)
         console.print(f"champion rolled back to version {version}")
@@ -147,7 +148,6 @@ def evaluate(
     """Score the category decision (hybrid, rules alone, model alone) on a labeled file."""
     with clear_errors():
         settings = load_settings()
-        from insight_core.lifecycle.evaluate import log_evaluation, run_evaluation
 
         with Progress(
             TextColumn("embedding"),
