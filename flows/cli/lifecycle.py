@@ -196,13 +196,13 @@ def evaluate(
             *["true \\ predicted", *[c[:6] for c in hybrid.confusion.columns[1:]]],
             title="confusion (hybrid)",
         )
-        for row in hybrid.confusion.iter_rows():
-            confusion.add_row(*[str(v) for v in row])
+        for confusion_row in hybrid.confusion.iter_rows():
+            confusion.add_row(*[str(v) for v in confusion_row])
         console.print(confusion)
         if hybrid.by_group is not None:
             groups = Table("group", "n", "accuracy", title=f"hybrid accuracy by {group_column}")
-            for row in hybrid.by_group.iter_rows():
-                groups.add_row(*[str(v) for v in row])
+            for group_row in hybrid.by_group.iter_rows():
+                groups.add_row(*[str(v) for v in group_row])
             console.print(groups)
         worst = Table("true", "predicted", "by", "conf", "text", title="worst mistakes (hybrid)")
         for row in hybrid.mistakes.head(mistakes).iter_rows(named=True):

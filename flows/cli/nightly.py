@@ -27,6 +27,7 @@ from insight_core import interrupts, warehouse
 from insight_core.errors import InsightError
 from insight_core.nightly.context import TopicMode
 from insight_core.nightly.preflight import check_run_request, default_run_date
+from insight_core.settings import InsightSettings
 
 
 def run(
@@ -90,7 +91,7 @@ def run(
 
                 summaries: Any
                 if from_ and to:
-                    summaries = backfill(  # type: ignore[call-overload]
+                    summaries = backfill(
                         start=from_.date(),
                         end=to.date(),
                         source=source,
@@ -201,7 +202,7 @@ def _default_demo_start(days: int) -> date:
     return start - timedelta(days=start.weekday())  # begin on a Monday
 
 
-def _print_demo_summary(settings) -> None:
+def _print_demo_summary(settings: InsightSettings) -> None:
 
     published = settings.warehouse_file
     runs = warehouse.query(published, warehouse.named_query("demo_summary_runs")).row(0, named=True)
