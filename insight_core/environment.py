@@ -49,9 +49,9 @@ OFFLINE_DEFAULTS = {
 
 # Memory across a long night (docs/benchmarks.md, "Memory across a night"): oneDNN keeps a
 # compiled kernel per input shape it has seen (1,024 by default), and glibc gives each busy
-# thread a heap arena of its own whose freed pages stay with it. Both grew a night's RSS with
-# the night's length. A cache of 64 kernels keeps most of the cache's speed (no cache at all
-# cost the cascade's categories stage 10%).
+# thread a heap arena of its own whose freed pages stay with it. Both let a night's RSS grow
+# with the night's length. A cache of 64 kernels keeps most of the cache's speed (no cache at
+# all slows the cascade's categories stage).
 MEMORY_DEFAULTS = {
     "ONEDNN_PRIMITIVE_CACHE_CAPACITY": "64",
     "MALLOC_ARENA_MAX": "2",
@@ -95,10 +95,10 @@ def _limit_heap_arenas(value: str) -> None:
 
 CGROUP_ROOT = Path("/sys/fs/cgroup")
 MIB = 1024 * 1024
-# Memory of one run process, measured on real-length nights (docs/benchmarks.md, "Derived
-# parallelism"): the process with its models loaded and a chunk in flight peaked at about
-# 1.2 GB; each further chunk in flight added 10-20 MB, each redaction process about 100 MB
-# (it holds the name lists). The per-unit figures below carry a margin for long prompts.
+# Memory of one run process (docs/benchmarks.md, "Derived parallelism"): the base is the
+# process with its models loaded and one chunk in flight; each further chunk in flight and each
+# redaction process (it holds the name lists) adds a unit. The units carry a margin for long
+# prompts.
 RUN_BASE_BYTES = 1200 * MIB
 CHUNK_THREAD_BYTES = 64 * MIB
 REDACTION_PROCESS_BYTES = 128 * MIB
