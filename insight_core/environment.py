@@ -11,12 +11,16 @@ available to it; an explicit setting overrides each (see :func:`derive_paralleli
 
 from __future__ import annotations
 
+import ctypes
+import ctypes.util
 import logging
 import math
 import os
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
+
+import psutil
 
 from insight_core.nlp.embed import resolve_model
 from insight_core.settings import InsightSettings
@@ -45,9 +49,9 @@ OFFLINE_DEFAULTS = {
 
 # Memory across a long night (docs/benchmarks.md, "Memory across a night"): oneDNN keeps a
 # compiled kernel per input shape it has seen (1,024 by default), and glibc gives each busy
-# thread a heap arena of its own whose freed pages stay with it. Both grew a night's RSS with
-# the night's length. A cache of 64 kernels keeps most of the cache's speed (no cache at all
-# cost the cascade's categories stage 10%).
+# thread a heap arena of its own whose freed pages stay with it. Both let a night's RSS grow
+# with the night's length. A cache of 64 kernels keeps most of the cache's speed (no cache at
+# all slows the cascade's categories stage).
 MEMORY_DEFAULTS = {
     "ONEDNN_PRIMITIVE_CACHE_CAPACITY": "64",
     "MALLOC_ARENA_MAX": "2",
@@ -78,9 +82,6 @@ def apply_runtime_defaults(settings: InsightSettings) -> None:
 
 def _limit_heap_arenas(value: str) -> None:
     """glibc ``mallopt(M_ARENA_MAX, value)``; a no-op elsewhere (musl, macOS) or if invalid."""
-    import ctypes
-    import ctypes.util
-
     library = ctypes.util.find_library("c")
     if not library or not value.isdigit() or int(value) < 1:
         return
@@ -94,10 +95,10 @@ def _limit_heap_arenas(value: str) -> None:
 
 CGROUP_ROOT = Path("/sys/fs/cgroup")
 MIB = 1024 * 1024
-# Memory of one run process, measured on real-length nights (docs/benchmarks.md, "Derived
-# parallelism"): the process with its models loaded and a chunk in flight peaked at about
-# 1.2 GB; each further chunk in flight added 10-20 MB, each redaction process about 100 MB
-# (it holds the name lists). The per-unit figures below carry a margin for long prompts.
+# Memory of one run process (docs/benchmarks.md, "Derived parallelism"): the base is the
+# process with its models loaded and one chunk in flight; each further chunk in flight and each
+# redaction process (it holds the name lists) adds a unit. The units carry a margin for long
+# prompts.
 RUN_BASE_BYTES = 1200 * MIB
 CHUNK_THREAD_BYTES = 64 * MIB
 REDACTION_PROCESS_BYTES = 128 * MIB
@@ -268,8 +269,6 @@ def cgroup_cpu_quota(cgroup_root: Path = CGROUP_ROOT) -> float | None:
 def available_memory(cgroup_root: Path = CGROUP_ROOT) -> int:
     """Bytes this process can still use: the machine's available memory (psutil), or less
     where a cgroup memory limit leaves less room (limit minus what the cgroup uses)."""
-    import psutil
-
     available = int(psutil.virtual_memory().available)
     for directory in _cgroup_dirs(cgroup_root, "memory"):
         limit = _read(directory / "memory.max") or _read(directory / "memory.limit_in_bytes")

@@ -31,6 +31,7 @@ from insight_core.nlp.taxonomy import Taxonomy
 from insight_core.nlp.topics import OUTLIER_LABEL
 from insight_core.prep.redact import redact_text
 from insight_core.runtime import (
+    champion_bundle_version,
     get_embedder,
     load_decision_config,
     load_model_bundle,
@@ -66,8 +67,6 @@ class Classifier:
         """The champion's classifier, or on a home without a champion the head-only classifier
         trained from the shipped examples (trained on first use, then cached under the home).
         """
-        from insight_core.runtime import champion_bundle_version
-
         champion = champion_bundle_version(settings) if _registry_exists(settings) else None
         if champion is not None:
             return cls.load(settings, champion[1])

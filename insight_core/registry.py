@@ -11,6 +11,8 @@ import json
 import logging
 import shutil
 import tempfile
+import time
+import warnings
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -85,8 +87,6 @@ class Tracker:
             self.client.log_batch(run_id, params=entries)
 
     def log_metrics(self, run_id: str, metrics: Mapping[str, float], step: int = 0) -> None:
-        import time
-
         from mlflow.entities import Metric
 
         now = int(time.time() * 1000)
@@ -186,8 +186,6 @@ class ModelRegistry:
         ``python_model`` is the pyfunc wrapper (``insight_core.lifecycle.pyfunc``): passed in so
         that this module stays below inference in the layers.
         """
-        import warnings
-
         import mlflow
         import mlflow.pyfunc
 
@@ -276,8 +274,6 @@ class ModelRegistry:
 
     def download_bundle(self, version: str, destination: Path) -> Path:
         """Copy a registered version's bundle into ``destination`` (for remote registries)."""
-        import tempfile
-
         import mlflow
 
         with tempfile.TemporaryDirectory() as tmp, shielded():

@@ -12,8 +12,12 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
+from flows.local_api import ensure_prefect_api
+from insight_core.environment import apply_runtime_defaults
 from insight_core.errors import InsightError
 from insight_core.interrupts import RunInterrupted
+from insight_core.nightly.summary import RunSummary
+from insight_core.settings import InsightSettings
 
 console = Console()
 
@@ -60,10 +64,8 @@ def clear_errors() -> Iterator[None]:
         raise typer.Exit(1) from None
 
 
-def load_settings(**overrides: object):
-    from insight_core.environment import apply_runtime_defaults
-    from insight_core.settings import InsightSettings
-
+def load_settings(**overrides: object) -> InsightSettings:
+    """The settings from the environment (and ``overrides``), with runtime defaults applied."""
     settings = InsightSettings(**overrides)  # type: ignore[arg-type]
     apply_runtime_defaults(settings)
     return settings
@@ -74,13 +76,13 @@ def prefect_ready() -> None:
 
     Call only after the settings are checked: starting a server on a fresh home takes ~30 s.
     """
-    from flows.local_api import ensure_prefect_api
 
     with console.status("starting the local Prefect server..."):
         ensure_prefect_api()
 
 
-def print_run_summary(summary) -> None:
+def print_run_summary(summary: RunSummary) -> None:
+    """A run's counts, top categories, warnings and alerts as a table on the console."""
     table = Table(title=f"run {summary.run_id} · {summary.run_date} · {summary.status}")
     for column in ("read", "loaded", "quarantined", "duplicates", "PII redacted", "prompts/s"):
         table.add_column(column, justify="right")

@@ -11,7 +11,11 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from flows.cli.common import cell, clear_errors, console, err_console, load_settings, printable
+from insight_core import warehouse
+from insight_core.csv_output import safe_csv
 from insight_core.errors import InsightError
+from insight_core.inference import classify_file
+from insight_core.settings import InsightSettings
 
 
 def classify(
@@ -26,7 +30,6 @@ def classify(
     """
     with clear_errors():
         settings = load_settings()
-        from insight_core.inference import classify_file
 
         with Progress(
             TextColumn("{task.description}"),
@@ -57,13 +60,8 @@ def sql(
 ) -> None:
     """Query the published warehouse read-only."""
     with clear_errors():
-        from insight_core import warehouse
-        from insight_core.settings import InsightSettings
-
         frame = warehouse.query(InsightSettings().warehouse_file, query)
         if output_format == "csv":
-            from insight_core.csv_output import safe_csv
-
             sys.stdout.write(safe_csv(frame))
         elif output_format == "json":
             sys.stdout.write(frame.write_json() + "\n")

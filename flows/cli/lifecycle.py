@@ -17,6 +17,7 @@ from flows.cli.common import (
     load_settings,
     prefect_ready,
 )
+from insight_core.lifecycle.evaluate import log_evaluation, run_evaluation
 
 
 def train(
@@ -31,7 +32,7 @@ def train(
     """Fit a topic model and category head on stored prompts and make it the champion."""
     with clear_errors():
         settings = load_settings()
-        from insight_core.lifecycle.champion import train_champion
+        from insight_core.lifecycle.champion import train_champion  # lazy: mlflow
 
         with console.status("fitting the topic model and category head..."):
             fit = train_champion(
@@ -58,7 +59,7 @@ def refit(
     with clear_errors():
         load_settings()
         prefect_ready()
-        from flows.lifecycle import refit as refit_flow
+        from flows.lifecycle import refit as refit_flow  # lazy: prefect
 
         result = refit_flow(end=end.date() if end else None, window_days=window_days)
         console.print(result.to_markdown())
@@ -73,7 +74,7 @@ def tune(
     with clear_errors():
         settings = load_settings()
         prefect_ready()
-        from flows.lifecycle import tune as tune_flow
+        from flows.lifecycle import tune as tune_flow  # lazy: prefect
 
         result = tune_flow(trials=trials, window_days=window_days, seed=seed)
         console.print(result.to_markdown())
@@ -84,7 +85,7 @@ def model_list() -> None:
     """Registered versions, newest first, with aliases and scores."""
     with clear_errors():
         settings = load_settings()
-        from insight_core.lifecycle.champion import list_versions
+        from insight_core.lifecycle.champion import list_versions  # lazy: mlflow
 
         table = Table("version", "aliases", "bundle", "role", "macro-F1", "promotion")
         for version in list_versions(settings):
@@ -103,7 +104,7 @@ def model_list() -> None:
 def model_promote(version: Annotated[str, typer.Argument(help="Registry version.")]) -> None:
     """Make a registered version the champion."""
     with clear_errors():
-        from insight_core.lifecycle.champion import promote
+        from insight_core.lifecycle.champion import promote  # lazy: mlflow
 
         bundle = promote(load_settings(), version)
         console.print(f"version {version} (bundle {bundle}) is now the champion")
@@ -117,7 +118,7 @@ def model_rollback(
 ) -> None:
     """Move the champion alias back."""
     with clear_errors():
-        from insight_core.lifecycle.champion import rollback
+        from insight_core.lifecycle.champion import rollback  # lazy: mlflow
 
         version = rollback(load_settings(), to)
         console.print(f"champion rolled back to version {version}")
@@ -147,7 +148,6 @@ def evaluate(
     """Score the category decision (hybrid, rules alone, model alone) on a labeled file."""
     with clear_errors():
         settings = load_settings()
-        from insight_core.lifecycle.evaluate import log_evaluation, run_evaluation
 
         with Progress(
             TextColumn("embedding"),
@@ -196,13 +196,13 @@ def evaluate(
             *["true \\ predicted", *[c[:6] for c in hybrid.confusion.columns[1:]]],
             title="confusion (hybrid)",
         )
-        for row in hybrid.confusion.iter_rows():
-            confusion.add_row(*[str(v) for v in row])
+        for confusion_row in hybrid.confusion.iter_rows():
+            confusion.add_row(*[str(v) for v in confusion_row])
         console.print(confusion)
         if hybrid.by_group is not None:
             groups = Table("group", "n", "accuracy", title=f"hybrid accuracy by {group_column}")
-            for row in hybrid.by_group.iter_rows():
-                groups.add_row(*[str(v) for v in row])
+            for group_row in hybrid.by_group.iter_rows():
+                groups.add_row(*[str(v) for v in group_row])
             console.print(groups)
         worst = Table("true", "predicted", "by", "conf", "text", title="worst mistakes (hybrid)")
         for row in hybrid.mistakes.head(mistakes).iter_rows(named=True):

@@ -23,9 +23,11 @@ from flows.cli.common import (
     print_run_summary,
     yesterday,
 )
-from insight_core import interrupts
+from insight_core import interrupts, warehouse
 from insight_core.errors import InsightError
 from insight_core.nightly.context import TopicMode
+from insight_core.nightly.preflight import check_run_request, default_run_date
+from insight_core.settings import InsightSettings
 
 
 def run(
@@ -68,7 +70,6 @@ def run(
             # The flows build their own settings from the environment: the option travels so.
             os.environ["INSIGHT_SOURCE_FORMAT"] = format_
         settings = load_settings()
-        from insight_core.nightly.preflight import check_run_request, default_run_date
 
         if from_ or to:
             if not (from_ and to):
@@ -85,12 +86,12 @@ def run(
 
             try:
                 prefect_ready()
-                from flows.nightly import backfill, nightly
-                from flows.runners import configured
+                from flows.nightly import backfill, nightly  # lazy: prefect
+                from flows.runners import configured  # lazy: prefect
 
                 summaries: Any
                 if from_ and to:
-                    summaries = backfill(  # type: ignore[call-overload]
+                    summaries = backfill(
                         start=from_.date(),
                         end=to.date(),
                         source=source,
@@ -140,7 +141,7 @@ def serve(
                 "PREFECT_API_URL is not set: start a server with 'prefect server start' and "
                 "export PREFECT_API_URL=http://127.0.0.1:4200/api (see docs/operations.md)"
             )
-        from flows.deployments import serve_deployments
+        from flows.deployments import serve_deployments  # lazy: prefect
 
         serve_deployments(settings, limit=limit)
 
@@ -158,7 +159,7 @@ def digest(
     with clear_errors():
         settings = load_settings()
         prefect_ready()
-        from flows.digest import digest as digest_flow
+        from flows.digest import digest as digest_flow  # lazy: prefect
 
         report = digest_flow(week=week.date() if week else None)
         console.print(report.summary())
@@ -189,7 +190,7 @@ def demo(
             os.environ["INSIGHT_DEMO_MODE"] = "true"
         settings = load_settings()
         prefect_ready()
-        from flows.demo import demo as demo_flow
+        from flows.demo import demo as demo_flow  # lazy: prefect
 
         first = start.date() if start else _default_demo_start(days)
         demo_flow(start=first, days=days, users=users, seed=seed, refit_after=refit_after)
@@ -201,8 +202,7 @@ def _default_demo_start(days: int) -> date:
     return start - timedelta(days=start.weekday())  # begin on a Monday
 
 
-def _print_demo_summary(settings) -> None:
-    from insight_core import warehouse
+def _print_demo_summary(settings: InsightSettings) -> None:
 
     published = settings.warehouse_file
     runs = warehouse.query(published, warehouse.named_query("demo_summary_runs")).row(0, named=True)

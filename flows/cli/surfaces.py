@@ -14,6 +14,7 @@ from typing import Annotated, Any
 import typer
 
 from flows.cli.common import clear_errors, load_settings
+from insight_core.serve.webapp import streamlit_command
 
 ApiHost = Annotated[
     str | None, typer.Option(help="Interface to bind (default: INSIGHT_API_HOST, 127.0.0.1).")
@@ -49,7 +50,7 @@ def api(
         settings = load_settings()
         import uvicorn
 
-        from insight_core.serve.api import create_app
+        from insight_core.serve.api import create_app  # lazy: fastapi
 
         uvicorn.run(
             create_app(settings),
@@ -67,7 +68,6 @@ def webapp(host: AppHost = None, port: AppPort = None) -> None:
     """Serve the web app (Streamlit): single prompt, batch CSV, trends and failure analysis."""
     with clear_errors():
         settings = load_settings()
-        from insight_core.serve.webapp import streamlit_command
 
         command = streamlit_command(host or settings.app_host, port or settings.app_port)
         sys.stdout.flush()

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import warnings
 from pathlib import Path
+from typing import Any
 
 import mlflow.pyfunc
 
@@ -19,13 +20,16 @@ with warnings.catch_warnings():
     warnings.simplefilter("ignore")
     warnings.showwarning = lambda *args, **kwargs: None
 
-    class InsightCategoryModel(mlflow.pyfunc.PythonModel):  # type: ignore[name-defined]
+    # MLflow's base class is untyped (Any) to the type checker.
+    class InsightCategoryModel(mlflow.pyfunc.PythonModel):  # type: ignore[name-defined,misc]
         """MLflow pyfunc wrapper: a DataFrame with ``text`` in, categories and topics out."""
 
-        def load_context(self, context) -> None:
+        def load_context(self, context: Any) -> None:
             self.classifier = Classifier.from_bundle_dir(Path(context.artifacts[BUNDLE_ARTIFACT]))
 
-        def predict(self, context, model_input, params=None):
+        # Left unannotated on purpose: type hints on ``predict`` switch on MLflow's input
+        # validation, and the wrapper takes any DataFrame with a ``text`` column.
+        def predict(self, context, model_input, params=None):  # type: ignore[no-untyped-def]
             texts = (
                 list(model_input["text"]) if hasattr(model_input, "columns") else list(model_input)
             )

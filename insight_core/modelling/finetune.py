@@ -114,7 +114,7 @@ def train_adapter(
             logits = scale * vectors @ torch.nn.functional.normalize(classifier.weight, dim=-1).T
             loss = torch.nn.functional.cross_entropy(logits, targets[batch])
             optimiser.zero_grad()
-            loss.backward()
+            loss.backward()  # type: ignore[no-untyped-call]  # torch leaves backward unannotated
             optimiser.step()
             scheduler.step()
             step += 1

@@ -7,6 +7,7 @@ Three views of the same decision: ``hybrid`` (what the pipeline does: rules, the
 
 from __future__ import annotations
 
+import io
 import json
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -201,8 +202,6 @@ def prepare_labeled(frame: pl.DataFrame, text_column: str, label_column: str) ->
 
 def confusion_png(report: EvaluationReport) -> bytes:
     """A confusion-matrix picture (row-normalised, with counts) as PNG bytes."""
-    import io
-
     import matplotlib
 
     matplotlib.use("Agg")

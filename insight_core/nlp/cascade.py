@@ -72,7 +72,8 @@ def escalation_mask(
     undecided = np.array([m is None for m in matches], dtype=bool)
     if not len(probabilities):
         return undecided
-    return undecided & (probabilities.max(axis=1) < threshold)
+    escalate: np.ndarray = undecided & (probabilities.max(axis=1) < threshold)
+    return escalate
 
 
 def decide_with_cascade(

@@ -30,7 +30,8 @@ class CategoryHead:
         logits = (embeddings @ self.weights.T + self.bias) / self.temperature
         logits -= logits.max(axis=1, keepdims=True)
         exp = np.exp(logits)
-        return exp / exp.sum(axis=1, keepdims=True)
+        probabilities: np.ndarray = exp / exp.sum(axis=1, keepdims=True)
+        return probabilities
 
     def save(self, directory: Path) -> None:
         directory.mkdir(parents=True, exist_ok=True)

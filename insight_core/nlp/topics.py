@@ -15,7 +15,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import polars as pl
@@ -32,10 +32,11 @@ OUTLIER_TOPIC = -1
 OUTLIER_LABEL = "unclustered"
 
 
-def _embedder_backend(embedder: Embedder | None):
+def _embedder_backend(embedder: Embedder | None) -> Any:
     from bertopic.backend import BaseEmbedder
 
-    class _Backend(BaseEmbedder):
+    # BERTopic ships no type information, so its base class is Any to the type checker.
+    class _Backend(BaseEmbedder):  # type: ignore[misc]
         """Lets BERTopic call our embedder when it needs to embed words or documents."""
 
         def embed(self, documents: Sequence[str], verbose: bool = False) -> np.ndarray:
@@ -77,7 +78,7 @@ def topic_text(doc: str) -> str:
     return _PLACEHOLDER.sub(" ", doc).lower()
 
 
-def _count_vectorizer(settings: TopicSettings, vocabulary: Sequence[str] | None = None):
+def _count_vectorizer(settings: TopicSettings, vocabulary: Sequence[str] | None = None) -> Any:
     from sklearn.feature_extraction.text import CountVectorizer
 
     if vocabulary is not None and not vocabulary:
@@ -94,7 +95,8 @@ def _count_vectorizer(settings: TopicSettings, vocabulary: Sequence[str] | None 
 
 def term_analyzer(settings: TopicSettings) -> Callable[[str], list[str]]:
     """The topic vectorizer's analyzer: a document's candidate topic terms (1- and 2-grams)."""
-    return _count_vectorizer(settings).build_analyzer()
+    analyzer: Callable[[str], list[str]] = _count_vectorizer(settings).build_analyzer()
+    return analyzer
 
 
 @lru_cache(maxsize=1)

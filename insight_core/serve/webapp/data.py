@@ -13,6 +13,7 @@ import io
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import polars as pl
 import yaml
@@ -69,7 +70,7 @@ def category_probabilities(classifier: Classifier, texts: list[str]) -> pl.DataF
     )
 
 
-def explain(row: dict, abstain_threshold: float, fallback: str) -> str:
+def explain(row: dict[str, Any], abstain_threshold: float, fallback: str) -> str:
     """One sentence on why a prediction came out the way it did."""
     if row["decided_by"] == "rule":
         return (
