@@ -61,7 +61,7 @@ def prompts_report(path: Path) -> None:
         f"{len(texts) / seconds:.0f} texts/s ({chars / seconds / 1e6:.2f} MB/s)"
     )
     # Mark what was replaced, to list the spans.
-    redact._person_token = lambda name: f"<PERSON:{name}>"  # type: ignore[assignment]
+    redact.spans._person_token = lambda name: f"<PERSON:{name}>"  # type: ignore[assignment]
     spans: Counter[str] = Counter()
     flagged: Counter[str] = Counter()
     for text in texts:

@@ -38,7 +38,8 @@ def _query(home: Path, sql: str) -> pl.DataFrame:
 def test_every_row_is_accounted_for(demo_run: DemoRun) -> None:
     rows_per_day = Counter()
     for path in demo_run.dataset.log_files:
-        rows_per_day[path.stem] = sum(1 for _ in path.open())
+        with path.open() as lines:
+            rows_per_day[path.stem] = sum(1 for _ in lines)
     for summary in demo_run.summaries:
         assert summary.status == "succeeded"
         assert summary.rows_read == rows_per_day[summary.run_date]

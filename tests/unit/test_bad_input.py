@@ -623,10 +623,12 @@ def test_semicolon_separated_csv_gets_a_hint_run_can_follow(tmp_path: Path) -> N
 # Modules whose messages reach the user of a command, and that command.
 HINT_SOURCES = {
     "insight_core/prep/ingest.py": "run",
+    "insight_core/prep/contract.py": "run",
     "insight_core/prep/validate.py": "run",
     "insight_core/nightly/preflight.py": "run",
     "insight_core/nightly/stages.py": "run",
-    "insight_core/warehouse.py": "run",
+    "insight_core/warehouse/publish.py": "run",
+    "insight_core/warehouse/staging.py": "run",
     "insight_core/errors.py": "run",
     "insight_core/inference.py": "classify",
 }

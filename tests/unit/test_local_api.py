@@ -40,6 +40,7 @@ def _orphan_after_parent_killed(mode: str) -> psutil.Process:
     child = psutil.Process(int(parent.stdout.readline()))
     parent.send_signal(signal.SIGKILL)
     parent.wait(10)
+    parent.stdout.close()
     return child
 
 
