@@ -18,9 +18,8 @@ from flows.runners import configured
 from insight_core import interrupts
 from insight_core.errors import InsightError
 from insight_core.interrupts import RunInterrupted
-from insight_core.nightly import stages
-from insight_core.nightly.context import RunContext, TopicMode
-from insight_core.nightly.stages import cleanup
+from insight_core.nightly.context import NightOutputs, RunContext, TopicMode
+from insight_core.nightly.run_end import cancel_run, cleanup
 from insight_core.nightly.summary import RunSummary
 from insight_core.settings import InsightSettings
 from tasks import alerts
@@ -76,7 +75,8 @@ def nightly(
         ).result()
         # The publication, the last irreversible step. Nothing after it fails the run: what
         # goes wrong later is a warning on a succeeded run.
-        summary = t.aggregate(ctx, staged, validated, redacted, embedded, topics, classified, model)
+        night = NightOutputs(staged, validated, redacted, embedded, topics, classified, model)
+        summary = t.aggregate(ctx, night)
         summary = t.track(ctx, summary)
         summary = t.publish_artifacts(summary)
         # After the night is published and tracked; a failing receiver never fails it.
@@ -119,7 +119,7 @@ def _cancel(ctx: RunContext | None, reason: str, summary: RunSummary | None) -> 
     _stop_tasks()
     if ctx is None:  # stopped while beginning: the next run records what it left
         return Cancelled(message=f"{reason} before the run began")
-    summary = stages.cancel_run(ctx, reason, summary)
+    summary = cancel_run(ctx, reason, summary)
     if summary.status == "succeeded":
         return summary
     return Cancelled(message=f"run {ctx.run_id} {reason}; nothing was published")

@@ -1,8 +1,10 @@
-"""Prefect tasks of the nightly flow: each wraps exactly one ``insight_core.nightly.stages`` call.
+"""Prefect tasks of the nightly flow: each wraps exactly one stage of ``insight_core.nightly``.
 
-Retries with backoff only where a failure can be transient (reading the source, loading a
-model, writing to MLflow or the warehouse file); never for validation or a configuration error,
-which would fail the same way again.
+Tasks hand the stages their collaborators (the night's models, ``runtime.chunk_models``) and
+do the memory housekeeping between stages (``insight_core.nightly.memory``). Retries with
+backoff only where a failure can be transient (reading the source, loading a model, writing to
+MLflow or the warehouse file); never for validation or a configuration error, which would fail
+the same way again.
 """
 
 from __future__ import annotations
@@ -11,17 +13,31 @@ from collections.abc import Sequence
 from datetime import date
 
 from prefect import task
+from prefect.artifacts import create_markdown_artifact, create_table_artifact
 from prefect.cache_policies import NO_CACHE
+from prefect.client.orchestration import get_client
 from prefect.client.schemas.objects import TaskRun
+from prefect.logging import get_run_logger
 from prefect.runtime import flow_run
-from prefect.states import State
+from prefect.states import Crashed, State
 from prefect.tasks import Task
 
 from insight_core.errors import InsightError
 from insight_core.interrupts import stop_requested
+from insight_core.nightly import (
+    categories,
+    intake,
+    memory,
+    model_stages,
+    publication,
+    redaction,
+    run_end,
+    run_log,
+    run_start,
+)
 from insight_core.nightly import context as c
-from insight_core.nightly import run_log, stages
 from insight_core.nightly.summary import RunSummary
+from insight_core.runtime import chunk_models
 from insight_core.settings import InsightSettings
 
 
@@ -49,7 +65,7 @@ def begin_run(
     mode: c.TopicMode,
     replace: bool = False,
 ) -> c.RunContext:
-    return stages.begin_run(
+    return run_start.begin_run(
         settings, run_date, source, mode, flow_run_id=flow_run.id, replace=replace
     )
 
@@ -61,39 +77,43 @@ def begin_tracking(ctx: c.RunContext) -> c.RunContext:
 
 @task(name="ingest", **PLAIN, **TRANSIENT)
 def ingest(ctx: c.RunContext) -> c.IngestResult:
-    return stages.ingest(ctx)
+    return intake.ingest(ctx)
 
 
 @task(name="validate", **PLAIN)
 def validate(ctx: c.RunContext, staged: c.IngestResult, index: int) -> c.ValidatedChunk:
-    return stages.validate(ctx, staged, index)
+    return intake.validate(ctx, staged, index)
 
 
 @task(name="deduplicate", **PLAIN, **TRANSIENT)
 def deduplicate(ctx: c.RunContext, chunks: Sequence[c.ValidatedChunk]) -> list[c.ValidatedChunk]:
-    return stages.deduplicate(ctx, chunks)
+    return intake.deduplicate(ctx, chunks)
 
 
 @task(name="redact", **PLAIN)
 def redact(ctx: c.RunContext, chunk: c.ValidatedChunk) -> c.RedactedChunk:
-    return stages.redact(ctx, chunk)
+    return redaction.redact(ctx, chunk)
 
 
 @task(name="embed", **PLAIN, **TRANSIENT)
 def embed(ctx: c.RunContext, chunk: c.RedactedChunk, model: c.ModelChoice) -> c.EmbeddedChunk:
-    return stages.embed(ctx, chunk, model)
+    try:
+        return model_stages.embed(ctx, chunk, chunk_models(ctx.settings, model.version))
+    finally:
+        memory.release_freed_memory()  # a chunk's model passes leave freed memory behind
 
 
 @task(name="prepare-model", **PLAIN, **TRANSIENT)
 def prepare_model(ctx: c.RunContext, redacted: Sequence[c.RedactedChunk]) -> c.ModelChoice:
-    return stages.prepare_model(ctx, redacted)
+    return model_stages.prepare_model(ctx, redacted)
 
 
 @task(name="assign-topics", **PLAIN, **TRANSIENT)
 def assign_topics(
     ctx: c.RunContext, embedded: c.EmbeddedChunk, model: c.ModelChoice
 ) -> c.TopicChunk:
-    return stages.assign_topics(ctx, embedded, model)
+    models = chunk_models(ctx.settings, model.version)
+    return model_stages.assign_topics(ctx, embedded, models)
 
 
 # Like embed: a chunk rereads its inputs and rewrites its own file, so a retry is safe.
@@ -105,22 +125,20 @@ def categorize(
     topics: c.TopicChunk,
     model: c.ModelChoice,
 ) -> c.ClassifiedChunk:
-    return stages.categorize(ctx, redacted, embedded, topics, model)
+    try:
+        models = chunk_models(ctx.settings, model.version)
+        return categories.categorize(ctx, redacted, embedded, topics, models)
+    finally:
+        memory.release_freed_memory()
 
 
-# Retried like any transient failure: stages.aggregate publishes at most once per run id.
+# Retried like any transient failure: publication.publish publishes at most once per run id.
 @task(name="aggregate", **PLAIN, **TRANSIENT)
-def aggregate(
-    ctx: c.RunContext,
-    staged: c.IngestResult,
-    validated: Sequence[c.ValidatedChunk],
-    redacted: Sequence[c.RedactedChunk],
-    embedded: Sequence[c.EmbeddedChunk],
-    topics: Sequence[c.TopicChunk],
-    classified: Sequence[c.ClassifiedChunk],
-    model: c.ModelChoice,
-) -> RunSummary:
-    return stages.aggregate(ctx, staged, validated, redacted, embedded, topics, classified, model)
+def aggregate(ctx: c.RunContext, night: c.NightOutputs) -> RunSummary:
+    prepared = publication.prepare_publication(ctx, night)
+    # The publication's DuckDB memory should not come on top of a large night's models.
+    memory.release_before_publication(prepared.rows_loaded)
+    return publication.publish(ctx, night, prepared)
 
 
 # After the publication: retries within, and a final failure is a warning, not a failed run.
@@ -131,12 +149,12 @@ def track(ctx: c.RunContext, summary: RunSummary) -> RunSummary:
 
 @task(name="record-warnings", **PLAIN)
 def record_late_warnings(ctx: c.RunContext, summary: RunSummary) -> RunSummary:
-    return stages.record_late_warnings(ctx, summary)
+    return run_end.record_late_warnings(ctx, summary)
 
 
 @task(name="record-failure", **PLAIN)
 def record_failure(ctx: c.RunContext, error: BaseException) -> RunSummary:
-    return stages.fail_run(ctx, error)
+    return run_end.fail_run(ctx, error)
 
 
 @task(name="mark-crashed", **PLAIN)
@@ -145,10 +163,6 @@ def mark_crashed(crashed: Sequence[c.CrashedRun]) -> list[str]:
 
     ``begin_run`` already cleaned up after them and recorded them in ops.runs and MLflow.
     """
-    from prefect.client.orchestration import get_client
-    from prefect.logging import get_run_logger
-    from prefect.states import Crashed
-
     marked = []
     with get_client(sync_client=True) as client:
         for run in crashed:
@@ -181,14 +195,12 @@ def publish_artifacts(summary: RunSummary) -> RunSummary:
         _publish_artifacts(summary)
     except Exception as error:
         return summary.with_late_warning(
-            f"Prefect artifacts not published: {stages.describe_error(error)}"
+            f"Prefect artifacts not published: {run_end.describe_error(error)}"
         )
     return summary
 
 
 def _publish_artifacts(summary: RunSummary) -> None:
-    from prefect.artifacts import create_markdown_artifact, create_table_artifact
-
     create_markdown_artifact(
         markdown=summary.to_markdown(),
         key="nightly-run-summary",
