@@ -5,16 +5,16 @@ from __future__ import annotations
 import logging
 import signal
 from datetime import date, timedelta
-from typing import Any
 
 from prefect import flow, unmapped
+from prefect.client.schemas.objects import State
 from prefect.context import FlowRunContext
 from prefect.exceptions import CancelledRun, TerminationSignal
 from prefect.runtime import flow_run
-from prefect.states import Cancelled, State
+from prefect.states import Cancelled
 from prefect.task_runners import ThreadPoolTaskRunner
 
-from flows.runners import configured
+from flows.runners import as_flow_runner, configured
 from insight_core import interrupts
 from insight_core.errors import InsightError
 from insight_core.interrupts import RunInterrupted
@@ -38,7 +38,7 @@ def _nightly_run_name() -> str:
     name="insight-nightly",
     flow_run_name=_nightly_run_name,
     log_prints=True,
-    task_runner=ThreadPoolTaskRunner(max_workers=2),
+    task_runner=as_flow_runner(ThreadPoolTaskRunner(max_workers=2)),
 )
 def nightly(
     run_date: date | None = None,
@@ -137,6 +137,14 @@ def _stop_tasks() -> None:
             logging.getLogger(__name__).exception("could not cancel the run's tasks")
 
 
+def night_summary(outcome: RunSummary | State) -> RunSummary:
+    """What a nightly subflow call returned: its summary. A night that ends in a state of its
+    own (Cancelled) makes Prefect raise CancelledRun in the caller instead of returning it."""
+    if isinstance(outcome, RunSummary):
+        return outcome
+    raise CancelledRun(f"nightly run ended {outcome.name}")
+
+
 @flow(name="insight-backfill", flow_run_name="backfill-{start}-{end}", log_prints=True)
 def backfill(
     start: date,
@@ -149,14 +157,13 @@ def backfill(
     if end < start:
         raise InsightError(f"backfill end {end} is before start {start}")
     run_night = configured(nightly, InsightSettings())
-    summaries: list[Any] = []  # RunSummary (Prefect's typing of a subflow call says None)
+    summaries: list[RunSummary] = []
     for i in range((end - start).days + 1):
         try:
-            summaries.append(
-                run_night(
-                    run_date=start + timedelta(days=i), source=source, mode=mode, replace=replace
-                )
+            outcome = run_night(
+                run_date=start + timedelta(days=i), source=source, mode=mode, replace=replace
             )
+            summaries.append(night_summary(outcome))
         except CancelledRun as cancelled:  # a stop signal: no later date starts
             return Cancelled(message=f"backfill stopped: {cancelled}")
     return summaries

@@ -36,7 +36,7 @@ def names_full_disk(
     work folder, where the error names none), not with a bare ``OSError: [Errno 28]``."""
 
     @functools.wraps(stage)
-    def wrapper(ctx: RunContext, *args: P.args, **kwargs: P.kwargs) -> R:
+    def wrapper(ctx: RunContext, /, *args: P.args, **kwargs: P.kwargs) -> R:
         with disk_full_names(ctx.work_dir):
             return stage(ctx, *args, **kwargs)
 
