@@ -36,7 +36,7 @@ def configured(flow: Flow[P, R], settings: InsightSettings) -> Flow[P, R]:
     """
     plan = parallelism(settings)
     if settings.task_runner != "dask":
-        threads = ThreadPoolTaskRunner(max_workers=plan.chunk_threads)
+        threads: ThreadPoolTaskRunner[Any] = ThreadPoolTaskRunner(max_workers=plan.chunk_threads)
         return flow.with_options(task_runner=as_flow_runner(threads))
     from prefect_dask.task_runners import DaskTaskRunner  # optional: only with Dask
 

@@ -12,6 +12,8 @@ from dataclasses import dataclass
 from functools import cache, lru_cache
 from pathlib import Path
 
+from filelock import FileLock
+
 from insight_core.environment import parallelism
 from insight_core.errors import ModelNotFoundError
 from insight_core.modelling.bundle import (
@@ -115,8 +117,6 @@ def get_static_embedder(settings: InsightSettings) -> StaticEmbedder:
 
     Concurrent first uses wait on a file lock; all but the first find the finished model.
     """
-    from filelock import FileLock
-
     directory = static_model_dir(settings)
     if not directory.exists():
         directory.parent.mkdir(parents=True, exist_ok=True)

@@ -38,8 +38,8 @@ from tasks.policy import project_task
 @project_task("begin-run")
 def begin_run(
     settings: InsightSettings,
-    run_date: date,
-    source: str,
+    run_date: date | None,
+    source: str | None,
     mode: c.TopicMode,
     replace: bool = False,
 ) -> c.RunContext:

@@ -296,8 +296,8 @@ def _store_texts(ctx: RunContext, redacted: Sequence[RedactedChunk]) -> None:
     tmp = _texts_temp(ctx)
     if redacted:
         # Streamed in row groups of a chunk: a night's texts never sit in memory at once.
-        # polars' default row groups held 325-354 MB of a 1M-prompt night's texts at the
-        # end of the run; a chunk's size, 52 MB, as fast (docs/benchmarks.md).
+        # polars' default row groups hold several times a chunk's texts at the end of a
+        # large night; a chunk's size is as fast (docs/benchmarks.md).
         pl.scan_parquet([c.path for c in redacted]).select(
             "prompt_id", pl.col("kept_text").alias("text"), "user_hash"
         ).sink_parquet(tmp, row_group_size=ctx.settings.chunk_size)
