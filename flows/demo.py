@@ -8,7 +8,7 @@ from datetime import date
 from prefect import flow
 
 from flows.lifecycle import refit
-from flows.nightly import nightly
+from flows.nightly import night_summary, nightly
 from flows.runners import configured
 from insight_core.nightly.summary import RunSummary
 from insight_core.settings import InsightSettings
@@ -32,7 +32,7 @@ def demo(
         flush=True,
     )
     run_night = configured(nightly, settings)
-    summaries = []
+    summaries: list[RunSummary] = []
     for index, (day, log_file) in enumerate(zip(dataset.dates, dataset.log_files, strict=True)):
         if refit_after and index == refit_after:
             result = refit(end=dataset.dates[index - 1], window_days=index)
@@ -41,7 +41,7 @@ def demo(
                 f"{result.decision.summary()}",
                 flush=True,
             )
-        summary = run_night(run_date=day, source=str(log_file))
+        summary = night_summary(run_night(run_date=day, source=str(log_file)))
         summaries.append(summary)
         print(f"[{index + 1}/{days}] {summary.progress_line()}", flush=True)
         for alert in summary.new_alerts:

@@ -11,6 +11,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from prefect import serve
+from prefect.client.orchestration import get_client
 from prefect.schedules import Cron
 
 from flows.digest import digest
@@ -63,8 +65,6 @@ def digest_schedule_on() -> bool:
     """Whether the registered digest deployment's schedule was turned on (in the UI or with
     ``prefect deployment schedule resume``): registering the deployments again keeps it on.
     False when there is no such deployment yet or the server cannot say."""
-    from prefect.client.orchestration import get_client
-
     try:
         with get_client(sync_client=True) as client:
             found = client.read_deployment_by_name(DIGEST_DEPLOYMENT)
@@ -75,6 +75,4 @@ def digest_schedule_on() -> bool:
 
 def serve_deployments(settings: InsightSettings, limit: int | None = None) -> None:
     """Register the deployments and execute their runs in this process until stopped."""
-    from prefect import serve
-
     serve(*build_deployments(settings, digest_on=digest_schedule_on()), limit=limit)

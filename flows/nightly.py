@@ -5,22 +5,21 @@ from __future__ import annotations
 import logging
 import signal
 from datetime import date, timedelta
-from typing import Any
 
 from prefect import flow, unmapped
+from prefect.client.schemas.objects import State
 from prefect.context import FlowRunContext
 from prefect.exceptions import CancelledRun, TerminationSignal
 from prefect.runtime import flow_run
-from prefect.states import Cancelled, State
+from prefect.states import Cancelled
 from prefect.task_runners import ThreadPoolTaskRunner
 
-from flows.runners import configured
+from flows.runners import as_flow_runner, configured
 from insight_core import interrupts
 from insight_core.errors import InsightError
 from insight_core.interrupts import RunInterrupted
-from insight_core.nightly import stages
-from insight_core.nightly.context import RunContext, TopicMode
-from insight_core.nightly.stages import cleanup
+from insight_core.nightly.context import NightOutputs, RunContext, TopicMode
+from insight_core.nightly.run_end import cancel_run, cleanup
 from insight_core.nightly.summary import RunSummary
 from insight_core.settings import InsightSettings
 from tasks import alerts
@@ -39,7 +38,7 @@ def _nightly_run_name() -> str:
     name="insight-nightly",
     flow_run_name=_nightly_run_name,
     log_prints=True,
-    task_runner=ThreadPoolTaskRunner(max_workers=2),
+    task_runner=as_flow_runner(ThreadPoolTaskRunner(max_workers=2)),
 )
 def nightly(
     run_date: date | None = None,
@@ -76,7 +75,8 @@ def nightly(
         ).result()
         # The publication, the last irreversible step. Nothing after it fails the run: what
         # goes wrong later is a warning on a succeeded run.
-        summary = t.aggregate(ctx, staged, validated, redacted, embedded, topics, classified, model)
+        night = NightOutputs(staged, validated, redacted, embedded, topics, classified, model)
+        summary = t.aggregate(ctx, night)
         summary = t.track(ctx, summary)
         summary = t.publish_artifacts(summary)
         # After the night is published and tracked; a failing receiver never fails it.
@@ -119,7 +119,7 @@ def _cancel(ctx: RunContext | None, reason: str, summary: RunSummary | None) -> 
     _stop_tasks()
     if ctx is None:  # stopped while beginning: the next run records what it left
         return Cancelled(message=f"{reason} before the run began")
-    summary = stages.cancel_run(ctx, reason, summary)
+    summary = cancel_run(ctx, reason, summary)
     if summary.status == "succeeded":
         return summary
     return Cancelled(message=f"run {ctx.run_id} {reason}; nothing was published")
@@ -137,6 +137,14 @@ def _stop_tasks() -> None:
             logging.getLogger(__name__).exception("could not cancel the run's tasks")
 
 
+def night_summary(outcome: RunSummary | State) -> RunSummary:
+    """What a nightly subflow call returned: its summary. A night that ends in a state of its
+    own (Cancelled) makes Prefect raise CancelledRun in the caller instead of returning it."""
+    if isinstance(outcome, RunSummary):
+        return outcome
+    raise CancelledRun(f"nightly run ended {outcome.name}")
+
+
 @flow(name="insight-backfill", flow_run_name="backfill-{start}-{end}", log_prints=True)
 def backfill(
     start: date,
@@ -149,14 +157,13 @@ def backfill(
     if end < start:
         raise InsightError(f"backfill end {end} is before start {start}")
     run_night = configured(nightly, InsightSettings())
-    summaries: list[Any] = []  # RunSummary (Prefect's typing of a subflow call says None)
+    summaries: list[RunSummary] = []
     for i in range((end - start).days + 1):
         try:
-            summaries.append(
-                run_night(
-                    run_date=start + timedelta(days=i), source=source, mode=mode, replace=replace
-                )
+            outcome = run_night(
+                run_date=start + timedelta(days=i), source=source, mode=mode, replace=replace
             )
+            summaries.append(night_summary(outcome))
         except CancelledRun as cancelled:  # a stop signal: no later date starts
             return Cancelled(message=f"backfill stopped: {cancelled}")
     return summaries

@@ -2,16 +2,26 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, ParamSpec, TypeVar
 
 from prefect import Flow
-from prefect.task_runners import ThreadPoolTaskRunner
+from prefect.futures import PrefectFuture
+from prefect.task_runners import TaskRunner, ThreadPoolTaskRunner
 
 from insight_core.environment import parallelism
 from insight_core.settings import InsightSettings
 
+P = ParamSpec("P")
+R = TypeVar("R")
 
-def configured(flow: Flow[..., Any], settings: InsightSettings) -> Flow[..., Any]:
+
+def as_flow_runner(runner: TaskRunner[Any]) -> TaskRunner[PrefectFuture[Any]]:
+    """``runner`` as a flow takes it: Prefect types a flow's runner with its generic future
+    type, which no concrete runner's (invariant) type matches."""
+    return runner
+
+
+def configured(flow: Flow[P, R], settings: InsightSettings) -> Flow[P, R]:
     """``flow`` with the task runner the settings ask for.
 
     Threads by default: the chunks of a stage in flight at once in this process, one per CPU
@@ -26,8 +36,9 @@ def configured(flow: Flow[..., Any], settings: InsightSettings) -> Flow[..., Any
     """
     plan = parallelism(settings)
     if settings.task_runner != "dask":
-        return flow.with_options(task_runner=ThreadPoolTaskRunner(max_workers=plan.chunk_threads))
-    from prefect_dask import DaskTaskRunner
+        threads: ThreadPoolTaskRunner[Any] = ThreadPoolTaskRunner(max_workers=plan.chunk_threads)
+        return flow.with_options(task_runner=as_flow_runner(threads))
+    from prefect_dask.task_runners import DaskTaskRunner  # optional: only with Dask
 
     if settings.dask_address:
         runner = DaskTaskRunner(address=settings.dask_address)
@@ -40,4 +51,4 @@ def configured(flow: Flow[..., Any], settings: InsightSettings) -> Flow[..., Any
                 "dashboard_address": None,
             }
         )
-    return flow.with_options(task_runner=runner)
+    return flow.with_options(task_runner=as_flow_runner(runner))

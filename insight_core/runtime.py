@@ -6,12 +6,13 @@ Nothing here trains: fitting lives in ``insight_core.lifecycle``.
 
 from __future__ import annotations
 
-import gc
 import logging
 import threading
-from collections.abc import Callable
+from dataclasses import dataclass
 from functools import cache, lru_cache
 from pathlib import Path
+
+from filelock import FileLock
 
 from insight_core.environment import parallelism
 from insight_core.errors import ModelNotFoundError
@@ -116,8 +117,6 @@ def get_static_embedder(settings: InsightSettings) -> StaticEmbedder:
 
     Concurrent first uses wait on a file lock; all but the first find the finished model.
     """
-    from filelock import FileLock
-
     directory = static_model_dir(settings)
     if not directory.exists():
         directory.parent.mkdir(parents=True, exist_ok=True)
@@ -173,6 +172,29 @@ def load_model_bundle(settings: InsightSettings, version: str) -> ModelBundle:
         )
 
 
+@dataclass(frozen=True)
+class ChunkModels:
+    """What the chunk stages of a night use, loaded once per process and handed to them: the
+    night's model bundle, the decision configuration, the shared embedder and its cache."""
+
+    bundle: ModelBundle
+    taxonomy: Taxonomy
+    rules: RuleSet
+    embedder: Embedder
+    settings: InsightSettings
+
+    def open_cache(self) -> EmbeddingCache:
+        """The on-disk embedding cache, opened for one chunk (the caller closes it)."""
+        return open_embedding_cache(self.settings)
+
+
+def chunk_models(settings: InsightSettings, version: str) -> ChunkModels:
+    """The collaborators of the chunk stages for model ``version`` (cached per process)."""
+    bundle = load_model_bundle(settings, version)
+    taxonomy, rules = load_decision_config(settings)
+    return ChunkModels(bundle, taxonomy, rules, shared_embedder(settings), settings)
+
+
 def model_bundle_catalogue(settings: InsightSettings, version: str) -> BundleCatalogue:
     """A bundle's manifest and topics, without loading (or keeping loaded) its models."""
     return read_bundle_catalogue(settings.models_dir / version)
@@ -207,40 +229,12 @@ def require_champion(settings: InsightSettings) -> tuple[str, str]:
     return champion
 
 
-def release_models() -> None:
-    """Drop the embedders and model bundles this process holds, and hand their memory back.
+def drop_loaded_models() -> None:
+    """Forget the embedders and model bundles this process holds; they load again on next use.
 
-    They load again on next use. Called before a large night's publication, which no longer
-    needs them (docs/benchmarks.md, "Memory through the night").
+    ``insight_core.nightly.memory.release_models`` then hands their memory back.
     """
     with _LOADING:
         _cached_bundle.cache_clear()
         _load_static.cache_clear()
         load_embedder.cache_clear()
-    gc.collect()
-    release_freed_memory()
-
-
-def release_freed_memory() -> None:
-    """Hand memory freed by finished work back to the operating system (glibc only).
-
-    glibc keeps freed heap pages of every thread's arena for reuse; after each chunk's model
-    passes (activations of ever-new shapes, from several worker threads) that kept memory grew
-    a night's RSS with its length. Trimming after each chunk keeps it flat
-    (docs/benchmarks.md, "Memory across a night"). Elsewhere (musl, macOS) a no-op.
-    """
-    trim = _malloc_trim()
-    if trim is not None:
-        trim(0)
-
-
-@cache
-def _malloc_trim() -> Callable[[int], int] | None:
-    import ctypes
-    import ctypes.util
-
-    library = ctypes.util.find_library("c")
-    try:
-        return ctypes.CDLL(library).malloc_trim if library else None
-    except (OSError, AttributeError):
-        return None

@@ -12,13 +12,18 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 
-from prefect import task
 from prefect.blocks.abstract import NotificationBlock
-from prefect.cache_policies import NO_CACHE
+from prefect.blocks.notifications import (
+    AppriseNotificationBlock,
+    CustomWebhookNotificationBlock,
+    MicrosoftTeamsWebhook,
+    SlackWebhook,
+)
 
 from insight_core.nightly import alert_delivery
 from insight_core.nightly.context import RunContext
 from insight_core.settings import InsightSettings
+from tasks.policy import project_task
 
 log = logging.getLogger(__name__)
 
@@ -32,7 +37,9 @@ def _sender(block: NotificationBlock) -> NoticeSender:
         # Apprise-based blocks only log a failed post unless asked to raise: a failure must
         # reach the delivery record so the next night retries it.
         with block.raise_on_failure():
-            block.notify(body=message.body, subject=message.subject)
+            # NotificationBlock types notify as async; Prefect's blocks run it synchronously
+            # when called from synchronous code (sync_compatible).
+            block.notify(body=message.body, subject=message.subject)  # type: ignore[unused-coroutine]
 
     return send
 
@@ -50,13 +57,6 @@ def alert_senders(settings: InsightSettings) -> dict[str, NoticeSender]:
     A channel whose block cannot be built or loaded (a Prefect server down, a block renamed)
     still gets a sender, one that fails: its messages are recorded as failed and retried.
     """
-    from prefect.blocks.notifications import (
-        AppriseNotificationBlock,
-        CustomWebhookNotificationBlock,
-        MicrosoftTeamsWebhook,
-        SlackWebhook,
-    )
-
     senders: dict[str, NoticeSender] = {}
     if settings.alert_block:
         channel = f"block:{settings.alert_block}"
@@ -77,6 +77,9 @@ def alert_senders(settings: InsightSettings) -> dict[str, NoticeSender]:
             block = CustomWebhookNotificationBlock(
                 name="employee-insight-alerts",
                 url=url,
+                # Their defaults, given because mypy does not read pydantic's Field(None).
+                headers=None,
+                cookies=None,
                 json_data={
                     "subject": "{{subject}}",
                     "text": "{{subject}}\n{{body}}",
@@ -85,9 +88,7 @@ def alert_senders(settings: InsightSettings) -> dict[str, NoticeSender]:
             )
         senders[f"webhook:{kind}"] = _sender(block)
     if settings.alert_email_url:
-        senders["email"] = _sender(
-            AppriseNotificationBlock(url=settings.alert_email_url)  # type: ignore[abstract]
-        )
+        senders["email"] = _sender(AppriseNotificationBlock(url=settings.alert_email_url))
     return senders
 
 
@@ -107,7 +108,7 @@ def deliver(settings: InsightSettings, run_id: str | None = None) -> alert_deliv
         return alert_delivery.DeliveryReport()
 
 
-@task(name="deliver-alerts", cache_policy=NO_CACHE, persist_result=False)
+@project_task("deliver-alerts")
 def deliver_alerts(ctx: RunContext) -> str:
     """The night's alert messages (docs/operations.md); a summary line for the run's log."""
     report = deliver(ctx.settings, ctx.run_id)

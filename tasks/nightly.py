@@ -1,103 +1,101 @@
-"""Prefect tasks of the nightly flow: each wraps exactly one ``insight_core.nightly.stages`` call.
+"""Prefect tasks of the nightly flow: each wraps exactly one stage of ``insight_core.nightly``.
 
-Retries with backoff only where a failure can be transient (reading the source, loading a
-model, writing to MLflow or the warehouse file); never for validation or a configuration error,
-which would fail the same way again.
+Tasks hand the stages their collaborators (the night's models, ``runtime.chunk_models``) and
+do the memory housekeeping between stages (``insight_core.nightly.memory``); how they cache and
+retry is ``tasks.policy``.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import date
+from uuid import UUID
 
-from prefect import task
-from prefect.cache_policies import NO_CACHE
-from prefect.client.schemas.objects import TaskRun
+from prefect.artifacts import create_markdown_artifact, create_table_artifact
+from prefect.client.orchestration import get_client
+from prefect.logging import get_run_logger
 from prefect.runtime import flow_run
-from prefect.states import State
-from prefect.tasks import Task
+from prefect.states import Crashed
 
-from insight_core.errors import InsightError
-from insight_core.interrupts import stop_requested
+from insight_core.nightly import (
+    categories,
+    intake,
+    memory,
+    model_stages,
+    publication,
+    redaction,
+    run_end,
+    run_log,
+    run_start,
+)
 from insight_core.nightly import context as c
-from insight_core.nightly import run_log, stages
 from insight_core.nightly.summary import RunSummary
+from insight_core.runtime import chunk_models
 from insight_core.settings import InsightSettings
+from tasks.policy import project_task
 
 
-def retry_unless_permanent(task: Task, task_run: TaskRun, state: State) -> bool:
-    """Retry unexpected errors (I/O, locks, servers); an InsightError is final, and nothing is
-    retried once the run is stopping (a signal came: its work folder is going away)."""
-    return not isinstance(state.data, InsightError) and not stop_requested()
-
-
-TRANSIENT = {
-    "retries": 2,
-    "retry_delay_seconds": [2, 10],
-    "retry_condition_fn": retry_unless_permanent,
-}
-# Stages pass small file references, so Prefect's input hashing and result persistence add
-# nothing: the embedding cache is what makes reruns cheap.
-PLAIN = {"cache_policy": NO_CACHE, "persist_result": False}
-
-
-@task(name="begin-run", **PLAIN)
+@project_task("begin-run")
 def begin_run(
     settings: InsightSettings,
-    run_date: date,
-    source: str,
+    run_date: date | None,
+    source: str | None,
     mode: c.TopicMode,
     replace: bool = False,
 ) -> c.RunContext:
-    return stages.begin_run(
+    return run_start.begin_run(
         settings, run_date, source, mode, flow_run_id=flow_run.id, replace=replace
     )
 
 
-@task(name="begin-tracking", **PLAIN, **TRANSIENT)
+@project_task("begin-tracking", transient=True)
 def begin_tracking(ctx: c.RunContext) -> c.RunContext:
     return run_log.begin_tracking(ctx)
 
 
-@task(name="ingest", **PLAIN, **TRANSIENT)
+@project_task("ingest", transient=True)
 def ingest(ctx: c.RunContext) -> c.IngestResult:
-    return stages.ingest(ctx)
+    return intake.ingest(ctx)
 
 
-@task(name="validate", **PLAIN)
+@project_task("validate")
 def validate(ctx: c.RunContext, staged: c.IngestResult, index: int) -> c.ValidatedChunk:
-    return stages.validate(ctx, staged, index)
+    return intake.validate(ctx, staged, index)
 
 
-@task(name="deduplicate", **PLAIN, **TRANSIENT)
+@project_task("deduplicate", transient=True)
 def deduplicate(ctx: c.RunContext, chunks: Sequence[c.ValidatedChunk]) -> list[c.ValidatedChunk]:
-    return stages.deduplicate(ctx, chunks)
+    return intake.deduplicate(ctx, chunks)
 
 
-@task(name="redact", **PLAIN)
+@project_task("redact")
 def redact(ctx: c.RunContext, chunk: c.ValidatedChunk) -> c.RedactedChunk:
-    return stages.redact(ctx, chunk)
+    return redaction.redact(ctx, chunk)
 
 
-@task(name="embed", **PLAIN, **TRANSIENT)
+@project_task("embed", transient=True)
 def embed(ctx: c.RunContext, chunk: c.RedactedChunk, model: c.ModelChoice) -> c.EmbeddedChunk:
-    return stages.embed(ctx, chunk, model)
+    try:
+        return model_stages.embed(ctx, chunk, chunk_models(ctx.settings, model.version))
+    finally:
+        memory.release_freed_memory()  # a chunk's model passes leave freed memory behind
 
 
-@task(name="prepare-model", **PLAIN, **TRANSIENT)
+@project_task("prepare-model", transient=True)
 def prepare_model(ctx: c.RunContext, redacted: Sequence[c.RedactedChunk]) -> c.ModelChoice:
-    return stages.prepare_model(ctx, redacted)
+    return model_stages.prepare_model(ctx, redacted)
 
 
-@task(name="assign-topics", **PLAIN, **TRANSIENT)
+@project_task("assign-topics", transient=True)
 def assign_topics(
     ctx: c.RunContext, embedded: c.EmbeddedChunk, model: c.ModelChoice
 ) -> c.TopicChunk:
-    return stages.assign_topics(ctx, embedded, model)
+    models = chunk_models(ctx.settings, model.version)
+    return model_stages.assign_topics(ctx, embedded, models)
 
 
 # Like embed: a chunk rereads its inputs and rewrites its own file, so a retry is safe.
-@task(name="categorize", **PLAIN, **TRANSIENT)
+@project_task("categorize", transient=True)
 def categorize(
     ctx: c.RunContext,
     redacted: c.RedactedChunk,
@@ -105,57 +103,52 @@ def categorize(
     topics: c.TopicChunk,
     model: c.ModelChoice,
 ) -> c.ClassifiedChunk:
-    return stages.categorize(ctx, redacted, embedded, topics, model)
+    try:
+        models = chunk_models(ctx.settings, model.version)
+        return categories.categorize(ctx, redacted, embedded, topics, models)
+    finally:
+        memory.release_freed_memory()
 
 
-# Retried like any transient failure: stages.aggregate publishes at most once per run id.
-@task(name="aggregate", **PLAIN, **TRANSIENT)
-def aggregate(
-    ctx: c.RunContext,
-    staged: c.IngestResult,
-    validated: Sequence[c.ValidatedChunk],
-    redacted: Sequence[c.RedactedChunk],
-    embedded: Sequence[c.EmbeddedChunk],
-    topics: Sequence[c.TopicChunk],
-    classified: Sequence[c.ClassifiedChunk],
-    model: c.ModelChoice,
-) -> RunSummary:
-    return stages.aggregate(ctx, staged, validated, redacted, embedded, topics, classified, model)
+# Retried like any transient failure: publication.publish publishes at most once per run id.
+@project_task("aggregate", transient=True)
+def aggregate(ctx: c.RunContext, night: c.NightOutputs) -> RunSummary:
+    prepared = publication.prepare_publication(ctx, night)
+    # The publication's DuckDB memory should not come on top of a large night's models.
+    memory.release_before_publication(prepared.rows_loaded)
+    return publication.publish(ctx, night, prepared)
 
 
 # After the publication: retries within, and a final failure is a warning, not a failed run.
-@task(name="track", **PLAIN)
+@project_task("track")
 def track(ctx: c.RunContext, summary: RunSummary) -> RunSummary:
     return run_log.track_published(ctx, summary)
 
 
-@task(name="record-warnings", **PLAIN)
+@project_task("record-warnings")
 def record_late_warnings(ctx: c.RunContext, summary: RunSummary) -> RunSummary:
-    return stages.record_late_warnings(ctx, summary)
+    return run_end.record_late_warnings(ctx, summary)
 
 
-@task(name="record-failure", **PLAIN)
+@project_task("record-failure")
 def record_failure(ctx: c.RunContext, error: BaseException) -> RunSummary:
-    return stages.fail_run(ctx, error)
+    return run_end.fail_run(ctx, error)
 
 
-@task(name="mark-crashed", **PLAIN)
+@project_task("mark-crashed")
 def mark_crashed(crashed: Sequence[c.CrashedRun]) -> list[str]:
     """Set the flow runs of dead runs (still Running in Prefect) to Crashed; returns them.
 
     ``begin_run`` already cleaned up after them and recorded them in ops.runs and MLflow.
     """
-    from prefect.client.orchestration import get_client
-    from prefect.logging import get_run_logger
-    from prefect.states import Crashed
-
     marked = []
     with get_client(sync_client=True) as client:
         for run in crashed:
             if not run.flow_run_id:
                 continue
             try:
-                state = client.read_flow_run(run.flow_run_id).state
+                flow_run_id = UUID(run.flow_run_id)
+                state = client.read_flow_run(flow_run_id).state
             except Exception:  # an unknown id (another Prefect server): nothing to mark
                 get_run_logger().warning(
                     "flow run %s of run %s not found", run.flow_run_id, run.run_id
@@ -163,7 +156,7 @@ def mark_crashed(crashed: Sequence[c.CrashedRun]) -> list[str]:
                 continue
             if state is not None and not state.is_final():
                 client.set_flow_run_state(
-                    run.flow_run_id,
+                    flow_run_id,
                     Crashed(message=f"process of run {run.run_id} died; cleaned up by a later run"),
                     force=True,
                 )
@@ -171,7 +164,7 @@ def mark_crashed(crashed: Sequence[c.CrashedRun]) -> list[str]:
     return marked
 
 
-@task(name="publish-artifacts", **PLAIN)
+@project_task("publish-artifacts")
 def publish_artifacts(summary: RunSummary) -> RunSummary:
     """Run summary (markdown) and the day's category counts (table) in the Prefect UI.
 
@@ -181,14 +174,12 @@ def publish_artifacts(summary: RunSummary) -> RunSummary:
         _publish_artifacts(summary)
     except Exception as error:
         return summary.with_late_warning(
-            f"Prefect artifacts not published: {stages.describe_error(error)}"
+            f"Prefect artifacts not published: {run_end.describe_error(error)}"
         )
     return summary
 
 
 def _publish_artifacts(summary: RunSummary) -> None:
-    from prefect.artifacts import create_markdown_artifact, create_table_artifact
-
     create_markdown_artifact(
         markdown=summary.to_markdown(),
         key="nightly-run-summary",

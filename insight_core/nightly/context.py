@@ -4,6 +4,7 @@ references to the files each stage wrote."""
 from __future__ import annotations
 
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime
 from pathlib import Path
@@ -125,3 +126,16 @@ class ModelChoice:
     fitted: bool
     seconds: float
     registry_version: str | None = None  # MLflow registered model version
+
+
+@dataclass(frozen=True)
+class NightOutputs:
+    """What the stages before the publication wrote, handed to it."""
+
+    staged: IngestResult
+    validated: Sequence[ValidatedChunk]
+    redacted: Sequence[RedactedChunk]
+    embedded: Sequence[EmbeddedChunk]
+    topics: Sequence[TopicChunk]
+    classified: Sequence[ClassifiedChunk]
+    model: ModelChoice

@@ -12,6 +12,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 from insight_core.errors import ConfigError, SourceError
 from insight_core.prep.ingest import looks_like_hub_dataset, resolve_location
@@ -23,8 +24,6 @@ TOPIC_MODES = ("auto", "fit", "infer")
 
 def default_run_date(settings: InsightSettings) -> date:
     """Yesterday in the schedule's timezone: the night a scheduled run processes."""
-    from zoneinfo import ZoneInfo
-
     return datetime.now(ZoneInfo(settings.schedule_timezone)).date() - timedelta(days=1)
 
 

@@ -125,9 +125,10 @@ def _candidates(runs_dir: Path) -> set[str]:
 def _read_marker(runs_dir: Path, run_id: str) -> dict[str, Any]:
     path = runs_dir / f"{run_id}{MARKER_SUFFIX}"
     try:
-        return json.loads(path.read_text(encoding="utf-8"))
+        marker: dict[str, Any] = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, ValueError):
         return {}
+    return marker
 
 
 @contextlib.contextmanager

@@ -6,6 +6,8 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field, replace
 from typing import Any
 
+from insight_core.nightly.run_record import RunRecord
+
 
 @dataclass(frozen=True)
 class RunSummary:
@@ -45,6 +47,34 @@ class RunSummary:
     # Alerts this run raised for the first time (rows of analytics.alerts, JSON-ready).
     new_alerts: list[dict[str, Any]] = field(default_factory=list)
 
+    @classmethod
+    def from_record(cls, record: RunRecord, warehouse: str, **more: Any) -> RunSummary:
+        """The summary of a run from its ``ops.runs`` record, with what only the summary holds
+        (``more``: the model's fit, category counts, whole-stage timings, alerts...)."""
+        shared: dict[str, Any] = {
+            "run_id": record.run_id,
+            "run_date": record.run_date.isoformat(),
+            "status": record.status,
+            "mode": record.mode,
+            "warehouse": warehouse,
+            "model_version": record.model_version,
+            "rows_read": record.rows_read or 0,
+            "rows_loaded": record.rows_loaded or 0,
+            "rows_quarantined": record.rows_quarantined or 0,
+            "rows_duplicate": record.rows_duplicate or 0,
+            "rows_pii_redacted": record.rows_pii_redacted or 0,
+            "rows_embedded_new": record.rows_embedded_new or 0,
+            "outlier_share": record.outlier_share or 0.0,
+            "rule_share": record.rule_share or 0.0,
+            "total_seconds": record.total_seconds or 0.0,
+            "prompts_per_second": record.prompts_per_second or 0.0,
+            "flow_run_id": record.flow_run_id,
+            "mlflow_run_id": record.mlflow_run_id,
+            "error": record.error,
+            "warnings": list(record.warnings),
+        }
+        return cls(**{**shared, **more})
+
     def with_late_warning(self, warning: str) -> RunSummary:
         """This summary with one more warning from after the publication."""
         return replace(
@@ -54,6 +84,7 @@ class RunSummary:
         )
 
     def as_dict(self) -> dict[str, Any]:
+        """The summary as plain data (MLflow's run_summary.json, Prefect)."""
         return asdict(self)
 
     def progress_line(self) -> str:

@@ -187,9 +187,9 @@ def test_a_large_night_publishes_without_its_models_and_the_next_reloads_them(
     demo_run.env(monkeypatch)
     from flows.nightly import nightly
     from insight_core import runtime
-    from insight_core.nightly import stages
+    from insight_core.nightly import memory
 
-    monkeypatch.setattr(stages, "RELEASE_MODELS_FROM_ROWS", 1)  # every night counts as large
+    monkeypatch.setattr(memory, "RELEASE_MODELS_FROM_ROWS", 1)  # every night counts as large
     sql = (
         "SELECT prompt_id, category, decided_by, topic_id, confidence FROM core.classifications "
         "WHERE run_date = DATE '{d}' ORDER BY 1"

@@ -10,7 +10,7 @@ pytestmark = pytest.mark.unit
 def test_freed_memory_goes_back_to_the_system_on_glibc() -> None:
     import platform
 
-    from insight_core.runtime import _malloc_trim, release_freed_memory
+    from insight_core.nightly.memory import _malloc_trim, release_freed_memory
 
     trim = _malloc_trim()
     if platform.system() == "Linux" and platform.libc_ver()[0] == "glibc":
@@ -25,6 +25,7 @@ def test_released_models_are_gone_and_load_again() -> None:
     import weakref
 
     from insight_core import runtime
+    from insight_core.nightly.memory import release_models
     from insight_core.settings import InsightSettings
 
     settings = InsightSettings(embedding_model="hashing-16")
@@ -32,7 +33,7 @@ def test_released_models_are_gone_and_load_again() -> None:
     assert runtime.get_embedder(settings) is first
     held = weakref.ref(first)
     del first
-    runtime.release_models()
+    release_models()
     gc.collect()
     assert held() is None  # nothing else kept the released model alive
     again = runtime.get_embedder(settings)
