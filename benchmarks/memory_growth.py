@@ -25,8 +25,8 @@ from pathlib import Path
 import psutil
 
 from insight_core.environment import apply_runtime_defaults
+from insight_core.nightly.memory import release_freed_memory
 from insight_core.nlp.embed import SentenceTransformerEmbedder, embed_with_cache
-from insight_core.runtime import release_freed_memory
 from insight_core.settings import InsightSettings
 
 

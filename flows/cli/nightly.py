@@ -101,7 +101,10 @@ def run(
                 else:
                     summaries = [
                         configured(nightly, settings)(
-                            run_date=dates[0], source=source, mode=mode, replace=replace
+                            run_date=dates[0],
+                            source=source,
+                            mode=cast(TopicMode, mode),
+                            replace=replace,
                         )
                     ]
             except (interrupts.RunInterrupted, CancelledRun, Exception) as stopped:
