@@ -3,7 +3,8 @@
 Runs ``insight demo`` on a fresh home with a fixed start, seed and hash key, then writes every
 table and view of the published warehouse's ``core`` and ``analytics`` schemas as sorted CSV with
 one SHA-256 per relation. Columns that differ between any two runs by design (run ids, wall-clock
-timestamps, durations) are left out; model confidences are rounded to 4 decimals, since thread
+timestamps, durations) are left out, and model version ids (named by the time of their fit) are
+replaced by their order of appearance; model confidences are rounded to 4 decimals, since thread
 scheduling moves their last bits. Compare two fingerprints with ``diff``.
 
     python benchmarks/demo_month_identity.py --out /tmp/before
@@ -16,6 +17,7 @@ from __future__ import annotations
 import argparse
 import hashlib
 import os
+import re
 import subprocess
 import sys
 import tempfile
@@ -25,6 +27,7 @@ import duckdb
 
 VOLATILE_TYPES = ("TIMESTAMP", "TIMESTAMP WITH TIME ZONE", "TIME")
 VOLATILE_NAMES = ("run_id", "duration_seconds", "elapsed_seconds")
+MODEL_VERSION = re.compile(r"\d{8}T\d{6}-[0-9a-f]{6}")
 
 
 def _run_demo(home: Path, start: str, days: int, seed: int) -> None:
@@ -57,6 +60,14 @@ def _select_list(con: duckdb.DuckDBPyConnection, schema: str, name: str) -> list
     return kept
 
 
+def _stable_versions(text: str) -> str:
+    """Model version ids in order of first appearance: ``model-1``, ``model-2``..."""
+    seen: dict[str, str] = {}
+    return MODEL_VERSION.sub(
+        lambda match: seen.setdefault(match.group(), f"model-{len(seen) + 1}"), text
+    )
+
+
 def fingerprint(warehouse: Path, out: Path) -> list[str]:
     """Write each core/analytics relation as sorted CSV under ``out``; return 'name sha' lines."""
     lines = []
@@ -72,7 +83,7 @@ def fingerprint(warehouse: Path, out: Path) -> list[str]:
         rows = con.execute(
             f'select {", ".join(columns)} from "{schema}"."{name}" order by all'
         ).fetchall()
-        text = "\n".join(repr(row) for row in rows)
+        text = _stable_versions("\n".join(repr(row) for row in rows))
         (out / f"{schema}.{name}.txt").write_text(text + "\n")
         digest = hashlib.sha256(text.encode()).hexdigest()
         lines.append(f"{schema}.{name} rows={len(rows)} sha256={digest}")

@@ -16,10 +16,9 @@ from insight_core.nightly import journal, run_state
 from insight_core.nightly.context import (
     RunContext,
 )
-from insight_core.nightly.run_log import track_cancelled, track_failure
+from insight_core.nightly.run_log import close_published_run, track_cancelled, track_failure
 from insight_core.nightly.run_record import RunRecord, warnings_update
 from insight_core.nightly.summary import RunSummary
-from insight_core.registry import open_tracker
 from insight_core.settings import InsightSettings
 
 log = logging.getLogger(__name__)
@@ -119,13 +118,7 @@ def _stopped_after_publication(
     log.warning("run %s %s", ctx.run_id, warning)
     published = (summary or _published_summary(ctx)).with_late_warning(warning)
     record_late_warnings(ctx, published)
-    if ctx.mlflow_run_id is not None:
-        try:
-            tracker = open_tracker(ctx.settings)
-            tracker.set_tags(ctx.mlflow_run_id, {"insight.warning": warning[:5000]})
-            tracker.end_run(ctx.mlflow_run_id, succeeded=True)
-        except Exception:
-            log.exception("could not close MLflow run %s", ctx.mlflow_run_id)
+    close_published_run(ctx, warning)
     return replace(published, late_warnings=[])
 
 

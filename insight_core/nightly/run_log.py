@@ -152,14 +152,21 @@ def track_published(ctx: RunContext, summary: RunSummary) -> RunSummary:
     first_line = str(error).splitlines()[0] if str(error) else ""
     warning = f"MLflow logging failed after the publication: {type(error).__name__}: {first_line}"
     log.error("%s (the run is published and stays succeeded)", warning)
-    if ctx.mlflow_run_id is not None:
-        try:
-            tracker = open_tracker(ctx.settings)
-            tracker.set_tags(ctx.mlflow_run_id, {"insight.warning": warning[:5000]})
-            tracker.end_run(ctx.mlflow_run_id, succeeded=True)
-        except Exception:
-            log.exception("could not close MLflow run %s", ctx.mlflow_run_id)
+    close_published_run(ctx, warning)
     return summary.with_late_warning(warning)
+
+
+def close_published_run(ctx: RunContext, warning: str) -> None:
+    """End a published run's MLflow run as succeeded, tagged with what went wrong after the
+    publication; a failure to do so is logged, never raised (the night is published)."""
+    if ctx.mlflow_run_id is None:
+        return
+    try:
+        tracker = open_tracker(ctx.settings)
+        tracker.set_tags(ctx.mlflow_run_id, {"insight.warning": warning[:5000]})
+        tracker.end_run(ctx.mlflow_run_id, succeeded=True)
+    except Exception:
+        log.exception("could not close MLflow run %s", ctx.mlflow_run_id)
 
 
 def track_cancelled(ctx: RunContext, reason: str) -> None:
