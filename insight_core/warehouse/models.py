@@ -63,8 +63,9 @@ _TEMP_RELATION = re.compile(r"CREATE\s+OR\s+REPLACE\s+TEMP\s+(?:TABLE|VIEW)\s+(\
 
 
 def _declared(sql: str, what: str) -> set[str]:
-    found = re.search(rf"^-- {what}: (.*)$", sql, re.M)
-    return {name.strip() for name in found.group(1).split(",")} if found else set()
+    found = re.search(rf"^-- {what}:(.*)$", sql, re.M)
+    names = found.group(1).split(",") if found else []
+    return {name.strip() for name in names if name.strip()}
 
 
 def _check_hand_overs(models: Sequence[tuple[str, str]]) -> None:
