@@ -256,7 +256,8 @@ def test_classify_csv_output_neutralises_formulas(bad_nights: BadNights, tmp_pat
     output = tmp_path / "out.csv"
     result = invoke_cli(bad_nights.home, "classify", str(source), "-o", str(output))
     assert result.exit_code == 0, result.output
-    rows = list(csv.DictReader(output.open()))
+    with output.open() as written:
+        rows = list(csv.DictReader(written))
     assert rows[0]["text"] == "'" + FORMULA and rows[1]["text"] == "reset my vpn password"
     assert rows[0]["n"] == "-1"  # numbers stay numbers
 

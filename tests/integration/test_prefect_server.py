@@ -39,6 +39,7 @@ def _stop(process: subprocess.Popen) -> None:
             process.wait(30)
         except subprocess.TimeoutExpired:
             os.killpg(process.pid, signal.SIGKILL)
+            process.wait(30)
 
 
 @pytest.fixture(scope="module")
@@ -59,6 +60,8 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, objec
     env.pop("PREFECT_API_KEY", None)
     logs = root / "logs"
     logs.mkdir()
+    server_log = (logs / "server.log").open("w")
+    serve_log = (logs / "serve.log").open("w")
     server = subprocess.Popen(
         [
             sys.executable,
@@ -72,7 +75,7 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, objec
             str(port),
         ],
         env={k: v for k, v in env.items() if k != "PREFECT_API_URL"},
-        stdout=(logs / "server.log").open("w"),
+        stdout=server_log,
         stderr=subprocess.STDOUT,
         start_new_session=True,
     )
@@ -91,7 +94,7 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, objec
         serve = subprocess.Popen(
             [sys.executable, "-m", "flows.cli", "serve"],
             env=env,
-            stdout=(logs / "serve.log").open("w"),
+            stdout=serve_log,
             stderr=subprocess.STDOUT,
             start_new_session=True,
             cwd=Path(__file__).resolve().parents[2],
@@ -101,6 +104,8 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, objec
         if serve is not None:
             _stop(serve)
         _stop(server)
+        server_log.close()
+        serve_log.close()
 
 
 def _client_env(monkeypatch: pytest.MonkeyPatch, served: dict[str, object]) -> None:

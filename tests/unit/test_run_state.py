@@ -66,6 +66,9 @@ def test_live_run_is_left_alone_and_dead_run_is_claimed(tmp_path: Path) -> None:
     finally:
         live.kill()
         live.wait(10)
+        for holder in (live, dead):
+            assert holder.stdout is not None
+            holder.stdout.close()
 
 
 def test_a_failed_recording_keeps_the_marker_for_the_next_run(tmp_path: Path) -> None:
@@ -73,6 +76,8 @@ def test_a_failed_recording_keeps_the_marker_for_the_next_run(tmp_path: Path) ->
     dead = _start_holder(runs, "20261005-dead")
     dead.kill()
     dead.wait(10)
+    assert dead.stdout is not None
+    dead.stdout.close()
     with pytest.raises(RuntimeError), run_state.claim_dead_runs(runs):
         raise RuntimeError("warehouse unavailable")
     assert not (runs / "20261005-dead").exists()  # the raw input is gone regardless
