@@ -2,8 +2,7 @@
 
 Both decisions are built exactly as a fit builds them, from the shipped examples only: the
 transformer's head (``train_head``), and for the cascade the static model distilled from the
-transformer, its head and the threshold chosen out of fold on the examples
-(``train_cascade``). Then each labeled file of ``../shared/data`` (read only to score, never to
+transformer, its head and the configured threshold (``train_cascade``). Then each labeled file of ``../shared/data`` (read only to score, never to
 train or to choose anything) is decided both ways; the script prints macro-F1 of each, the
 difference, the share of prompts and of word pieces the cascade sends to the transformer, and
 the seconds each path spent embedding.

@@ -69,9 +69,19 @@ CLOSINGS = (
 TOOLS = ("chatgpt-enterprise", "internal-assistant", "copilot", "gemini-workspace")
 
 
-def load_texts(data_dir: Path = SHARED_DATA) -> list[str]:
-    """Every distinct non-empty text of the CSV files in ``data_dir``, in a fixed order."""
+# Texts from sources the shipped examples never drew on: the training pool's 37 public sources
+# and the unlabelled assistant prompts (short, terse, mixed registers).
+UNFAMILIAR_FILES = ("pool/pool.csv", "assistant/assistant_unlabeled.csv")
+
+
+def load_texts(data_dir: Path = SHARED_DATA, with_pool: bool = False) -> list[str]:
+    """Every distinct non-empty text of the CSV files in ``data_dir``, in a fixed order.
+
+    ``with_pool`` adds the texts of the training pool and of the unlabelled assistant prompts.
+    """
     files = sorted(data_dir.glob("*.csv"))
+    if with_pool:
+        files += [data_dir / name for name in UNFAMILIAR_FILES]
     if not files:
         raise SystemExit(f"no CSV files in {data_dir}: the real-length corpus needs ../shared/data")
     texts: list[str] = []
@@ -81,10 +91,15 @@ def load_texts(data_dir: Path = SHARED_DATA) -> list[str]:
 
 
 def real_prompt_records(
-    n: int, day: date, seed: int, data_dir: Path = SHARED_DATA, users: int = 20_000
+    n: int,
+    day: date,
+    seed: int,
+    data_dir: Path = SHARED_DATA,
+    users: int = 20_000,
+    with_pool: bool = False,
 ) -> Iterator[dict[str, str]]:
     """``n`` prompt log records of ``day`` whose texts are unique variations of real prompts."""
-    texts = load_texts(data_dir)
+    texts = load_texts(data_dir, with_pool)
     variants = len(OPENINGS) * len(CLOSINGS)
     if n > len(texts) * variants:
         raise SystemExit(f"at most {len(texts) * variants} unique prompts from {len(texts)} texts")
@@ -115,9 +130,14 @@ def real_prompt_records(
 
 
 def write_real_night(
-    path: Path, n: int, day: date, seed: int, data_dir: Path = SHARED_DATA
+    path: Path,
+    n: int,
+    day: date,
+    seed: int,
+    data_dir: Path = SHARED_DATA,
+    with_pool: bool = False,
 ) -> None:
     """Write ``n`` real-length prompt records of ``day`` to ``path`` as JSON lines."""
     with path.open("w") as handle:
-        for record in real_prompt_records(n, day, seed, data_dir):
+        for record in real_prompt_records(n, day, seed, data_dir, with_pool=with_pool):
             handle.write(json.dumps(record) + "\n")

@@ -151,12 +151,6 @@ def examples_cross_validation(
     return scores
 
 
-# Thresholds tried at a fit, and how much out-of-fold macro-F1 the cascade may give up
-# against the transformer alone for the cheapest of them to be chosen.
-CASCADE_THRESHOLDS = (0.5, 0.55, 0.6, 0.65, 0.7, 0.75, 0.8, 0.85, 0.9, 0.95)
-CASCADE_MACRO_F1_TOLERANCE = 0.005
-
-
 def out_of_fold_probabilities(
     vectors: np.ndarray,
     texts: Sequence[str],
@@ -218,15 +212,14 @@ def train_cascade(
     embedder: Embedder,
     cache: EmbeddingCache | None,
 ) -> tuple[Cascade, dict[str, float]]:
-    """The static and lexical heads and the cascade threshold, chosen out of fold on the shipped
+    """The static and lexical heads, with the cascade's out-of-fold scores on the shipped
     examples.
 
     The static head learns as the transformer's head does (:func:`train_head`), the lexical head
     from the examples plus the category descriptions; the static side's probabilities are their
-    combination (``nlp.lexical.combine_probabilities``). The threshold is the lowest of
-    ``CASCADE_THRESHOLDS`` whose out-of-fold macro-F1 stays within
-    ``CASCADE_MACRO_F1_TOLERANCE`` of the transformer alone (1.0, everything to the
-    transformer, if none does), unless ``INSIGHT_EMBEDDING_CASCADE_THRESHOLD`` fixes it.
+    combination (``nlp.lexical.combine_probabilities``). The threshold is the setting's
+    (``INSIGHT_EMBEDDING_CASCADE_THRESHOLD``, chosen by leaving sources out); the scores say
+    what it does on the team's examples, out of fold, beside the transformer alone.
     """
     static_head, _ = train_head(settings, taxonomy, static, None)
     texts = examples.get_column("text").to_list()
@@ -257,20 +250,12 @@ def train_cascade(
         combined[escalated] = transformer_oof[escalated]
         return combined, float(escalated.mean()) if len(escalated) else 0.0
 
-    reference = macro_f1(transformer_oof)
-    fixed = settings.embedding_cascade_threshold
-    candidates = (fixed,) if fixed is not None else CASCADE_THRESHOLDS
-    threshold, chosen_score, share = 1.0, reference, 1.0
-    for candidate in candidates:
-        combined, escalated_share = mixed(candidate)
-        candidate_score = macro_f1(combined)
-        if fixed is not None or candidate_score >= reference - CASCADE_MACRO_F1_TOLERANCE:
-            threshold, chosen_score, share = candidate, candidate_score, escalated_share
-            break
+    threshold = settings.embedding_cascade_threshold
+    combined, share = mixed(threshold)
     scores = {
         "cascade_threshold": threshold,
-        "cascade_oof_macro_f1": chosen_score,
-        "transformer_oof_macro_f1": reference,
+        "cascade_oof_macro_f1": macro_f1(combined),
+        "transformer_oof_macro_f1": macro_f1(transformer_oof),
         "cascade_oof_escalated_share": share,
     }
     return Cascade(static, static_head, threshold, lexical_head), scores

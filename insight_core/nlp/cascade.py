@@ -4,9 +4,9 @@ Rules decide first. Every other prompt is read by the category head trained on t
 model's embeddings; where that head's confidence (over the prompt and its instruction views)
 reaches the cascade threshold its decision stands, otherwise the prompt is embedded by the
 transformer and decided by the transformer's head, exactly as without the cascade. The
-threshold is chosen out of fold on the shipped examples when a model is fitted
-(``modelling.examples.choose_cascade_threshold``), so the cascade keeps the transformer's
-quality there.
+threshold (``INSIGHT_EMBEDDING_CASCADE_THRESHOLD``) was chosen by leaving sources out: below it
+the cascade loses quality on sources it has not seen, above it only sends more prompts to the
+transformer (docs/classification.md, "Threshold").
 """
 
 from __future__ import annotations

@@ -20,9 +20,11 @@ to the list, so no topic word is lost.
 
 from __future__ import annotations
 
+import importlib.util
 import re
 from collections.abc import Sequence
 from functools import lru_cache
+from pathlib import Path
 
 from insight_core.nlp.topics import glossary_words, topic_word_list
 
@@ -35,11 +37,28 @@ _CONTRACTION_ENDINGS = frozenset({"s", "t", "d", "m", "ll", "re", "ve"})
 _SENTENCE_BREAK = frozenset(".!?:;\n\r\t\"'“”‘’([{*-#>|")
 
 
+def english_stop_words() -> frozenset[str]:
+    """scikit-learn's English stop words, read without importing scikit-learn.
+
+    The kept form is computed in the redaction worker processes, which need nothing else of
+    scikit-learn: importing the package (SciPy with it) costs each worker about 160 MB, while
+    the list is one literal in a module of its own.
+    """
+    spec = importlib.util.find_spec("sklearn")
+    if spec is None or spec.origin is None:
+        raise ImportError("scikit-learn is not installed")
+    module_file = Path(spec.origin).parent / "feature_extraction" / "_stop_words.py"
+    module_spec = importlib.util.spec_from_file_location("_sklearn_stop_words", module_file)
+    if module_spec is None or module_spec.loader is None:
+        raise ImportError(f"cannot read {module_file}")
+    module = importlib.util.module_from_spec(module_spec)
+    module_spec.loader.exec_module(module)
+    return frozenset(module.ENGLISH_STOP_WORDS)
+
+
 @lru_cache(maxsize=1)
 def _kept_words() -> frozenset[str]:
-    from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS
-
-    return frozenset(topic_word_list() | set(ENGLISH_STOP_WORDS))
+    return frozenset(topic_word_list() | english_stop_words())
 
 
 def _starts_sentence(text: str, start: int) -> bool:

@@ -128,12 +128,14 @@ class InsightSettings(BaseSettings):
     embedding_sort_by_length: bool = advanced(
         False, description="Sort a chunk's new texts by length before batching (less padding)."
     )
-    embedding_cascade_threshold: float | None = advanced(
-        None,
+    # Chosen by leaving sources out (benchmarks/leave_source_out.py --threshold-sweep): the
+    # lowest threshold within 0.005 macro-F1 of the best (docs/classification.md).
+    embedding_cascade_threshold: float = advanced(
+        0.4,
         gt=0.0,
         le=1.0,
         description="Cheap heads' combined confidence below which a prompt goes to the "
-        "transformer (None: chosen out of fold on the shipped examples at each fit).",
+        "transformer; takes effect at the next fit.",
     )
     static_embedding_dims: int = advanced(
         256, ge=16, le=384, description="Dimensions of the distilled static model."

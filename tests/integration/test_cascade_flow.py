@@ -58,7 +58,7 @@ def test_the_cascade_model_carries_its_static_model_and_topics(cascade_run: Casc
     assert bundle.cascade.static.dimension == cascade_run.settings.static_embedding_dims
     assert bundle.manifest["topic_embedding_model"] == bundle.cascade.static.model_id
     assert bundle.manifest["embedding_model"] != bundle.cascade.static.model_id
-    assert 0.5 <= bundle.cascade.threshold <= 1.0
+    assert bundle.cascade.threshold == cascade_run.settings.embedding_cascade_threshold
     assert bundle.cascade.head.classes == bundle.head.classes
     assert bundle.cascade.lexical is not None
     assert bundle.cascade.lexical.classes == bundle.head.classes

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from insight_core.nlp.kept_text import UNLISTED, kept_text, kept_texts
+from insight_core.nlp.kept_text import UNLISTED, english_stop_words, kept_text, kept_texts
 from insight_core.prep.redact import redact_text
 from tests.unit.canaries import canaries
 
@@ -46,3 +46,11 @@ def test_the_kept_form_is_stable_when_kept_again() -> None:
     text = kept_text("Ask Zyxwv Qorbanov about pw: hunter2 tomorrow")
     assert kept_text(text) == text
     assert kept_texts([text, None]) == [text, None]
+
+
+def test_the_stop_words_are_scikit_learns_own_list() -> None:
+    # Read from scikit-learn's file without importing the package (the redaction workers).
+    from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS
+
+    assert english_stop_words() == ENGLISH_STOP_WORDS
+    assert kept_text("we should do it") == "we should do it"
