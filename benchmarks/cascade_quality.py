@@ -2,13 +2,13 @@
 
 Both decisions are built exactly as a fit builds them, from the shipped examples only: the
 transformer's head (``train_head``), and for the cascade the static model distilled from the
-transformer, its head and the configured threshold (``train_cascade``). Then each labeled file of ``../shared/data`` (read only to score, never to
-train or to choose anything) is decided both ways; the script prints macro-F1 of each, the
-difference, the share of prompts and of word pieces the cascade sends to the transformer, and
-the seconds each path spent embedding.
+transformer, its head and the configured threshold (``train_cascade``). Then each labeled
+file of ``../shared/data`` (read only to score, never to train or to choose anything) is
+decided both ways; the script prints macro-F1 of each, the difference, the share of prompts
+and of word pieces the cascade sends to the transformer, and the seconds each path spent embedding.
 
     .venv/bin/python benchmarks/cascade_quality.py --home /tmp/cascade-bench
-    INSIGHT_EMBEDDING_QUANTIZE=true INSIGHT_EMBEDDING_MAX_TOKENS=128 \\
+    INSIGHT_EMBEDDING_PRECISION=int8 INSIGHT_EMBEDDING_MAX_TOKENS=128 \\
         .venv/bin/python benchmarks/cascade_quality.py --home /tmp/cascade-bench-int8
 
 The transformer-only row always uses the default transformer (float32, full length), the

@@ -46,11 +46,17 @@ MINILM_SAMPLE = 3_000
 INSIGHT = Path(sys.executable).with_name("insight")
 
 
-def _new_user_environment(home: Path) -> dict[str, str]:
-    """The caller's environment without any INSIGHT_ setting, plus a fresh home and hash key."""
+def _new_user_environment(home: Path, settings: list[str]) -> dict[str, str]:
+    """The caller's environment without any INSIGHT_ setting, plus a fresh home and hash key
+    (and ``settings``, ``NAME=value`` pairs, for a comparison with another configuration)."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("INSIGHT_")}
     env["INSIGHT_HOME"] = str(home)
     env["INSIGHT_USER_HASH_SECRET"] = secrets.token_hex(32)
+    for pair in settings:
+        name, _, value = pair.partition("=")
+        if not name.startswith("INSIGHT_") or not _:
+            raise SystemExit(f"--set takes INSIGHT_NAME=value, not {pair!r}")
+        env[name] = value
     return env
 
 
@@ -97,12 +103,19 @@ def main() -> None:
     parser.add_argument("--size", type=int, default=100_000)
     parser.add_argument("--corpus", choices=["real", "real+pool"], default="real+pool")
     parser.add_argument("--keep", action="store_true", help="Keep the temporary home.")
+    parser.add_argument(
+        "--set",
+        action="append",
+        default=[],
+        metavar="INSIGHT_NAME=value",
+        help="a setting for comparison with the default (e.g. INSIGHT_EMBEDDING_CASCADE=false)",
+    )
     args = parser.parse_args()
     with_pool = args.corpus == "real+pool"
 
     workdir = Path(tempfile.mkdtemp(prefix="insight-default-night-"))
     home = workdir / "home"
-    env = _new_user_environment(home)
+    env = _new_user_environment(home, args.set)
     try:
         first = workdir / "first.jsonl"
         write_real_night(
@@ -119,6 +132,7 @@ def main() -> None:
         escalated = metrics.get("rows_escalated")
         result = {
             "corpus": args.corpus,
+            "settings": args.set or "defaults",
             "prompts": args.size,
             "first_night_seconds": round(first_seconds, 1),
             "insight_run_seconds": round(seconds, 1),

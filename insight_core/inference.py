@@ -23,7 +23,7 @@ from insight_core.examples_head import (
     is_examples_head,
     load_examples_head,
 )
-from insight_core.modelling.bundle import ModelBundle, load_bundle
+from insight_core.modelling.bundle import ModelBundle, bundle_precision, load_bundle
 from insight_core.nlp.cascade import decide
 from insight_core.nlp.embed import EmbeddingCache
 from insight_core.nlp.rules import RuleSet
@@ -96,8 +96,7 @@ class Classifier:
         settings = InsightSettings(
             embedding_model=manifest.get("embedding_model_setting", "bundled:all-MiniLM-L6-v2"),
             embedding_max_tokens=manifest.get("embedding_max_tokens"),
-            embedding_quantize=manifest.get("embedding_quantize", False),
-            embedding_precision=manifest.get("embedding_precision", "float32"),
+            embedding_precision=bundle_precision(manifest),
             rules_path=directory / "rules.yaml",
             taxonomy_path=directory / "taxonomy.yaml",
             abstain_threshold=manifest.get("abstain_threshold", 0.35),

@@ -69,7 +69,6 @@ def _configured_embedder(settings: InsightSettings) -> Embedder:
             settings.embedding_model,
             settings.embedding_batch_size,
             settings.embedding_max_tokens,
-            settings.embedding_quantize,
             settings.embedding_precision,
         )
 
@@ -151,12 +150,9 @@ def _cached_bundle(
     embedding_model: str,
     batch_size: int,
     max_tokens: int | None,
-    quantize: bool,
     precision: str,
 ) -> ModelBundle:
-    return load_bundle(
-        directory, load_embedder(embedding_model, batch_size, max_tokens, quantize, precision)
-    )
+    return load_bundle(directory, load_embedder(embedding_model, batch_size, max_tokens, precision))
 
 
 def load_model_bundle(settings: InsightSettings, version: str) -> ModelBundle:
@@ -167,7 +163,6 @@ def load_model_bundle(settings: InsightSettings, version: str) -> ModelBundle:
             settings.embedding_model,
             settings.embedding_batch_size,
             settings.embedding_max_tokens,
-            settings.embedding_quantize,
             settings.embedding_precision,
         )
 

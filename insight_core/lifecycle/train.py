@@ -161,9 +161,8 @@ def train_bundle(
         "embedding_model": embedder.model_id,
         "embedding_model_setting": settings.embedding_model,
         "embedding_max_tokens": settings.embedding_max_tokens,
-        "embedding_quantize": settings.embedding_quantize,
         # As resolved on the fitting machine, so the bundle's own classifier repeats it.
-        "embedding_precision": "bfloat16" if embedder.model_id.endswith("+bf16") else "float32",
+        "embedding_precision": getattr(embedder, "precision", "float32"),
         "taxonomy_version": taxonomy.version,
         "rules_hash": rules.file_hash,
         "examples_hash": examples_fingerprint(examples),

@@ -16,7 +16,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 import polars as pl
@@ -136,6 +136,18 @@ def read_bundle_catalogue(directory: Path) -> BundleCatalogue:
         topics=pl.read_parquet(directory / "topics.parquet"),
         cascade=bool(manifest.get("cascade")),
     )
+
+
+Precision = Literal["float32", "bfloat16", "int8", "auto"]
+
+
+def bundle_precision(manifest: dict[str, Any]) -> Precision:
+    """The transformer arithmetic a bundle was fitted with, as ``INSIGHT_EMBEDDING_PRECISION``
+    names it (bundles from before int8 was a precision record it as ``embedding_quantize``)."""
+    if manifest.get("embedding_quantize"):
+        return "int8"
+    recorded = manifest.get("embedding_precision", "float32")
+    return "bfloat16" if recorded == "bfloat16" else "int8" if recorded == "int8" else "float32"
 
 
 def load_bundle(directory: Path, embedder: Embedder | None = None) -> ModelBundle:

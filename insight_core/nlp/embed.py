@@ -92,11 +92,11 @@ class SentenceTransformerEmbedder:
     """A sentence-transformers model on the CPU.
 
     ``max_tokens`` truncates texts to that many word pieces (the model's own limit when None);
-    ``quantize`` applies torch dynamic int8 quantisation to the Linear layers; ``precision``
-    ``"bfloat16"`` runs the matrix products in bfloat16 (torch CPU autocast; layer norms,
-    softmax and pooling stay float32), ``"auto"`` does so only where the CPU has native bfloat16
-    instructions. Each variant changes the vectors, so each is part of ``model_id``: cached
-    vectors and model bundles of one variant are never mixed with another's.
+    ``precision`` ``"bfloat16"`` runs the matrix products in bfloat16 (torch CPU autocast; layer
+    norms, softmax and pooling stay float32), ``"int8"`` applies torch dynamic int8 quantisation
+    to the Linear layers, ``"auto"`` is bfloat16 where the CPU has native bfloat16 instructions
+    and int8 elsewhere. Each variant changes the vectors, so each is part of ``model_id``:
+    cached vectors and model bundles of one variant are never mixed with another's.
     """
 
     def __init__(
@@ -104,17 +104,11 @@ class SentenceTransformerEmbedder:
         model_spec: str,
         batch_size: int = 16,
         max_tokens: int | None = None,
-        quantize: bool = False,
         precision: str = "float32",
     ) -> None:
         from sentence_transformers import SentenceTransformer
 
         self.precision = resolve_precision(precision)
-        if quantize and self.precision != "float32":
-            raise ConfigError(
-                "INSIGHT_EMBEDDING_QUANTIZE and INSIGHT_EMBEDDING_PRECISION=bfloat16 exclude "
-                "each other: choose one"
-            )
 
         location, offline, self.model_id = resolve_model(model_spec)
         try:
@@ -129,7 +123,7 @@ class SentenceTransformerEmbedder:
         if max_tokens is not None and max_tokens < (self._model.max_seq_length or max_tokens + 1):
             self._model.max_seq_length = max_tokens
             self.model_id += f"+max{max_tokens}"
-        if quantize:
+        if self.precision == "int8":
             self._model = quantize_linear_layers(self._model)
             self.model_id += "+int8"
         if self.precision == "bfloat16":
@@ -176,6 +170,7 @@ class ConcurrencyLimitedEmbedder:
         self._slots = slots
         self._torch_threads = torch_threads
         self.model_id = embedder.model_id
+        self.precision: str = getattr(embedder, "precision", "float32")
         self.dimension = embedder.dimension
 
     def embed(self, texts: Sequence[str]) -> np.ndarray:
@@ -189,20 +184,24 @@ class ConcurrencyLimitedEmbedder:
 
 
 def resolve_precision(precision: str) -> str:
-    """``"float32"`` or ``"bfloat16"``: what a precision setting means on this CPU.
+    """``"float32"``, ``"bfloat16"`` or ``"int8"``: what a precision setting means on this CPU.
 
-    ``"auto"`` picks bfloat16 only where oneDNN has native bfloat16 kernels (AVX-512 BF16 or
-    AMX); elsewhere bfloat16 is emulated and slower than float32.
+    ``"auto"`` picks bfloat16 where oneDNN has native bfloat16 kernels (AVX-512 BF16 or AMX),
+    and int8 elsewhere, where bfloat16 is emulated and slower than float32 (docs/benchmarks.md,
+    "Embedding options").
     """
-    if precision not in {"float32", "bfloat16", "auto"}:
-        raise ConfigError(f"unknown embedding precision '{precision}' (float32, bfloat16, auto)")
+    if precision not in PRECISIONS:
+        raise ConfigError(f"unknown embedding precision '{precision}' ({', '.join(PRECISIONS)})")
     if precision != "auto":
         return precision
     import torch
 
     available: bool = torch.backends.mkldnn.is_available()  # type: ignore[no-untyped-call]
     native = available and bool(torch.ops.mkldnn._is_mkldnn_bf16_supported())
-    return "bfloat16" if native else "float32"
+    return "bfloat16" if native else "int8"
+
+
+PRECISIONS = ("float32", "bfloat16", "int8", "auto")
 
 
 def quantize_linear_layers(model: ModuleT) -> ModuleT:
@@ -248,13 +247,12 @@ def load_embedder(
     model_spec: str,
     batch_size: int = 16,
     max_tokens: int | None = None,
-    quantize: bool = False,
     precision: str = "float32",
 ) -> Embedder:
     """Load (once per process) the embedder a setting names; ``hashing-N`` gives the fake."""
     if model_spec.startswith("hashing-"):
         return HashingEmbedder(int(model_spec.split("-", 1)[1]))
-    return SentenceTransformerEmbedder(model_spec, batch_size, max_tokens, quantize, precision)
+    return SentenceTransformerEmbedder(model_spec, batch_size, max_tokens, precision)
 
 
 CACHE_OPEN_SECONDS = 60.0

@@ -78,7 +78,7 @@ def test_passes_see_few_input_shapes_and_each_text_keeps_its_vector(
 def test_int8_is_a_separate_model_id_close_to_the_float_vectors(
     plain: SentenceTransformerEmbedder,
 ) -> None:
-    quantized = load_embedder("bundled:all-MiniLM-L6-v2", 16, None, True)
+    quantized = load_embedder("bundled:all-MiniLM-L6-v2", 16, None, "int8")
     assert quantized.model_id == plain.model_id + "+int8"
     vectors, reference = quantized.embed(TEXTS), plain.embed(TEXTS)
     assert np.allclose(np.linalg.norm(vectors, axis=1), 1.0, atol=1e-5)
@@ -113,7 +113,7 @@ def test_a_limit_above_the_models_own_changes_nothing(plain: SentenceTransformer
 def test_bfloat16_is_a_separate_model_id_nearly_equal_to_the_float_vectors(
     plain: SentenceTransformerEmbedder,
 ) -> None:
-    half = load_embedder("bundled:all-MiniLM-L6-v2", 16, None, False, "bfloat16")
+    half = load_embedder("bundled:all-MiniLM-L6-v2", 16, None, "bfloat16")
     assert half.model_id == plain.model_id + "+bf16"
     vectors, reference = half.embed(TEXTS), plain.embed(TEXTS)
     assert vectors.dtype == np.float32
@@ -126,12 +126,12 @@ def test_auto_precision_follows_the_cpu(plain: SentenceTransformerEmbedder) -> N
     import torch
 
     native = bool(torch.ops.mkldnn._is_mkldnn_bf16_supported())
-    assert resolve_precision("auto") == ("bfloat16" if native else "float32")
+    assert resolve_precision("auto") == ("bfloat16" if native else "int8")
     # The transformer-only decision, whose model id carries no token cut (the cascade's does).
     auto = get_embedder(InsightSettings(embedding_precision="auto", embedding_cascade=False))
-    assert auto.model_id == plain.model_id + ("+bf16" if native else "")
-    with pytest.raises(ConfigError, match="exclude each other"):
-        SentenceTransformerEmbedder("bundled:all-MiniLM-L6-v2", quantize=True, precision="bfloat16")
+    assert auto.model_id == plain.model_id + ("+bf16" if native else "+int8")
+    with pytest.raises(ConfigError, match="unknown embedding precision"):
+        SentenceTransformerEmbedder("bundled:all-MiniLM-L6-v2", precision="float16")
 
 
 # torch's thread count is process-wide, so the concurrent passes run in a process of their own.

@@ -147,7 +147,7 @@ def test_a_bundle_records_its_embedder_and_warns_when_loaded_with_another(
 
     bundle = fit_on_window(settings, END, 7).bundle
     assert bundle.embedding_model == "hashing-128"
-    assert bundle.manifest["embedding_quantize"] is False
+    assert bundle.manifest["embedding_precision"] == "float32"
     assert bundle.manifest["embedding_max_tokens"] is None
     with caplog.at_level("WARNING", logger="insight_core.modelling.bundle"):
         load_bundle(bundle.directory, HashingEmbedder(128))

@@ -78,7 +78,7 @@ def test_the_fast_path_is_the_default_and_one_setting_returns_to_the_transformer
     settings = InsightSettings()
     assert settings.embedding_cascade is True
     assert settings.embedding_precision == "auto"
-    assert settings.embedding_max_tokens == 128
+    assert settings.embedding_max_tokens == 64
     # parallelism is left to the machine (insight_core.environment.parallelism)
     assert settings.chunk_threads is None and settings.embedding_concurrent_passes is None
     assert settings.redaction_processes is None and settings.torch_threads is None
@@ -88,9 +88,9 @@ def test_the_fast_path_is_the_default_and_one_setting_returns_to_the_transformer
     assert transformer_only.embedding_max_tokens is None
     assert transformer_only.embedding_precision == "float32"
     # an explicit value is kept either way
-    monkeypatch.setenv("INSIGHT_EMBEDDING_MAX_TOKENS", "64")
+    monkeypatch.setenv("INSIGHT_EMBEDDING_MAX_TOKENS", "96")
     monkeypatch.setenv("INSIGHT_EMBEDDING_PRECISION", "bfloat16")
-    assert InsightSettings().embedding_max_tokens == 64
+    assert InsightSettings().embedding_max_tokens == 96
     assert InsightSettings().embedding_precision == "bfloat16"
     monkeypatch.setenv("INSIGHT_EMBEDDING_CASCADE", "true")
-    assert InsightSettings().embedding_max_tokens == 64
+    assert InsightSettings().embedding_max_tokens == 96
