@@ -193,14 +193,17 @@ def deduplicate(ctx: RunContext, chunks: Sequence[ValidatedChunk]) -> list[Valid
         id_column = frame.get_column("prompt_id")
         ids = id_column.to_list()
         loaded = {i: elsewhere[i] for i in ids if i in elsewhere} if elsewhere else {}
+        # String even when every row of the chunk was quarantined (an empty list is typeless).
         kinds = pl.Series(
+            "kind",
             classify_repeats(
                 ids,
                 frame.get_column("text").to_list(),
                 seen,
                 _loaded_text_differs(ctx, frame, loaded),
                 ids_that_may_recur(id_column, recurring),
-            )
+            ),
+            dtype=pl.String,
         )
         kept = frame.filter(kinds == "new")
         conflicts = frame.filter(kinds == "conflict")

@@ -109,6 +109,9 @@ def bad_nights(prefect_api: None, tmp_path_factory: pytest.TempPathFactory) -> B
     night2.write_text("\n".join(json.dumps(r) for r in [redelivered, changed, *fresh]) + "\n")
     night3 = home / "night3.csv"
     night3.write_text("prompt_id,timestamp,user_id,department,text\n")
+    # Every row dated on another day (a file for the wrong date): all quarantined, not fatal.
+    wrong_day = home / "wrong-day.jsonl"
+    wrong_day.write_text("".join(json.dumps(r) + "\n" for r in valid[:5]))
 
     partial = home / "partial.jsonl"
     partial.write_text("".join(json.dumps(r) + "\n" for r in valid[:5]))
@@ -139,6 +142,7 @@ def bad_nights(prefect_api: None, tmp_path_factory: pytest.TempPathFactory) -> B
             nightly(run_date=DAY, source=str(folder)),
             nightly(run_date=DAY + timedelta(days=1), source=str(night2)),
             nightly(run_date=DAY + timedelta(days=2), source=str(night3)),
+            nightly(run_date=DAY + timedelta(days=3), source=str(wrong_day)),
         ]
         loaded_after = [loaded()]
         # Night 1 again from the same paths, its text files re-encoded with byte order marks
@@ -190,7 +194,7 @@ def test_good_rows_load_and_every_row_is_accounted_for(bad_nights: BadNights) ->
     assert first.lines_bytes_replaced == 1
     assert any("U+FFFD" in w for w in first.warnings)
     runs = _query(bad_nights, "SELECT * FROM ops.runs WHERE status = 'succeeded'")
-    assert runs.height == 4  # the three nights and the rerun from re-encoded files
+    assert runs.height == 5  # the four nights and the rerun from re-encoded files
     assert (
         runs["rows_read"] == runs["rows_loaded"] + runs["rows_quarantined"] + runs["rows_duplicate"]
     ).all()
@@ -242,6 +246,15 @@ def test_header_only_night_succeeds_and_says_so(bad_nights: BadNights) -> None:
     assert third.status == "succeeded" and third.rows_read == 0
     assert any(w.startswith("source had no rows") for w in third.warnings)
     assert "source had no rows" in third.to_markdown()
+
+
+def test_a_night_whose_every_row_is_of_another_day_quarantines_them_all(
+    bad_nights: BadNights,
+) -> None:
+    wrong_day = bad_nights.summaries[3]
+    assert wrong_day.status == "succeeded"
+    assert wrong_day.rows_read == 5 == wrong_day.rows_quarantined
+    assert wrong_day.rows_loaded == 0 and wrong_day.rows_duplicate == 0
 
 
 def test_model_list_shows_the_champion(bad_nights: BadNights) -> None:

@@ -144,8 +144,11 @@ from insight_core.settings import InsightSettings
 texts = json.loads(sys.argv[1])
 threads_before = torch.get_num_threads()
 torch.ones(8, 8) @ torch.ones(8, 8)  # this thread has used torch before the setting applies
-# four torch threads shared by two passes, whatever the machine would derive
-embedder = shared_embedder(InsightSettings(embedding_concurrent_passes=2, torch_threads=4))
+# four torch threads shared by two passes, whatever the machine would derive; float32 to
+# compare with the plain model's vectors
+embedder = shared_embedder(
+    InsightSettings(embedding_concurrent_passes=2, torch_threads=4, embedding_precision="float32")
+)
 results, threads_in_pass = {}, {}
 
 
