@@ -102,10 +102,10 @@ def threshold_sweep(
     family: np.ndarray,
     scored: np.ndarray,
     classes: list[str],
-    settings: InsightSettings,
+    abstain_threshold: float,
+    fallback: str,
 ) -> list[dict[str, float]]:
     """Macro-F1 and the share sent to the transformer for each cascade threshold."""
-    taxonomy, _ = load_decision_config(settings)
     loso = scored & ~np.isin(family, ["dev", "xdev"])
     assistant = np.isin(family, ASSISTANT_FAMILIES)
     print("\n== cascade threshold sweep (held-out rows; dev and xdev measure only)")
@@ -118,9 +118,7 @@ def threshold_sweep(
         decided = np.asarray(
             [
                 d.category
-                for d in decisions_from(
-                    matches, chosen, classes, settings.abstain_threshold, taxonomy.fallback
-                )
+                for d in decisions_from(matches, chosen, classes, abstain_threshold, fallback)
             ]
         )
 
@@ -293,7 +291,15 @@ def main() -> None:
     report: dict[str, object] = {"examples_only": args.examples_only, "folds": len(folds)}
     if args.cascade and args.threshold_sweep:
         report["threshold_sweep"] = threshold_sweep(
-            args.threshold_sweep, probabilities, matches, truth, family, scored, classes, settings
+            args.threshold_sweep,
+            probabilities,
+            matches,
+            truth,
+            family,
+            scored,
+            classes,
+            settings.abstain_threshold,
+            taxonomy.fallback,
         )
     for kind, decided in decisions_by_kind.items():
         loso = scored & ~np.isin(family, ["dev", "xdev"])
