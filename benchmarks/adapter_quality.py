@@ -4,8 +4,10 @@ The shipped training set's families (pool sources, assistant datasets) are split
 ``--folds`` groups; for each group an adapter is trained on everything else (the team's
 examples and descriptions always included), the category head is trained on the same rows with
 the adapted vectors, and the held-out group is decided. The frozen model gets the same folds and
-heads, so the two columns differ only by the adapter. Heads see the first ``--max-tokens`` word
-pieces, as the cascade's transformer does.
+heads, so the two columns differ only by the adapter. Adapters train on the first
+``--max-tokens`` word pieces, as the shipped one; heads read the first ``--read-tokens``, as the
+cascade's transformer does. ``--threshold-sweep`` scores other cascade thresholds on the same
+folds.
 
     .venv/bin/python benchmarks/adapter_quality.py --home /tmp/adapter-bench
 """
@@ -28,7 +30,11 @@ from insight_core.modelling.examples import (
     train_blended_head,
     training_set,
 )
-from insight_core.modelling.finetune import adapter_weights, train_adapter
+from insight_core.modelling.finetune import (
+    ADAPTER_CLASS_BALANCE,
+    adapter_weights,
+    train_adapter,
+)
 from insight_core.modelling.metrics import score
 from insight_core.nlp.embed import resolve_model
 from insight_core.nlp.lexical import combine_probabilities, train_lexical_head
@@ -65,8 +71,27 @@ def main() -> None:
     parser.add_argument("--epochs", type=int, default=2)
     parser.add_argument("--rank", type=int, default=8)
     parser.add_argument("--learning-rate", type=float, default=5e-4)
-    parser.add_argument("--max-tokens", type=int, default=128)
-    parser.add_argument("--cascade-threshold", type=float, default=0.5)
+    parser.add_argument("--max-tokens", type=int, default=128, help="cut while training")
+    parser.add_argument(
+        "--read-tokens",
+        type=int,
+        default=64,
+        help="cut when the heads read the transformer (the cascade's default)",
+    )
+    parser.add_argument(
+        "--class-balance",
+        type=float,
+        default=ADAPTER_CLASS_BALANCE,
+        help="share of draws spread evenly over the categories (0: by source weight alone)",
+    )
+    parser.add_argument("--cascade-threshold", type=float, default=0.4)
+    parser.add_argument(
+        "--threshold-sweep",
+        type=float,
+        nargs="+",
+        default=[],
+        help="also score the cascades at these thresholds (same folds, same heads)",
+    )
     parser.add_argument("--json", type=Path)
     args = parser.parse_args()
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s")
@@ -80,12 +105,12 @@ def main() -> None:
     texts = training.get_column("text").to_list()
     truth = np.asarray(training.get_column("category").to_list())
     family = np.asarray(training.get_column("family").to_list())
-    weights = adapter_weights(training)
+    weights = adapter_weights(training, args.class_balance)
     location, _, _ = resolve_model("bundled:all-MiniLM-L6-v2")
 
     def fresh_model() -> SentenceTransformer:
         model = SentenceTransformer(location, device="cpu", local_files_only=True)
-        model.max_seq_length = args.max_tokens
+        model.max_seq_length = args.read_tokens
         return model
 
     families = sorted(set(family) - {EXAMPLES_FAMILY, DESCRIPTIONS_FAMILY})
@@ -110,6 +135,10 @@ def main() -> None:
     decided = {kind: np.empty(len(texts), dtype=object) for kind in kinds}
     escalated = {kind: np.zeros(len(texts), dtype=bool) for kind in kinds}
     held_out = np.zeros(len(texts), dtype=bool)
+    # Per kind of model: the transformer head's and the cheap heads' probabilities per row, so
+    # that other thresholds can be scored on the same folds.
+    transformer_probabilities = {k: np.zeros((len(texts), len(classes))) for k in kinds[:2]}
+    cheap_probabilities = {k: np.zeros((len(texts), len(classes))) for k in kinds[:2]}
     for number, held in enumerate(groups, 1):
         in_fold = np.isin(family, held)
         train = np.flatnonzero(~in_fold)
@@ -144,6 +173,8 @@ def main() -> None:
                 ],
                 lexical_probabilities,
             )
+            transformer_probabilities[kind][test] = probabilities
+            cheap_probabilities[kind][test] = cheap
             unsure = cheap.max(axis=1) < args.cascade_threshold
             mixed = np.where(unsure[:, None], probabilities, cheap)
             decided[f"{kind} cascade"][test] = np.asarray(classes)[mixed.argmax(axis=1)]
@@ -186,6 +217,29 @@ def main() -> None:
         )
         print("  " + ", ".join(f"{r['category']} {r['f1']:.2f}" for r in per_category))
         print("  " + ", ".join(f"{k} {v:.3f}" for k, v in per_family.items()))
+    sweep: dict[str, dict[str, dict[str, float]]] = {}
+    for kind in kinds[:2]:
+        sweep[kind] = {}
+        for threshold in args.threshold_sweep:
+            cheap = cheap_probabilities[kind]
+            unsure = cheap.max(axis=1) < threshold
+            mixed = np.where(unsure[:, None], transformer_probabilities[kind], cheap)
+            labels = np.asarray(classes)[mixed.argmax(axis=1)]
+            rows = held_out
+            in_assistant = rows & np.isin(family, ASSISTANT_FAMILIES)
+            sweep[kind][str(threshold)] = {
+                "pooled": score(list(truth[rows]), list(labels[rows]), classes)[1],
+                "assistant": score(list(truth[in_assistant]), list(labels[in_assistant]), classes)[
+                    1
+                ],
+                "escalated_share": float(unsure[rows].mean()),
+            }
+            result = sweep[kind][str(threshold)]
+            print(
+                f"{kind} cascade at {threshold}: {result['pooled']:.3f}, assistant "
+                f"{result['assistant']:.3f}, {result['escalated_share']:.1%} to the transformer"
+            )
+    report["threshold_sweep"] = sweep
     if args.json:
         args.json.write_text(json.dumps(report, indent=2, default=str))
     print(f"\n{time.perf_counter() - started:.0f} s in all")

@@ -20,7 +20,11 @@ import time
 from pathlib import Path
 
 from insight_core.modelling.examples import training_set
-from insight_core.modelling.finetune import adapter_weights, train_adapter
+from insight_core.modelling.finetune import (
+    ADAPTER_CLASS_BALANCE,
+    adapter_weights,
+    train_adapter,
+)
 from insight_core.nlp.embed import category_adapter_dir, resolve_model
 from insight_core.runtime import load_decision_config
 from insight_core.settings import InsightSettings
@@ -32,9 +36,10 @@ TRAINING_NOTE = """# The category adapter
 A LoRA adapter (rank {rank}, on the query, key, value and dense layers) for the bundled
 all-MiniLM-L6-v2, trained by `benchmarks/train_category_adapter.py` with
 `insight_core.modelling.finetune.train_adapter`: {epochs} epochs, learning rate {lr}, batches of
-32, texts cut at {max_tokens} word pieces, a cosine classifier over the ten categories, rows
-drawn in proportion to the heads' source weights, the team's examples and descriptions half of
-the draws (as in the blended head). {seconds:.0f} s on the 2-core machine.
+32, texts cut at {max_tokens} word pieces, a cosine classifier over the ten categories. Rows are
+drawn {balance:.0%} evenly over the categories and the rest in proportion to the heads' source
+weights (the team's examples and descriptions half of those, as in the blended head); within a
+category, by the same weights. {seconds:.0f} s on the 2-core machine.
 
 Trained on the shipped training set only ({rows} rows, sha256 of the texts and labels
 `{digest}`): the team's examples and category descriptions
@@ -55,6 +60,12 @@ def main() -> None:
     parser.add_argument("--rank", type=int, default=8)
     parser.add_argument("--learning-rate", type=float, default=5e-4)
     parser.add_argument("--max-tokens", type=int, default=128)
+    parser.add_argument(
+        "--class-balance",
+        type=float,
+        default=ADAPTER_CLASS_BALANCE,
+        help="share of draws spread evenly over the categories (0: by source weight alone)",
+    )
     args = parser.parse_args()
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s")
     from sentence_transformers import SentenceTransformer
@@ -75,7 +86,7 @@ def main() -> None:
         model,
         texts,
         labels,
-        list(adapter_weights(training)),
+        list(adapter_weights(training, args.class_balance)),
         epochs=args.epochs,
         rank=args.rank,
         learning_rate=args.learning_rate,
@@ -94,6 +105,7 @@ def main() -> None:
             epochs=args.epochs,
             lr=args.learning_rate,
             max_tokens=args.max_tokens,
+            balance=args.class_balance,
             seconds=seconds,
             rows=len(texts),
             digest=digest,

@@ -22,7 +22,7 @@ BASE = "bundled:all-MiniLM-L6-v2"
 
 def test_the_adapted_model_is_the_bundled_one_with_an_id_of_its_own() -> None:
     assert f"{BASE}+categories" == ADAPTED_BUNDLED_MODEL
-    assert InsightSettings().embedding_model == BASE
+    assert InsightSettings().embedding_model == ADAPTED_BUNDLED_MODEL
     base_location, offline, base_id = resolve_model(BASE)
     location, tuned_offline, tuned_id = resolve_model(ADAPTED_BUNDLED_MODEL)
     # Same weights on disk, offline, but a model id of its own: cached vectors and bundles of
