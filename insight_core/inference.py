@@ -37,6 +37,7 @@ from insight_core.runtime import (
     load_model_bundle,
     open_embedding_cache,
     require_champion,
+    settings_as_fitted,
 )
 from insight_core.settings import InsightSettings
 
@@ -60,7 +61,8 @@ class Classifier:
         if version is None:
             version = require_champion(settings)[1]
         taxonomy, rules = load_decision_config(settings)
-        return cls(settings, load_model_bundle(settings, version), rules, taxonomy)
+        bundle = load_model_bundle(settings, version)
+        return cls(settings_as_fitted(settings, bundle.manifest), bundle, rules, taxonomy)
 
     @classmethod
     def load_serving(cls, settings: InsightSettings) -> Classifier:

@@ -19,6 +19,7 @@ from insight_core.errors import ModelNotFoundError
 from insight_core.modelling.bundle import (
     BundleCatalogue,
     ModelBundle,
+    bundle_precision,
     load_bundle,
     read_bundle_catalogue,
 )
@@ -27,6 +28,7 @@ from insight_core.nlp.embed import (
     Embedder,
     EmbeddingCache,
     SentenceTransformerEmbedder,
+    embedder_precision,
     load_embedder,
     resolve_model,
 )
@@ -144,6 +146,48 @@ def load_decision_config(settings: InsightSettings) -> tuple[Taxonomy, RuleSet]:
     return taxonomy, load_rules(settings.rules_file, taxonomy.categories)
 
 
+# Bundles already said to decide as fitted: once per process, not once per chunk.
+_TOLD_AS_FITTED: set[object] = set()
+
+
+def settings_as_fitted(settings: InsightSettings, manifest: dict[str, object]) -> InsightSettings:
+    """``settings`` with the transformer a bundle was fitted with (model, token cut, precision).
+
+    A bundle's heads read vectors of the space they were fitted in; after the embedding
+    settings (or their defaults, on an upgrade) change, the champion keeps deciding with its
+    own transformer until the next fit instead of reading another model's vectors. Bundles that
+    do not record their transformer setting are returned ``settings`` unchanged.
+    """
+    model = manifest.get("embedding_model_setting")
+    if not isinstance(model, str):
+        return settings
+    max_tokens = manifest.get("embedding_max_tokens")
+    fitted = {
+        "embedding_model": model,
+        "embedding_max_tokens": max_tokens if isinstance(max_tokens, int) else None,
+        "embedding_precision": bundle_precision(manifest),
+    }
+    current = {
+        "embedding_model": settings.embedding_model,
+        "embedding_max_tokens": settings.embedding_max_tokens,
+        "embedding_precision": embedder_precision(
+            settings.embedding_model, settings.embedding_precision
+        ),
+    }
+    if fitted == current:
+        return settings
+    if manifest.get("version") not in _TOLD_AS_FITTED:
+        _TOLD_AS_FITTED.add(manifest.get("version"))
+        log.warning(
+            "model %s was fitted with %s; the settings now say %s: it decides as fitted "
+            "until the next fit (insight train, or the scheduled refit)",
+            manifest.get("version"),
+            fitted,
+            current,
+        )
+    return settings.model_copy(update=fitted)
+
+
 @lru_cache(maxsize=4)
 def _cached_bundle(
     directory: Path,
@@ -156,7 +200,11 @@ def _cached_bundle(
 
 
 def load_model_bundle(settings: InsightSettings, version: str) -> ModelBundle:
-    """Load a bundle once per process (tasks on one worker share it)."""
+    """Load a bundle once per process (tasks on one worker share it), with the transformer it
+    was fitted with (:func:`settings_as_fitted`)."""
+    settings = settings_as_fitted(
+        settings, read_bundle_catalogue(settings.models_dir / version).manifest
+    )
     with _LOADING:
         return _cached_bundle(
             settings.models_dir / version,
@@ -187,7 +235,8 @@ def chunk_models(settings: InsightSettings, version: str) -> ChunkModels:
     """The collaborators of the chunk stages for model ``version`` (cached per process)."""
     bundle = load_model_bundle(settings, version)
     taxonomy, rules = load_decision_config(settings)
-    return ChunkModels(bundle, taxonomy, rules, shared_embedder(settings), settings)
+    fitted = settings_as_fitted(settings, bundle.manifest)
+    return ChunkModels(bundle, taxonomy, rules, shared_embedder(fitted), fitted)
 
 
 def model_bundle_catalogue(settings: InsightSettings, version: str) -> BundleCatalogue:

@@ -21,6 +21,7 @@ from insight_core.runtime import (
     get_embedder,
     load_model_bundle,
     open_embedding_cache,
+    settings_as_fitted,
 )
 from insight_core.settings import InsightSettings
 
@@ -52,7 +53,8 @@ def model_scores(
     """
     cache = open_embedding_cache(settings)
     try:
-        vectors = bundle.topic_vectors(list(docs), get_embedder(settings), cache)
+        embedder = get_embedder(settings_as_fitted(settings, bundle.manifest))
+        vectors = bundle.topic_vectors(list(docs), embedder, cache)
     finally:
         cache.close()
     words = [

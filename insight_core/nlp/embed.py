@@ -204,6 +204,11 @@ def resolve_precision(precision: str) -> str:
 PRECISIONS = ("float32", "bfloat16", "int8", "auto")
 
 
+def embedder_precision(model_spec: str, precision: str) -> str:
+    """The arithmetic the embedder a setting names runs in (the test embedder: float32)."""
+    return "float32" if model_spec.startswith("hashing-") else resolve_precision(precision)
+
+
 def quantize_linear_layers(model: ModuleT) -> ModuleT:
     """``model`` with its Linear layers dynamically quantised to int8 (CPU inference only).
 
