@@ -154,8 +154,9 @@ def main() -> None:
     parser.add_argument(
         "--cascade-threshold",
         type=float,
-        default=0.4,
-        help="cheap heads' confidence below which the transformer decides (the default 0.4)",
+        default=InsightSettings().embedding_cascade_threshold,
+        help="cheap heads' confidence below which the transformer decides (default: the "
+        "setting's default)",
     )
     parser.add_argument(
         "--threshold-sweep",
