@@ -128,7 +128,13 @@ def test_auto_precision_follows_the_cpu(plain: SentenceTransformerEmbedder) -> N
     native = bool(torch.ops.mkldnn._is_mkldnn_bf16_supported())
     assert resolve_precision("auto") == ("bfloat16" if native else "int8")
     # The transformer-only decision, whose model id carries no token cut (the cascade's does).
-    auto = get_embedder(InsightSettings(embedding_precision="auto", embedding_cascade=False))
+    auto = get_embedder(
+        InsightSettings(
+            embedding_model="bundled:all-MiniLM-L6-v2",
+            embedding_precision="auto",
+            embedding_cascade=False,
+        )
+    )
     assert auto.model_id == plain.model_id + ("+bf16" if native else "+int8")
     with pytest.raises(ConfigError, match="unknown embedding precision"):
         SentenceTransformerEmbedder("bundled:all-MiniLM-L6-v2", precision="float16")
@@ -147,7 +153,12 @@ torch.ones(8, 8) @ torch.ones(8, 8)  # this thread has used torch before the set
 # four torch threads shared by two passes, whatever the machine would derive; float32 to
 # compare with the plain model's vectors
 embedder = shared_embedder(
-    InsightSettings(embedding_concurrent_passes=2, torch_threads=4, embedding_precision="float32")
+    InsightSettings(
+        embedding_model="bundled:all-MiniLM-L6-v2",
+        embedding_concurrent_passes=2,
+        torch_threads=4,
+        embedding_precision="float32",
+    )
 )
 results, threads_in_pass = {}, {}
 
