@@ -22,6 +22,7 @@ from insight_core.modelling.bundle import (
     bundle_precision,
     load_bundle,
     read_bundle_catalogue,
+    read_manifest,
 )
 from insight_core.nlp.embed import (
     ConcurrencyLimitedEmbedder,
@@ -202,9 +203,7 @@ def _cached_bundle(
 def load_model_bundle(settings: InsightSettings, version: str) -> ModelBundle:
     """Load a bundle once per process (tasks on one worker share it), with the transformer it
     was fitted with (:func:`settings_as_fitted`)."""
-    settings = settings_as_fitted(
-        settings, read_bundle_catalogue(settings.models_dir / version).manifest
-    )
+    settings = settings_as_fitted(settings, read_manifest(settings.models_dir / version))
     with _LOADING:
         return _cached_bundle(
             settings.models_dir / version,

@@ -124,12 +124,18 @@ class BundleCatalogue:
     cascade: bool
 
 
-def read_bundle_catalogue(directory: Path) -> BundleCatalogue:
-    """A bundle's manifest and topic catalogue: for reports after its models are released."""
+def read_manifest(directory: Path) -> dict[str, Any]:
+    """A bundle's manifest alone (no models, no topic table)."""
     manifest_file = directory / "manifest.json"
     if not manifest_file.exists():
         raise ModelNotFoundError(f"no model bundle at {directory}")
-    manifest = json.loads(manifest_file.read_text())
+    manifest: dict[str, Any] = json.loads(manifest_file.read_text())
+    return manifest
+
+
+def read_bundle_catalogue(directory: Path) -> BundleCatalogue:
+    """A bundle's manifest and topic catalogue: for reports after its models are released."""
+    manifest = read_manifest(directory)
     return BundleCatalogue(
         version=str(manifest["version"]),
         manifest=manifest,
@@ -155,10 +161,7 @@ def load_bundle(directory: Path, embedder: Embedder | None = None) -> ModelBundl
 
     A cascade bundle's topics live in its static model's space, so that model is attached.
     """
-    manifest_file = directory / "manifest.json"
-    if not manifest_file.exists():
-        raise ModelNotFoundError(f"no model bundle at {directory}")
-    manifest = json.loads(manifest_file.read_text())
+    manifest = read_manifest(directory)
     cascade = _load_cascade(directory, manifest)
     fitted_with = manifest.get("embedding_model")
     if embedder is not None and fitted_with and fitted_with != embedder.model_id:
