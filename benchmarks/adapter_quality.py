@@ -20,6 +20,7 @@ import logging
 import random
 import tempfile
 import time
+from collections import defaultdict
 from pathlib import Path
 
 import numpy as np
@@ -28,6 +29,7 @@ from insight_core.modelling.examples import (
     DESCRIPTIONS_FAMILY,
     EXAMPLES_FAMILY,
     train_blended_head,
+    train_lexical_head_on,
     training_set,
 )
 from insight_core.modelling.finetune import (
@@ -43,6 +45,7 @@ from insight_core.runtime import load_decision_config
 from insight_core.settings import InsightSettings
 
 ASSISTANT_FAMILIES = ("asst-oasst", "asst-hh", "asst-dolly", "asst-prism")
+TEAM_LEXICAL = "adapter, lexical head on the team's rows"
 
 
 def encode(model, texts: list[str]) -> np.ndarray:  # type: ignore[no-untyped-def]
@@ -75,8 +78,8 @@ def main() -> None:
     parser.add_argument(
         "--read-tokens",
         type=int,
-        default=64,
-        help="cut when the heads read the transformer (the cascade's default)",
+        default=InsightSettings.model_fields["embedding_max_tokens"].default_factory({}),  # type: ignore[call-arg,misc]
+        help="cut when the heads read the transformer (default: the cascade's)",
     )
     parser.add_argument(
         "--class-balance",
@@ -84,13 +87,36 @@ def main() -> None:
         default=ADAPTER_CLASS_BALANCE,
         help="share of draws spread evenly over the categories (0: by source weight alone)",
     )
-    parser.add_argument("--cascade-threshold", type=float, default=0.4)
+    parser.add_argument(
+        "--cascade-threshold",
+        type=float,
+        default=InsightSettings.model_fields["embedding_cascade_threshold"].default,
+    )
     parser.add_argument(
         "--threshold-sweep",
         type=float,
         nargs="+",
         default=[],
         help="also score the cascades at these thresholds (same folds, same heads)",
+    )
+    parser.add_argument(
+        "--extra-read-tokens",
+        type=int,
+        nargs="*",
+        default=[],
+        help="also score the adapted transformer (and its cascade) reading this many word pieces",
+    )
+    parser.add_argument(
+        "--lexical-team-only",
+        action="store_true",
+        help="also score the adapter's cascade with the lexical head fits trained before "
+        "2026-12-07 (the team's examples and descriptions only)",
+    )
+    parser.add_argument(
+        "--cache",
+        type=Path,
+        help="keep each fold's adapted vectors here, so a rerun with other head options does "
+        "not retrain the adapters",
     )
     parser.add_argument("--json", type=Path)
     args = parser.parse_args()
@@ -128,36 +154,70 @@ def main() -> None:
     base_static = static_vectors(frozen_model, texts, dims)
     print(f"frozen model: {len(texts)} texts in {time.perf_counter() - started:.0f} s", flush=True)
     team = np.isin(family, [EXAMPLES_FAMILY, DESCRIPTIONS_FAMILY])
-    # As in the shipped cascade, the lexical head learns from the team's rows only.
-    lexical = train_lexical_head([texts[i] for i in np.flatnonzero(team)], list(truth[team]))
-    lexical_order = [lexical.classes.index(c) for c in classes]
+    # The lexical head as fits trained it before 2026-12-07: the team's rows only.
+    team_lexical = train_lexical_head([texts[i] for i in np.flatnonzero(team)], list(truth[team]))
     kinds = ("frozen", "adapter", "frozen cascade", "adapter cascade")
     decided = {kind: np.empty(len(texts), dtype=object) for kind in kinds}
     escalated = {kind: np.zeros(len(texts), dtype=bool) for kind in kinds}
     held_out = np.zeros(len(texts), dtype=bool)
     # Per kind of model: the transformer head's and the cheap heads' probabilities per row, so
     # that other thresholds can be scored on the same folds.
-    transformer_probabilities = {k: np.zeros((len(texts), len(classes))) for k in kinds[:2]}
-    cheap_probabilities = {k: np.zeros((len(texts), len(classes))) for k in kinds[:2]}
+    transformer_probabilities: dict[str, np.ndarray] = defaultdict(
+        lambda: np.zeros((len(texts), len(classes)))
+    )
+    cheap_probabilities: dict[str, np.ndarray] = defaultdict(
+        lambda: np.zeros((len(texts), len(classes)))
+    )
+    static_parts: dict[str, np.ndarray] = {}
+    # (transformer side, cheap side) of every cascade the sweep scores.
+    cascades = {"frozen": ("frozen", "frozen"), "adapter": ("adapter", "adapter")}
+    for tokens in args.extra_read_tokens:
+        cascades[f"adapter@{tokens}"] = (f"adapter@{tokens}", "adapter")
+    if args.lexical_team_only:
+        cascades[TEAM_LEXICAL] = ("adapter", TEAM_LEXICAL)
     for number, held in enumerate(groups, 1):
         in_fold = np.isin(family, held)
         train = np.flatnonzero(~in_fold)
         test = np.flatnonzero(in_fold)
         held_out |= in_fold
-        model = fresh_model()
-        train_adapter(
-            model,
-            [texts[i] for i in train],
-            list(truth[train]),
-            list(weights[train]),
-            epochs=args.epochs,
-            rank=args.rank,
-            learning_rate=args.learning_rate,
-            max_tokens=args.max_tokens,
+        cached = (
+            args.cache
+            / (
+                f"fold{number}of{args.folds}-e{args.epochs}-r{args.rank}-lr{args.learning_rate}"
+                f"-t{args.max_tokens}-cb{args.class_balance}.npz"
+            )
+            if args.cache
+            else None
         )
-        tuned_vectors = encode(model, texts)
-        tuned_static = static_vectors(model, texts, dims)
-        lexical_probabilities = lexical.predict_proba([texts[i] for i in test])[:, lexical_order]
+        wanted = [args.read_tokens, *args.extra_read_tokens]
+        stored = dict(np.load(cached)) if cached is not None and cached.exists() else {}
+        if "static" not in stored or any(f"read{n}" not in stored for n in wanted):
+            model = fresh_model()
+            train_adapter(
+                model,
+                [texts[i] for i in train],
+                list(truth[train]),
+                list(weights[train]),
+                epochs=args.epochs,
+                rank=args.rank,
+                learning_rate=args.learning_rate,
+                max_tokens=args.max_tokens,
+            )
+            for tokens in wanted:
+                model.max_seq_length = tokens
+                stored[f"read{tokens}"] = encode(model, texts)
+            model.max_seq_length = args.read_tokens
+            stored["static"] = static_vectors(model, texts, dims)
+            if cached is not None:
+                cached.parent.mkdir(parents=True, exist_ok=True)
+                np.savez(cached, **stored)
+        tuned_vectors = stored[f"read{args.read_tokens}"]
+        tuned_static = stored["static"]
+        # As a fit trains it: on every training row (here those outside the fold), weighted.
+        lexical = train_lexical_head_on(training[train])
+        lexical_probabilities = lexical.predict_proba([texts[i] for i in test])[
+            :, [lexical.classes.index(c) for c in classes]
+        ]
         for kind, vectors, static in (
             ("frozen", base_vectors, base_static),
             ("adapter", tuned_vectors, tuned_static),
@@ -167,18 +227,31 @@ def main() -> None:
             probabilities = head.predict_proba(vectors[test])[:, order]
             decided[kind][test] = np.asarray(classes)[probabilities.argmax(axis=1)]
             static_head = train_blended_head(static[train], training[train], taxonomy.fallback)
-            cheap = combine_probabilities(
-                static_head.predict_proba(static[test])[
-                    :, [static_head.classes.index(c) for c in classes]
-                ],
-                lexical_probabilities,
-            )
+            static_part = static_head.predict_proba(static[test])[
+                :, [static_head.classes.index(c) for c in classes]
+            ]
+            cheap = combine_probabilities(static_part, lexical_probabilities)
+            static_parts[kind] = static_part
             transformer_probabilities[kind][test] = probabilities
             cheap_probabilities[kind][test] = cheap
             unsure = cheap.max(axis=1) < args.cascade_threshold
             mixed = np.where(unsure[:, None], probabilities, cheap)
             decided[f"{kind} cascade"][test] = np.asarray(classes)[mixed.argmax(axis=1)]
             escalated[f"{kind} cascade"][test] = unsure
+        for tokens in args.extra_read_tokens:
+            vectors = stored[f"read{tokens}"]
+            head = train_blended_head(vectors[train], training[train], taxonomy.fallback)
+            order = [head.classes.index(c) for c in classes]
+            transformer_probabilities[f"adapter@{tokens}"][test] = head.predict_proba(
+                vectors[test]
+            )[:, order]
+        if args.lexical_team_only:
+            cheap_probabilities[TEAM_LEXICAL][test] = combine_probabilities(
+                static_parts["adapter"],
+                team_lexical.predict_proba([texts[i] for i in test])[
+                    :, [team_lexical.classes.index(c) for c in classes]
+                ],
+            )
         print(
             f"fold {number}/{len(groups)} ({len(test)} rows) done, "
             f"{time.perf_counter() - started:.0f} s",
@@ -218,12 +291,12 @@ def main() -> None:
         print("  " + ", ".join(f"{r['category']} {r['f1']:.2f}" for r in per_category))
         print("  " + ", ".join(f"{k} {v:.3f}" for k, v in per_family.items()))
     sweep: dict[str, dict[str, dict[str, float]]] = {}
-    for kind in kinds[:2]:
+    for kind, (transformer_side, cheap_side) in cascades.items():
         sweep[kind] = {}
-        for threshold in args.threshold_sweep:
-            cheap = cheap_probabilities[kind]
+        for threshold in [*args.threshold_sweep, 1.01]:
+            cheap = cheap_probabilities[cheap_side]
             unsure = cheap.max(axis=1) < threshold
-            mixed = np.where(unsure[:, None], transformer_probabilities[kind], cheap)
+            mixed = np.where(unsure[:, None], transformer_probabilities[transformer_side], cheap)
             labels = np.asarray(classes)[mixed.argmax(axis=1)]
             rows = held_out
             in_assistant = rows & np.isin(family, ASSISTANT_FAMILIES)

@@ -41,6 +41,7 @@ from insight_core.modelling.examples import (
     DESCRIPTIONS_FAMILY,
     EXAMPLES_FAMILY,
     train_blended_head,
+    train_lexical_head_on,
     training_set,
 )
 from insight_core.modelling.metrics import score
@@ -49,7 +50,7 @@ from insight_core.nlp.cascade import escalation_mask
 from insight_core.nlp.decision import decisions_from
 from insight_core.nlp.embed import embed_with_cache
 from insight_core.nlp.head import CategoryHead, train_category_head
-from insight_core.nlp.lexical import combine_probabilities, train_lexical_head
+from insight_core.nlp.lexical import combine_probabilities
 from insight_core.nlp.rules import RuleMatch
 from insight_core.runtime import (
     get_embedder,
@@ -225,14 +226,6 @@ def main() -> None:
     matches = rules.decide_many(texts)
     print(f"embedded {len(texts)} texts in {time.perf_counter() - started:.0f} s", flush=True)
 
-    team_rows = np.isin(family, [EXAMPLES_FAMILY, DESCRIPTIONS_FAMILY])
-    # The lexical head learns from the team's rows only, which no fold holds out: fit it once.
-    lexical = None
-    if static_vectors is not None:
-        lexical = train_lexical_head(
-            [texts[i] for i in np.flatnonzero(team_rows)], list(truth[team_rows])
-        )
-
     def head_on(features: np.ndarray, train: np.ndarray) -> CategoryHead:
         if args.examples_only:
             return train_category_head(features[train], list(truth[train]))
@@ -243,8 +236,12 @@ def main() -> None:
         head = head_on(vectors, train)
         order = [head.classes.index(c) for c in classes]
         out = {"transformer": head.predict_proba(vectors[test])[:, order]}
-        if static_vectors is not None and lexical is not None:
+        if static_vectors is not None:
             static_head = head_on(static_vectors, train)
+            # As a fit trains it: on every training row (here those outside the fold), weighted.
+            lexical = train_lexical_head_on(
+                rows[train].with_columns(pl.Series("weight", weights[train]))
+            )
             out["cheap"] = combine_probabilities(
                 static_head.predict_proba(static_vectors[test])[:, order],
                 lexical.predict_proba([texts[i] for i in test])[

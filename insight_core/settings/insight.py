@@ -80,14 +80,14 @@ class InsightSettings(BaseSettings):
     # transformer alone some accuracy: so it comes with the cascade and the transformer-only
     # decision stays full length unless set.
     # With the cascade the transformer reads only the prompts the cheap heads are unsure of;
-    # the cut to 64 word pieces and int8 arithmetic make that 2.4 times faster for the same
-    # quality on sources left out (docs/classification.md, "The embedding cascade"). The
-    # transformer-only decision stays full length and float32 unless set.
+    # the cut to 48 word pieces and int8 arithmetic make that faster for the same quality on
+    # sources left out (docs/classification.md, "The embedding cascade"). The transformer-only
+    # decision stays full length and float32 unless set.
     embedding_max_tokens: int | None = advanced(
-        default_factory=lambda data: 64 if data.get("embedding_cascade", True) else None,
+        default_factory=lambda data: 48 if data.get("embedding_cascade", True) else None,
         ge=16,
         description="Truncate texts to this many word pieces (None: the model's own limit). "
-        "Default: 64 with the cascade, None without.",
+        "Default: 48 with the cascade, None without.",
     )
     # bfloat16 matrix products are faster only on CPUs with native bfloat16 instructions
     # (docs/benchmarks.md, "bfloat16"); elsewhere "auto" quantises the Linear layers to int8.

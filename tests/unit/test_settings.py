@@ -78,7 +78,7 @@ def test_the_fast_path_is_the_default_and_one_setting_returns_to_the_transformer
     settings = InsightSettings()
     assert settings.embedding_cascade is True
     assert settings.embedding_precision == "auto"
-    assert settings.embedding_max_tokens == 64
+    assert settings.embedding_max_tokens == 48
     # parallelism is left to the machine (insight_core.environment.parallelism)
     assert settings.chunk_threads is None and settings.embedding_concurrent_passes is None
     assert settings.redaction_processes is None and settings.torch_threads is None
