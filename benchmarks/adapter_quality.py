@@ -45,7 +45,7 @@ from insight_core.runtime import load_decision_config
 from insight_core.settings import InsightSettings
 
 ASSISTANT_FAMILIES = ("asst-oasst", "asst-hh", "asst-dolly", "asst-prism")
-TEAM_LEXICAL = "adapter, lexical head on the team's rows"
+ALL_ROWS_LEXICAL = "adapter, lexical head on all rows"
 
 
 def encode(model, texts: list[str]) -> np.ndarray:  # type: ignore[no-untyped-def]
@@ -107,10 +107,10 @@ def main() -> None:
         help="also score the adapted transformer (and its cascade) reading this many word pieces",
     )
     parser.add_argument(
-        "--lexical-team-only",
+        "--lexical-on-all-rows",
         action="store_true",
-        help="also score the adapter's cascade with the lexical head fits trained before "
-        "2026-12-07 (the team's examples and descriptions only)",
+        help="also score the adapter's cascade with a lexical head that learns from every "
+        "training row, weighted as the heads are (measured 2026-12-07, not kept)",
     )
     parser.add_argument(
         "--cache",
@@ -153,9 +153,6 @@ def main() -> None:
     base_vectors = encode(frozen_model, texts)
     base_static = static_vectors(frozen_model, texts, dims)
     print(f"frozen model: {len(texts)} texts in {time.perf_counter() - started:.0f} s", flush=True)
-    team = np.isin(family, [EXAMPLES_FAMILY, DESCRIPTIONS_FAMILY])
-    # The lexical head as fits trained it before 2026-12-07: the team's rows only.
-    team_lexical = train_lexical_head([texts[i] for i in np.flatnonzero(team)], list(truth[team]))
     kinds = ("frozen", "adapter", "frozen cascade", "adapter cascade")
     decided = {kind: np.empty(len(texts), dtype=object) for kind in kinds}
     escalated = {kind: np.zeros(len(texts), dtype=bool) for kind in kinds}
@@ -173,8 +170,8 @@ def main() -> None:
     cascades = {"frozen": ("frozen", "frozen"), "adapter": ("adapter", "adapter")}
     for tokens in args.extra_read_tokens:
         cascades[f"adapter@{tokens}"] = (f"adapter@{tokens}", "adapter")
-    if args.lexical_team_only:
-        cascades[TEAM_LEXICAL] = ("adapter", TEAM_LEXICAL)
+    if args.lexical_on_all_rows:
+        cascades[ALL_ROWS_LEXICAL] = ("adapter", ALL_ROWS_LEXICAL)
     for number, held in enumerate(groups, 1):
         in_fold = np.isin(family, held)
         train = np.flatnonzero(~in_fold)
@@ -213,8 +210,7 @@ def main() -> None:
                 np.savez(cached, **stored)
         tuned_vectors = stored[f"read{args.read_tokens}"]
         tuned_static = stored["static"]
-        # As a fit trains it: on every training row (here those outside the fold), weighted.
-        lexical = train_lexical_head_on(training[train])
+        lexical = train_lexical_head_on(training[train])  # as a fit trains it
         lexical_probabilities = lexical.predict_proba([texts[i] for i in test])[
             :, [lexical.classes.index(c) for c in classes]
         ]
@@ -245,11 +241,16 @@ def main() -> None:
             transformer_probabilities[f"adapter@{tokens}"][test] = head.predict_proba(
                 vectors[test]
             )[:, order]
-        if args.lexical_team_only:
-            cheap_probabilities[TEAM_LEXICAL][test] = combine_probabilities(
+        if args.lexical_on_all_rows:
+            all_rows_lexical = train_lexical_head(
+                [texts[i] for i in train],
+                list(truth[train]),
+                weights=training.get_column("weight").to_numpy()[train],
+            )
+            cheap_probabilities[ALL_ROWS_LEXICAL][test] = combine_probabilities(
                 static_parts["adapter"],
-                team_lexical.predict_proba([texts[i] for i in test])[
-                    :, [team_lexical.classes.index(c) for c in classes]
+                all_rows_lexical.predict_proba([texts[i] for i in test])[
+                    :, [all_rows_lexical.classes.index(c) for c in classes]
                 ],
             )
         print(

@@ -50,7 +50,7 @@ from insight_core.nlp.cascade import escalation_mask
 from insight_core.nlp.decision import decisions_from
 from insight_core.nlp.embed import embed_with_cache
 from insight_core.nlp.head import CategoryHead, train_category_head
-from insight_core.nlp.lexical import combine_probabilities
+from insight_core.nlp.lexical import combine_probabilities, train_lexical_head
 from insight_core.nlp.rules import RuleMatch
 from insight_core.runtime import (
     get_embedder,
@@ -172,6 +172,12 @@ def main() -> None:
         help="INSIGHT_EMBEDDING_MODEL for this run; default the published model, whose encoder "
         "has seen none of the held-out families (the default setting's adapter has seen them all)",
     )
+    parser.add_argument(
+        "--lexical-on-all-rows",
+        action="store_true",
+        help="the cascade's lexical head learns from every training row, weighted as the heads "
+        "are (measured 2026-12-07, not kept), not only the team's examples and descriptions",
+    )
     parser.add_argument("--json", type=Path)
     args = parser.parse_args()
     started = time.perf_counter()
@@ -238,9 +244,15 @@ def main() -> None:
         out = {"transformer": head.predict_proba(vectors[test])[:, order]}
         if static_vectors is not None:
             static_head = head_on(static_vectors, train)
-            # As a fit trains it: on every training row (here those outside the fold), weighted.
-            lexical = train_lexical_head_on(
-                rows[train].with_columns(pl.Series("weight", weights[train]))
+            fold_rows = rows[train].with_columns(pl.Series("weight", weights[train]))
+            lexical = (
+                train_lexical_head(
+                    fold_rows.get_column("text").to_list(),
+                    fold_rows.get_column("category").to_list(),
+                    weights=fold_rows.get_column("weight").to_numpy(),
+                )
+                if args.lexical_on_all_rows
+                else train_lexical_head_on(fold_rows)  # as a fit trains it
             )
             out["cheap"] = combine_probabilities(
                 static_head.predict_proba(static_vectors[test])[:, order],

@@ -109,8 +109,10 @@ class LexicalHead:
         """Class probabilities, shape (n, n_classes)."""
         if not len(texts):
             return np.zeros((0, len(self.classes)))
-        logits = np.asarray(self._features(texts) @ self.weights.T.astype(np.float64))
-        logits = logits + self.bias
+        # In float32, the weights' own type once saved: a float64 copy of them would cost tens
+        # of MB per call with a head trained on thousands of real rows.
+        features = self._features(texts).astype(np.float32)
+        logits = np.asarray(features @ self.weights.T, dtype=np.float64) + self.bias
         logits -= logits.max(axis=1, keepdims=True)
         exp = np.exp(logits)
         return np.asarray(exp / exp.sum(axis=1, keepdims=True))
