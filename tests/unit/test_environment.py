@@ -61,9 +61,10 @@ GB = 1024**3
     ("cpus", "threads", "passes", "per_pass", "processes"),
     [
         (1, 1, 1, 1, 1),  # one CPU: everything in line, redaction in the run's own process
-        (2, 2, 2, 1, 2),  # the reference machine: the measured large-night configuration
-        (4, 4, 4, 1, 4),
-        (16, 16, 16, 1, 16),  # a 16-core box uses its cores without a setting
+        (2, 2, 2, 1, 1),  # the reference machine: redaction in the run's process (measured)
+        (3, 3, 3, 1, 2),  # one core stays with the run's process
+        (4, 4, 4, 1, 3),
+        (16, 16, 16, 1, 15),  # a 16-core box uses its cores without a setting
     ],
 )
 def test_parallelism_follows_the_cpus_when_memory_is_ample(
@@ -98,10 +99,11 @@ def test_small_memory_holds_fewer_chunks_and_no_redaction_processes() -> None:
     tiny = derive_parallelism(4, 256 * 1024**2)
     assert (tiny.chunk_threads, tiny.concurrent_passes, tiny.redaction_processes) == (1, 1, 1)
     assert tiny.torch_threads == 4 and tiny.dask_workers == 1
-    # 2 CPUs with room for the second chunk and two redaction processes, then one less
-    room = RUN_BASE_BYTES + CHUNK_THREAD_BYTES + 2 * REDACTION_PROCESS_BYTES
-    assert derive_parallelism(2, room).redaction_processes == 2
-    assert derive_parallelism(2, room - 1).redaction_processes == 1
+    # 3 CPUs with room for two more chunks and two redaction processes, then one less
+    room = RUN_BASE_BYTES + 2 * CHUNK_THREAD_BYTES + 2 * REDACTION_PROCESS_BYTES
+    assert derive_parallelism(3, room).chunk_threads == 3
+    assert derive_parallelism(3, room).redaction_processes == 2
+    assert derive_parallelism(3, room - 1).redaction_processes == 1
 
 
 def test_explicit_settings_override_what_the_machine_would_choose() -> None:
