@@ -239,7 +239,10 @@ def train_cascade(
     static_head, _ = train_head(settings, taxonomy, static, None)
     texts = examples.get_column("text").to_list()
     truth = examples.get_column("category").to_list()
-    lexical_head = train_lexical_head_on(training_set(settings, taxonomy))
+    # The same rows :func:`train_lexical_head_on` picks, from what is already loaded.
+    lexical_head = train_lexical_head(
+        texts + list(taxonomy.descriptions.values()), truth + list(taxonomy.descriptions)
+    )
     static_vectors, _ = embed_with_cache(texts, static, None)
     transformer_vectors, _ = embed_with_cache(texts, embedder, cache)
     static_oof = combine_probabilities(

@@ -109,8 +109,8 @@ class LexicalHead:
         """Class probabilities, shape (n, n_classes)."""
         if not len(texts):
             return np.zeros((0, len(self.classes)))
-        # In float32, the weights' own type once saved: a float64 copy of them would cost tens
-        # of MB per call with a head trained on thousands of real rows.
+        # In float32, the weights' own type: a float64 copy of the whole weight matrix on every
+        # call would cost memory in proportion to the columns seen in training.
         features = self._features(texts).astype(np.float32)
         logits = np.asarray(features @ self.weights.T, dtype=np.float64) + self.bias
         logits -= logits.max(axis=1, keepdims=True)
