@@ -47,7 +47,12 @@ from insight_core.modelling.examples import (
 from insight_core.modelling.metrics import score
 from insight_core.modelling.quantify import adjusted_shares, confusion_rates, total_variation
 from insight_core.nlp.cascade import escalation_mask
-from insight_core.nlp.decision import decisions_from
+from insight_core.nlp.decision import (
+    VIEWS_BELOW_CONFIDENCE,
+    decisions_from,
+    embed_views,
+    most_confident_probabilities,
+)
 from insight_core.nlp.embed import embed_with_cache
 from insight_core.nlp.head import CategoryHead, train_category_head
 from insight_core.nlp.lexical import combine_probabilities, train_lexical_head
@@ -178,6 +183,14 @@ def main() -> None:
         help="the cascade's lexical head learns from every training row, weighted as the heads "
         "are (measured 2026-12-07, not kept), not only the team's examples and descriptions",
     )
+    parser.add_argument(
+        "--views",
+        choices=["none", "static", "both"],
+        default="none",
+        help="instruction views of long prompts (nlp.decision.instruction_views), as a night "
+        "reads them: none, on the static side only, or on both the static side and the "
+        "transformer (default none: the heads read whole prompts)",
+    )
     parser.add_argument("--json", type=Path)
     args = parser.parse_args()
     started = time.perf_counter()
@@ -229,6 +242,11 @@ def main() -> None:
     static_vectors = None
     if args.cascade:
         static_vectors, _ = embed_with_cache(texts, get_static_embedder(settings), None)
+    transformer_views = static_views = None
+    if args.views == "both":
+        transformer_views = embed_views(texts, embedder, cache)
+    if args.views != "none" and static_vectors is not None:
+        static_views = embed_views(texts, get_static_embedder(settings), None)
     matches = rules.decide_many(texts)
     print(f"embedded {len(texts)} texts in {time.perf_counter() - started:.0f} s", flush=True)
 
@@ -238,10 +256,29 @@ def main() -> None:
         frame = rows[train].with_columns(pl.Series("weight", weights[train]))
         return train_blended_head(features[train], frame, taxonomy.fallback)
 
+    def with_views(
+        head: CategoryHead,
+        features: np.ndarray,
+        views: list[np.ndarray] | None,
+        test: np.ndarray,
+    ) -> np.ndarray:
+        """The head's probabilities on ``test``, from the most telling view where a night
+        would read views (prompts the head is unsure of on their whole text)."""
+        if views is None:
+            return head.predict_proba(features[test])
+        unsure = head.predict_proba(features[test]).max(axis=1) < VIEWS_BELOW_CONFIDENCE
+        wanted = [
+            views[int(i)] if want else views[int(i)][:0]
+            for i, want in zip(test, unsure, strict=True)
+        ]
+        return most_confident_probabilities(head, features[test], wanted)
+
     def fit_predict(train: np.ndarray, test: np.ndarray) -> dict[str, np.ndarray]:
         head = head_on(vectors, train)
         order = [head.classes.index(c) for c in classes]
-        out = {"transformer": head.predict_proba(vectors[test])[:, order]}
+        out = {
+            "transformer": with_views(head, vectors, transformer_views, test)[:, order],
+        }
         if static_vectors is not None:
             static_head = head_on(static_vectors, train)
             fold_rows = rows[train].with_columns(pl.Series("weight", weights[train]))
@@ -255,7 +292,7 @@ def main() -> None:
                 else train_lexical_head_on(fold_rows)  # as a fit trains it
             )
             out["cheap"] = combine_probabilities(
-                static_head.predict_proba(static_vectors[test])[:, order],
+                with_views(static_head, static_vectors, static_views, test)[:, order],
                 lexical.predict_proba([texts[i] for i in test])[
                     :, [lexical.classes.index(c) for c in classes]
                 ],
@@ -303,7 +340,11 @@ def main() -> None:
         )
         decisions_by_kind[kind] = np.asarray([d.category for d in decided])
 
-    report: dict[str, object] = {"examples_only": args.examples_only, "folds": len(folds)}
+    report: dict[str, object] = {
+        "examples_only": args.examples_only,
+        "folds": len(folds),
+        "views": args.views,
+    }
     if args.cascade and args.threshold_sweep:
         report["threshold_sweep"] = threshold_sweep(
             args.threshold_sweep,

@@ -9,7 +9,7 @@ import pytest
 
 from insight_core.modelling.examples import train_cascade, train_head
 from insight_core.nlp.cascade import Cascade, decide_with_cascade, escalation_mask
-from insight_core.nlp.embed import HashingEmbedder
+from insight_core.nlp.embed import HashingEmbedder, normalize_text
 from insight_core.nlp.head import CategoryHead
 from insight_core.nlp.lexical import LexicalHead, combine_probabilities, train_lexical_head
 from insight_core.nlp.rules import RuleMatch
@@ -87,6 +87,24 @@ def test_escalated_prompts_are_decided_by_the_transformer_head() -> None:
         "other",
     )
     assert result.escalated.all() and result.decisions[0].category == "hr"
+
+
+def test_an_escalated_long_prompt_is_read_whole_by_the_transformer_once() -> None:
+    static, transformer = TwoWordEmbedder("static"), TwoWordEmbedder("transformer")
+    # Long enough to have instruction views (a first paragraph and a last line of its own).
+    pasted = "\n\n".join(["python and leave both, see below:", "word " * 150, "which one is it?"])
+    decide_with_cascade(
+        [pasted],
+        static.embed([pasted]),
+        NoRules(),
+        Cascade(static, _head(1.0), 0.99),
+        _head(1.0),
+        transformer,
+        None,
+        0.3,
+        "other",
+    )
+    assert transformer.seen == [normalize_text(pasted)]
 
 
 def test_threshold_one_sends_every_undecided_prompt_on() -> None:
