@@ -17,6 +17,8 @@ for a quicker run on a busy machine. Printed: macro-F1 pooled over every held-ou
 category, per family, per assistant source; the share error (total variation distance between
 a family's true and estimated category shares) for raw counts and for counts corrected by the
 confusion measured on the other families (``insight_core.modelling.quantify``).
+``--views static`` reads long prompts' instruction views on the static side, as a night's
+cascade does; ``--views both`` also through the transformer (the cascade before 2026-12-07).
 
 The transformer is the published all-MiniLM-L6-v2 unless ``--embedding-model`` says otherwise:
 the default setting's category adapter was trained on every shipped family, so with it
