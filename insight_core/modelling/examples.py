@@ -236,13 +236,13 @@ def train_cascade(
     sources out); the scores say what it does on the team's examples, out of fold, beside the
     transformer alone.
     """
-    static_head, _ = train_head(settings, taxonomy, static, None)
+    # One read of the training set for both cheap heads (as :func:`train_head` trains a head).
+    training = training_set(settings, taxonomy)
+    training_vectors, _ = embed_with_cache(training.get_column("text").to_list(), static, None)
+    static_head = train_blended_head(training_vectors, training, taxonomy.fallback)
+    lexical_head = train_lexical_head_on(training)
     texts = examples.get_column("text").to_list()
     truth = examples.get_column("category").to_list()
-    # The same rows :func:`train_lexical_head_on` picks, from what is already loaded.
-    lexical_head = train_lexical_head(
-        texts + list(taxonomy.descriptions.values()), truth + list(taxonomy.descriptions)
-    )
     static_vectors, _ = embed_with_cache(texts, static, None)
     transformer_vectors, _ = embed_with_cache(texts, embedder, cache)
     static_oof = combine_probabilities(
