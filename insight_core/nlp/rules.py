@@ -12,6 +12,7 @@ from __future__ import annotations
 import hashlib
 import re
 from collections.abc import Sequence
+from collections.abc import Set as AbstractSet
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -25,6 +26,12 @@ NEGATIONS = re.compile(
     re.IGNORECASE,
 )
 NEGATION_WINDOW_WORDS = 4
+_WORD = re.compile(r"\w+")
+
+
+def text_words(lowered: str) -> set[str]:
+    """The words (runs of word characters) of a lower-cased text."""
+    return set(_WORD.findall(lowered))
 
 
 def _phrase_pattern(phrase: str) -> str:
@@ -61,24 +68,42 @@ class Rule:
     def __post_init__(self) -> None:
         object.__setattr__(self, "_pattern", _compile(self.phrases))
         object.__setattr__(self, "_unless", _compile(self.unless))
-        # Cheap necessary condition: a phrase can only match if its longest word occurs
-        # somewhere in the lower-cased text; most rules are ruled out without a regex.
-        object.__setattr__(
-            self,
-            "_key_words",
-            tuple({max(p.rstrip("*").lower().split(), key=len) for p in self.phrases}),
-        )
+        # Cheap necessary condition: a phrase can only match if its longest word occurs in the
+        # text; most rules are ruled out without a regex. A key word made of word characters
+        # must then be one of the text's words (one set lookup per rule, the text's words found
+        # once per text); one with other characters ("c++", "can't") or left open ("phish*")
+        # is looked for as a piece of the lower-cased text.
+        whole_words: set[str] = set()
+        pieces: set[str] = set()
+        for phrase in self.phrases:
+            words = phrase.rstrip("*").lower().split()
+            key = max(words, key=len)
+            open_ended = phrase.strip().endswith("*") and key == words[-1]
+            (pieces if open_ended or not _WORD.fullmatch(key) else whole_words).add(key)
+        object.__setattr__(self, "_key_words", frozenset(whole_words))
+        object.__setattr__(self, "_key_pieces", tuple(sorted(pieces)))
 
-    def could_match(self, lowered: str) -> bool:
-        """False when no phrase can match ``lowered`` (the text in lower case)."""
-        return any(word in lowered for word in self._key_words)  # type: ignore[attr-defined]
+    def could_match(self, lowered: str, words: AbstractSet[str] | None = None) -> bool:
+        """False when no phrase can match ``lowered`` (the text in lower case).
 
-    def match(self, text: str, lowered: str | None = None) -> str | None:
+        ``words`` (:func:`text_words` of ``lowered``) can be passed when many rules check one
+        text.
+        """
+        if words is None:
+            words = text_words(lowered)
+        key_words: frozenset[str] = self._key_words  # type: ignore[attr-defined]
+        key_pieces: tuple[str, ...] = self._key_pieces  # type: ignore[attr-defined]
+        return not key_words.isdisjoint(words) or any(piece in lowered for piece in key_pieces)
+
+    def match(
+        self, text: str, lowered: str | None = None, words: AbstractSet[str] | None = None
+    ) -> str | None:
         """The phrase that makes this rule fire on ``text``, or None.
 
-        ``lowered`` (``text.lower()``) can be passed when many rules check one text.
+        ``lowered`` (``text.lower()``) and ``words`` (:func:`text_words` of it) can be passed
+        when many rules check one text.
         """
-        if not self.could_match(text.lower() if lowered is None else lowered):
+        if not self.could_match(text.lower() if lowered is None else lowered, words):
             return None
         unless: re.Pattern[str] | None = self._unless  # type: ignore[attr-defined]
         if unless is not None and unless.search(text):
@@ -120,10 +145,11 @@ class RuleSet:
         """The highest-priority firing rule (earlier in the file wins a tie), or None."""
         best: RuleMatch | None = None
         lowered = text.lower()
+        words = text_words(lowered)
         for rule in self.rules:
             if best is not None and rule.priority <= best.priority:
                 continue
-            phrase = rule.match(text, lowered)
+            phrase = rule.match(text, lowered, words)
             if phrase is not None:
                 best = RuleMatch(rule.id, rule.category, phrase, rule.priority)
         return best

@@ -34,6 +34,27 @@ def test_phrases_allow_flexible_whitespace_and_open_endings() -> None:
     assert rule.match("morphism") is None
 
 
+def test_key_words_with_symbols_or_open_endings_still_reach_the_phrase() -> None:
+    # The pre-check looks a key word up among the text's words; these key words are not plain
+    # words ("c++", "can't", "self-harm") or continue ("phish*" in phishing), so they are
+    # looked for as pieces of the text instead.
+    rules = _ruleset(
+        Rule("cpp", "coding", 50, ("c++", "two-factor")),
+        Rule("login", "it_support", 60, ("can't log in",)),
+        Rule("phish", "it_support", 70, ("phishing*",)),
+    )
+    cases = {
+        "template error in C++ code": "cpp",
+        "set up Two-Factor on my phone": "cpp",
+        "I can't   log in since Monday": "login",
+        "report these PhishingAttempts": "phish",
+        "nothing of that kind": None,
+    }
+    for text, rule_id in cases.items():
+        match = rules.decide(text)
+        assert (match.rule_id if match else None) == rule_id, text
+
+
 def test_unless_blocks_known_false_friends() -> None:
     rule = Rule("vpn", "it_support", 50, ("vpn",), unless=("vpn market",))
     assert rule.match("my vpn is down") == "vpn"
