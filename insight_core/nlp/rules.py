@@ -93,7 +93,7 @@ class Rule:
             words = text_words(lowered)
         key_words: frozenset[str] = self._key_words  # type: ignore[attr-defined]
         key_pieces: tuple[str, ...] = self._key_pieces  # type: ignore[attr-defined]
-        return not key_words.isdisjoint(words) or any(piece in lowered for piece in key_pieces)
+        return not key_words.isdisjoint(words) or any(map(lowered.__contains__, key_pieces))
 
     def match(
         self, text: str, lowered: str | None = None, words: AbstractSet[str] | None = None

@@ -62,7 +62,9 @@ def redact_text(text: str, patterns: Iterable[PiiPattern] = PII_PATTERNS) -> str
     lowered = text.lower()
     gates: dict[int, bool] = {}
     for pattern in patterns:
-        if pattern.cues and not any(cue in lowered for cue in pattern.cues):
+        # map() over the bound method: the same test as a generator, without a Python frame per
+        # cue (about 240 cues are tried on a prompt that holds none of them).
+        if pattern.cues and not any(map(lowered.__contains__, pattern.cues)):
             continue
         if pattern.gate is not None:
             key = id(pattern.gate)
