@@ -60,12 +60,46 @@ def _ends(text: str, max_chars: int | None) -> str:
     return f"{text[:half]} {text[-half:]}"
 
 
+def _word_bounded_counts(vectorizer: Any, texts: Sequence[str]) -> Any:
+    """``vectorizer.transform(texts)`` for an analyzer whose n-grams never cross a word
+    (``char_wb``), computed once per distinct word.
+
+    A text's counts are the sum of its words' counts, so the n-grams of each distinct word of
+    the batch are hashed once by the vectorizer itself and summed per text by a sparse product
+    (texts x words) @ (words x columns). The same matrix as transforming the texts (checked in
+    ``tests/unit/test_lexical.py``); a chunk of real prompts has about four occurrences per
+    distinct word, and generating the n-grams in Python was most of the head's time.
+    """
+    from scipy.sparse import csr_matrix
+
+    # The analyzer lower-cases, then splits on whitespace: the same words, in either order.
+    word_ids: dict[str, int] = {}
+    occurrences: list[int] = []
+    text_ends = [0]
+    for text in texts:
+        occurrences.extend(
+            word_ids.setdefault(word, len(word_ids)) for word in text.lower().split()
+        )
+        text_ends.append(len(occurrences))
+    if not word_ids:  # the vectorizer refuses an empty batch
+        return csr_matrix((len(texts), vectorizer.n_features))
+    per_word = vectorizer.transform(list(word_ids))
+    words_of_texts = csr_matrix(
+        (np.ones(len(occurrences)), occurrences, text_ends), shape=(len(texts), len(word_ids))
+    )
+    return (words_of_texts @ per_word).tocsr()
+
+
 def _counts(texts: Sequence[str], max_chars: int | None = LEXICAL_MAX_CHARS) -> list[Any]:
     """Sublinear term frequencies (1 + log count) per block, sparse (n, 2**HASH_BITS)."""
     texts = [_ends(text, max_chars) for text in texts]
     blocks = []
     for vectorizer in _vectorizers():
-        counts = vectorizer.transform(texts).astype(np.float64)
+        if vectorizer.analyzer == "char_wb":
+            counts = _word_bounded_counts(vectorizer, texts)
+        else:
+            counts = vectorizer.transform(texts)
+        counts = counts.astype(np.float64)
         counts.data = 1.0 + np.log(counts.data)
         blocks.append(counts.tocsr())
     return blocks

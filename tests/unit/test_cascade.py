@@ -287,3 +287,20 @@ def test_a_lexical_disagreement_sends_a_confident_static_prompt_on() -> None:
         for lexical_head in (None, lexical)
     ]
     assert [bool(r.escalated[0]) for r in results] == [False, True]
+
+
+def test_character_ngrams_counted_per_distinct_word_equal_scikit_learns() -> None:
+    from insight_core.nlp.lexical import _vectorizers, _word_bounded_counts
+
+    (vectorizer,) = [v for v in _vectorizers() if v.analyzer == "char_wb"]
+    texts = [
+        "Fix   the VPN\tvpn\nVPN — again!",
+        "",
+        "a I ok Über straße ÜBER",
+        "  leading and trailing whitespace  ",
+        "x\u00a0y\u2003zzz repeated repeated repeated",
+    ]
+    expected = vectorizer.transform(texts).toarray()
+    np.testing.assert_array_equal(_word_bounded_counts(vectorizer, texts).toarray(), expected)
+    assert _word_bounded_counts(vectorizer, []).shape == (0, expected.shape[1])
+    assert _word_bounded_counts(vectorizer, ["", " "]).nnz == 0
