@@ -67,7 +67,7 @@ def _word_bounded_counts(vectorizer: Any, texts: Sequence[str]) -> Any:
     A text's counts are the sum of its words' counts, so the n-grams of each distinct word of
     the batch are hashed once by the vectorizer itself and summed per text by a sparse product
     (texts x words) @ (words x columns). The same matrix as transforming the texts (checked in
-    ``tests/unit/test_lexical.py``); a chunk of real prompts has about four occurrences per
+    ``tests/unit/test_cascade.py``); a chunk of real prompts has about four occurrences per
     distinct word, and generating the n-grams in Python was most of the head's time.
     """
     from scipy.sparse import csr_matrix
