@@ -71,8 +71,9 @@ class InsightSettings(BaseSettings):
         "the cheap category heads (static and lexical) are unsure. False: the transformer-only "
         "decision (full-length, float32 transformer).",
     )
-    # Small batches waste less padding on mixed-length prompts, which is faster on a CPU.
-    embedding_batch_size: int = advanced(16, ge=1)
+    # None: derived from the transformer's arithmetic and cut (nlp/embed.py,
+    # default_batch_size; docs/benchmarks.md, "Batch size").
+    embedding_batch_size: int | None = advanced(None, ge=1)
     # Speed options of the transformer embedder (docs/benchmarks.md, "Embedding options").
     # Each changes the vectors, so each is part of the embedder's model id: cached vectors
     # and model bundles of one variant are never used with another.

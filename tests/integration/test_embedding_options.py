@@ -15,6 +15,7 @@ from insight_core.errors import ConfigError
 from insight_core.nlp.embed import (
     PAD_TO_MULTIPLE_OF,
     SentenceTransformerEmbedder,
+    default_batch_size,
     load_embedder,
     resolve_model,
     resolve_precision,
@@ -73,6 +74,26 @@ def test_passes_see_few_input_shapes_and_each_text_keeps_its_vector(
     assert all(length % PAD_TO_MULTIPLE_OF == 0 for _, length in shapes)
     alone = np.vstack([plain.embed([text]) for text in texts[::6]])
     assert np.allclose(together[::6], alone, atol=1e-6)
+
+
+def test_batch_size_unless_set_follows_the_arithmetic_and_the_cut(
+    plain: SentenceTransformerEmbedder,
+) -> None:
+    """bfloat16 on a short cut fills larger batches (docs/benchmarks.md, "Batch size"); full
+    length and float32 keep small ones; a set size wins."""
+    short_bf16 = SentenceTransformerEmbedder("bundled:all-MiniLM-L6-v2", None, 48, "bfloat16")
+    short_float = SentenceTransformerEmbedder("bundled:all-MiniLM-L6-v2", None, 48, "float32")
+    set_size = SentenceTransformerEmbedder("bundled:all-MiniLM-L6-v2", 8, 48, "bfloat16")
+    assert short_bf16.batch_size == default_batch_size("bfloat16", 48) > plain.batch_size
+    assert short_float.batch_size == plain.batch_size == default_batch_size("float32", None)
+    assert default_batch_size("bfloat16", None) == plain.batch_size
+    assert set_size.batch_size == 8
+    # Larger batches change a vector only by the rounding of bfloat16 arithmetic.
+    small = SentenceTransformerEmbedder(
+        "bundled:all-MiniLM-L6-v2", plain.batch_size, 48, "bfloat16"
+    )
+    cosines = (short_bf16.embed(TEXTS) * small.embed(TEXTS)).sum(axis=1)
+    assert cosines.min() > 0.9999
 
 
 def test_int8_is_a_separate_model_id_close_to_the_float_vectors(
