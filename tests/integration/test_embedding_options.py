@@ -143,6 +143,27 @@ def test_bfloat16_is_a_separate_model_id_nearly_equal_to_the_float_vectors(
     assert float((vectors * reference).sum(axis=1).min()) > 0.999
 
 
+def test_bfloat16_weights_stored_once_give_autocasts_vectors(
+    plain: SentenceTransformerEmbedder,
+) -> None:
+    """Linear layers kept in bfloat16 (faster: no cast per pass) give the vectors of autocast
+    over the float32 weights, which is what bfloat16 meant before."""
+    import torch
+
+    half = load_embedder("bundled:all-MiniLM-L6-v2", 16, None, "bfloat16")
+    linear = [m for m in half._model.modules() if isinstance(m, torch.nn.Linear)]
+    assert linear and all(m.weight.dtype == torch.bfloat16 for m in linear)
+    assert all(
+        m.weight.dtype == torch.float32
+        for m in half._model.modules()
+        if isinstance(m, torch.nn.LayerNorm)
+    )
+    # The same embedder with float32 weights, its passes under autocast as bfloat16's were.
+    autocast_only = SentenceTransformerEmbedder("bundled:all-MiniLM-L6-v2", 16, None, "float32")
+    autocast_only.precision = "bfloat16"
+    assert np.array_equal(half.embed(TEXTS), autocast_only.embed(TEXTS))
+
+
 def test_auto_precision_follows_the_cpu(plain: SentenceTransformerEmbedder) -> None:
     import torch
 
