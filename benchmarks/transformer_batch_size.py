@@ -3,8 +3,9 @@
 The transformer runs as the nightly categories stage runs it: the default model (the bundled
 MiniLM with the category adapter merged in), two passes side by side, each on one torch thread
 (what ``insight_core.environment.parallelism`` derives on two CPUs; ``--passes`` and
-``--threads`` for other machines). The texts are real prompts: those of ``../shared/data``'s
-csv files and of the training pool, shuffled, each once (read only as benchmark input). The
+``--threads`` for other machines). The texts are those of a ``real+pool`` night
+(``benchmarks/real_corpus.py``: ``../shared/data``'s csv files, the training pool and the
+unlabelled assistant prompts), shuffled, each once (read only as benchmark input). The
 default batch size (``insight_core.nlp.embed.default_batch_size``) follows this table.
 
     .venv/bin/python benchmarks/transformer_batch_size.py
@@ -17,6 +18,7 @@ import argparse
 import json
 import random
 import statistics
+import sys
 import threading
 import time
 from collections.abc import Sequence
@@ -26,20 +28,6 @@ import polars as pl
 
 from insight_core.nlp.embed import SentenceTransformerEmbedder, default_batch_size
 from insight_core.settings import InsightSettings
-
-DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
-
-
-def real_texts(data: Path, limit: int, seed: int = 0) -> list[str]:
-    """Up to ``limit`` distinct real prompts from ``data``'s csv files and the pool, shuffled."""
-    files = [*sorted(data.glob("*.csv")), data / "pool" / "pool.csv"]
-    texts = sorted(
-        {text for path in files if path.exists() for text in pl.read_csv(path)["text"].to_list()}
-    )
-    if not texts:
-        raise SystemExit(f"no texts under {data}: this benchmark needs ../shared/data")
-    random.Random(seed).shuffle(texts)
-    return texts[:limit]
 
 
 def texts_per_second(
@@ -63,7 +51,6 @@ def texts_per_second(
 
 def main(argv: Sequence[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--data", type=Path, default=DATA)
     parser.add_argument("--texts", type=int, default=2000)
     parser.add_argument(
         "--variants",
@@ -77,7 +64,13 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument("--repeats", type=int, default=3, help="the median of this many runs")
     args = parser.parse_args(argv)
 
-    texts = real_texts(args.data, args.texts)
+    sys.path.insert(0, str(Path(__file__).parent))
+    from real_corpus import load_texts
+
+    # The texts of a real+pool night (benchmarks/real_corpus.py), each once, shuffled.
+    texts = load_texts(with_pool=True)
+    random.Random(0).shuffle(texts)
+    texts = texts[: args.texts]
     model = InsightSettings().embedding_model
     rows = []
     for variant in args.variants:

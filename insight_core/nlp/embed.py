@@ -68,10 +68,10 @@ ProgressCallback = Callable[[int, int], None]
 # masked out of attention and pooling, so a text's vector does not change.
 PAD_TO_MULTIPLE_OF = 16
 
-# Measured on 2 cores (AMX), two passes side by side on one torch thread each, real prompts
-# (docs/benchmarks.md, "Batch size"): bfloat16 at a cut of 48 word pieces does 588 texts/s in
-# batches of 16 and 766 in batches of 64 (its matrix units want larger products); float32 and
-# int8, and any precision at full length, are fastest in batches of 16 (less padding).
+# docs/benchmarks.md, "Batch size" (benchmarks/transformer_batch_size.py): only bfloat16 on a
+# short cut gains from larger batches (its matrix units want larger products); float32, int8
+# and full-length texts are fastest in batches of 16 (less padding). 32 rather than 64: as
+# fast over a whole night, and 100 MB less at its peak.
 SMALL_BATCH = 16
 LARGE_BATCH = 32
 LARGE_BATCH_MAX_TOKENS = 64
